@@ -1,0 +1,19 @@
+"""pytest options for the MXNet 1.9.1 interoperability tests."""
+import os
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--ndfile", default=None,
+                     help="path to the mixnet_ndfile tool (ctest passes the built target)")
+
+
+@pytest.fixture(scope="session")
+def ndfile(request):
+    path = request.config.getoption("--ndfile")
+    if path is None:
+        pytest.skip("pass --ndfile PATH to the mixnet_ndfile tool")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"--ndfile {path} is not an executable")
+    return path
