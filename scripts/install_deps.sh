@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything mixnet needs on a fresh Debian 12 machine (idempotent), including the
+# MXNet 1.9.1 virtual environment used by the interoperability tests and benchmarks.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+PACKAGES=(build-essential cmake ninja-build ccache pkg-config clang-format
+          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-venv python3-pip)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# MXNet 1.9.1 (the format oracle) in its own venv: it needs numpy<1.24.
+MXNET_VENV="${MIXNET_MXNET_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mixnet/mxnet-1.9.1-venv}"
+if [ ! -f "$MXNET_VENV/.ready" ]; then
+  echo "== creating $MXNET_VENV (mxnet==1.9.1, numpy<1.24, pytest)"
+  rm -rf "$MXNET_VENV"
+  python3 -m venv "$MXNET_VENV"
+  "$MXNET_VENV/bin/pip" install -q --disable-pip-version-check "mxnet==1.9.1" "numpy<1.24" pytest
+  "$MXNET_VENV/bin/python" -c "import mxnet; assert mxnet.__version__ == '1.9.1'"
+  touch "$MXNET_VENV/.ready"
+fi
+echo "$MXNET_VENV"

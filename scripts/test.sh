@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every test: formatting, the gtest suites, the MXNet 1.9.1
+# interoperability tests (all through ctest), and the engine suites under ThreadSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+bash scripts/install_deps.sh >/dev/null
+
+echo "== clang-format check"
+git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
+
+echo "== build (Release)"
+bash scripts/build.sh
+
+if [ "${MIXNET_SKIP_TSAN:-0}" != 1 ]; then
+  echo "== engine and NDArray suites under ThreadSanitizer"
+  MIXNET_BUILD_DIR=build-tsan bash scripts/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMIXNET_SANITIZE_THREAD=ON -DMIXNET_BUILD_BENCHMARKS=OFF -DMIXNET_BUILD_EXAMPLES=OFF
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 allocator_may_return_null=1" \
+    build-tsan/tests/mixnet_tests --gtest_brief=1 --gtest_filter='Engine*:Engines/*:ThreadedEngine*:NDArray*:Storage*'
+fi
+
+echo "== ctest (all suites; naive engine pass for the NDArray suites)"
+MIXNET_ENGINE_TYPE=NaiveEngine build/tests/mixnet_tests --gtest_brief=1 \
+  --gtest_filter='NDArray*:Serialize*:Storage*'
+echo "== $(( $(date +%s) - start ))s so far; ctest runs last so its summary closes the log"
+cd build
+ctest --output-on-failure -j "$(nproc)" --timeout 600
