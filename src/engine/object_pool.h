@@ -38,7 +38,8 @@ class ObjectPool {
 
   struct Shared {
     std::mutex mu;
-    std::vector<T*> items;
+    std::vector<T*> items;  // capacity >= objects ever made, so spilling never reallocates
+    size_t created = 0;
   };
   // Never destroyed: thread caches spill into it at thread exit, in any order.
   static Shared& SharedList() {

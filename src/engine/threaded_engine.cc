@@ -67,6 +67,13 @@ class WorkerPool {
     }
   };
 
+  // Room for this many ready ops before the queue's storage grows (an allocation).
+  static std::priority_queue<Entry> Reserved() {
+    std::vector<Entry> storage;
+    storage.reserve(4096);
+    return std::priority_queue<Entry>(std::less<Entry>(), std::move(storage));
+  }
+
   void Run() {
     constexpr int kSpins = 4000;
     while (true) {

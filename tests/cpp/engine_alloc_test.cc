@@ -15,6 +15,9 @@ std::atomic<bool> g_counting{false};
 std::atomic<int64_t> g_news{0};
 }  // namespace
 
+// malloc/free back the replaced operators; GCC cannot see that they pair up.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t n) {
   if (g_counting.load(std::memory_order_relaxed)) g_news.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;

@@ -1,6 +1,7 @@
 // NDArray list files: the writer and reader pinned to hand-built MXNet bytes (FORMATS.md),
 // round trips, older record versions, and hostile input (truncation, corruption, huge claims).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -67,8 +68,12 @@ std::string DataOf(const NDArray& a) {
   return std::string(static_cast<const char*>(a.RawData()), a.nbytes());
 }
 
+// Unique per test and process: ctest runs tests as parallel processes sharing the temp dir.
 std::string TempPath(const std::string& name) {
-  return (std::filesystem::path(testing::TempDir()) / ("mixnet_serialize_" + name)).string();
+  const std::string test = testing::UnitTest::GetInstance()->current_test_info()->name();
+  return (std::filesystem::path(testing::TempDir()) /
+          ("mixnet_serialize_" + test + "_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 void WriteFile(const std::string& path, const std::string& bytes) {
