@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the benchmark suite: engine micro-benchmarks, then mixnet vs MXNet 1.9.1 side by side.
+# Assumes scripts/build.sh has built build/ and scripts/install_deps.sh made the MXNet venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MXNET_VENV="${MIXNET_MXNET_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mixnet/mxnet-1.9.1-venv}"
+lib=$(ls "$MXNET_VENV"/lib/python3*/site-packages/mxnet/libmxnet.so 2>/dev/null | head -n1 || true)
+echo "== engine micro-benchmarks (medians of 5)"
+build/benchmarks/engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  --benchmark_display_aggregates_only=true 2>&1 | grep -E "median|^Benchmark|^---"
+echo
+echo "== engine push cost: mixnet vs MXNet 1.9.1"
+MIXNET_MXNET_LIB="$lib" build/benchmarks/engine_vs_mxnet "$@"
