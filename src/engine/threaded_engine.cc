@@ -227,14 +227,20 @@ void ThreadedEngine::CompleteWrite(VarHandle var) {
 
 // ---------------------------------------------------------------- pushing
 
-OprBlock* ThreadedEngine::NewOpr(Context ctx, std::span<const VarHandle> const_vars,
-                                 std::span<const VarHandle> mutable_vars, FnProperty prop,
-                                 int priority, const char* opr_name) {
+namespace {
+// Checked when pushing (not when a bulk is flushed), so the error points at the bad push.
+void CheckContext(Context ctx, const char* opr_name) {
   MX_CHECK(ctx.dev_id >= 0 && ctx.dev_id < Context::kMaxDevId &&
                Context::IsValidDeviceType(static_cast<int32_t>(ctx.dev_type)),
            ValueError)
       << "engine: cannot push '" << opr_name << "' to context " << ctx
       << " (device ids must be in [0, " << Context::kMaxDevId << "))";
+}
+}  // namespace
+
+OprBlock* ThreadedEngine::NewOpr(Context ctx, std::span<const VarHandle> const_vars,
+                                 std::span<const VarHandle> mutable_vars, FnProperty prop,
+                                 int priority, const char* opr_name) {
   OprBlock* opr = ObjectPool<OprBlock>::New();
   Assign(&opr->const_vars, const_vars);
   Assign(&opr->mutable_vars, mutable_vars);
@@ -269,6 +275,7 @@ void ThreadedEngine::PushAsync(AsyncFn fn, Context ctx, std::span<const VarHandl
                               opr_name);
     return;
   }
+  CheckContext(ctx, opr_name);
   FlushBulk();
   OprBlock* opr = NewOpr(ctx, const_vars, mutable_vars, prop, priority, opr_name);
   opr->async_fn = std::move(fn);
@@ -283,6 +290,7 @@ void ThreadedEngine::PushSync(SyncFn fn, Context ctx, std::span<const VarHandle>
                              opr_name);
     return;
   }
+  CheckContext(ctx, opr_name);
   BulkState& bulk = Bulk();
   if (bulk.size > 1 && prop == FnProperty::kNormal) {
     if (!bulk.items.empty() && bulk.ctx != ctx) FlushBulk();
@@ -300,9 +308,12 @@ void ThreadedEngine::PushSync(SyncFn fn, Context ctx, std::span<const VarHandle>
 }
 
 void ThreadedEngine::DeleteVariable(SyncFn fn, Context ctx, VarHandle var) {
+  if (shut_down_.load(std::memory_order_acquire)) {
+    after_shutdown_.DeleteVariable(std::move(fn), ctx, var);
+    return;
+  }
   const VarHandle vars[] = {var};
   PushSync(std::move(fn), ctx, {}, vars, FnProperty::kDeleteVar, 0, "DeleteVariable");
-  if (shut_down_.load(std::memory_order_acquire)) after_shutdown_.FreeVar(var);
 }
 
 // ---------------------------------------------------------------- bulk

@@ -318,6 +318,14 @@ TEST(ThreadedEngine, BadContextIsRejected) {
     engine->PushSync([](RunContext) {}, Context::cpu(1000), {}, {v}, FnProperty::kNormal, 0, "op");
   });
   EXPECT_NE(msg.find("cpu(1000)"), std::string::npos) << msg;
+  // In bulk mode too the push itself fails, not a later flush at some unrelated sync point.
+  BulkScope bulk(8, engine.get());
+  const std::string bulk_msg = ErrorText([&] {
+    engine->PushSync([](RunContext) {}, Context::cpu(-1), {}, {v}, FnProperty::kNormal, 0,
+                     "bulked_op");
+  });
+  EXPECT_NE(bulk_msg.find("'bulked_op'"), std::string::npos) << bulk_msg;
+  EXPECT_NO_THROW(engine->WaitForVar(v));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values(Kind::kNaive, Kind::kThreaded),
