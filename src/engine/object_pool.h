@@ -53,14 +53,16 @@ class ObjectPool {
     ~Cache() { Spill(items.size()); }
     void Refill() {
       Shared& s = SharedList();
-      {
-        std::lock_guard<std::mutex> lock(s.mu);
-        const size_t n = std::min(kBatch, s.items.size());
-        items.insert(items.end(), s.items.end() - static_cast<std::ptrdiff_t>(n), s.items.end());
-        s.items.resize(s.items.size() - n);
+      std::lock_guard<std::mutex> lock(s.mu);
+      const size_t n = std::min(kBatch, s.items.size());
+      items.insert(items.end(), s.items.end() - static_cast<std::ptrdiff_t>(n), s.items.end());
+      s.items.resize(s.items.size() - n);
+      if (items.size() < kBatch) {  // the pool grows: the only time it allocates
+        s.created += kBatch - items.size();
+        s.items.reserve(s.created);
+        while (items.size() < kBatch)
+          items.push_back(new T());
       }
-      while (items.size() < kBatch)
-        items.push_back(new T());
     }
     void Spill(size_t n) {
       Shared& s = SharedList();

@@ -428,12 +428,17 @@ void ThreadedEngine::Execute(OprBlock* opr) {
 }
 
 void ThreadedEngine::AsyncDone(Engine* e, void* param, std::exception_ptr* error) {
+  auto* engine = static_cast<ThreadedEngine*>(e);
   auto* opr = static_cast<OprBlock*>(param);
+  // This may run on a thread the engine does not own and so cannot join: Shutdown waits for
+  // the count to drop, and the decrement is the last touch of the engine here.
+  engine->async_completing_.fetch_add(1, std::memory_order_acq_rel);
   if (error && *error) {
     opr->error = TagOpError(*error, opr->name);
     opr->own_error = true;
   }
-  static_cast<ThreadedEngine*>(e)->OnComplete(opr);
+  engine->OnComplete(opr);
+  engine->async_completing_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 void ThreadedEngine::OnComplete(OprBlock* opr) {
@@ -523,6 +528,8 @@ void ThreadedEngine::Shutdown() {
     std::unique_lock<std::mutex> lock(finished_mu_);
     finished_cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
   }
+  while (async_completing_.load(std::memory_order_acquire) != 0)
+    std::this_thread::yield();
   std::lock_guard<std::mutex> lock(pools_mu_);
   for (auto& p : owned_pools_)
     p->Stop();

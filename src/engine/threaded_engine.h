@@ -111,6 +111,7 @@ class ThreadedEngine final : public Engine {
   PendingErrors pending_errors_;
 
   std::atomic<int64_t> pending_{0};
+  std::atomic<int> async_completing_{0};  // async completions in progress on any thread
   std::mutex finished_mu_;
   std::condition_variable finished_cv_;
 
