@@ -248,7 +248,8 @@ class ListReader {
     const DType dtype = ReadDType("type flag");
     int64_t bytes = static_cast<int64_t>(DTypeSize(dtype));
     bool overflow = false;
-    // Left to right like Shape::Size, so every shape that passes has a computable size.
+    // As Shape::Size: a zero dim anywhere means no data, whatever the other dims claim.
+    if (std::find(shape.begin(), shape.end(), 0) != shape.end()) bytes = 0;
     for (int64_t d : shape.dims())
       overflow = overflow || __builtin_mul_overflow(bytes, d, &bytes);
     if (overflow || static_cast<uint64_t>(bytes) > in_.remaining()) {

@@ -295,6 +295,8 @@ TEST(Shape, ConstructAccessPrint) {
   EXPECT_ERROR(Shape(-2, 1), ValueError, "rank -2");
   EXPECT_ERROR(Shape(Shape::kMaxDims + 1, 1), ValueError, "33");
   EXPECT_ERROR((Shape{int64_t{1} << 40, int64_t{1} << 40}.Size()), ValueError, "overflow");
+  // A zero dim anywhere means zero elements, even after dims whose product would overflow.
+  EXPECT_EQ((Shape{int64_t{1} << 40, int64_t{1} << 40, 0}.Size()), 0);
   std::ostringstream os;
   os << Shape{1, 2};
   EXPECT_EQ(os.str(), "(1, 2)");

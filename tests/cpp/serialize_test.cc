@@ -354,12 +354,15 @@ TEST(Serialize, HugeDimDoesNotAllocate) {
   // 2^60 float32 elements would be 4 EiB; the reader must refuse before allocating.
   ExpectLoadError(record({int64_t{1} << 60}),
                   "array 0 at byte 24 has shape (1152921504606846976,) float32");
-  // Sizes are multiplied left to right: a leading zero dim gives an empty array, while a
-  // product that overflows before reaching a zero dim is rejected.
-  ExpectLoadError(record({int64_t{1} << 62, 8, 0}), "more than 2^63");
-  Bytes empty;
-  empty.Header(1).Dense(kV2, {0, int64_t{1} << 62, 8}).CpuF32().Names({});
-  EXPECT_EQ(LoadNDArraysFromBytes(empty.s).arrays[0].Size(), 0);
+  // A byte count that overflows int64 is refused; a zero dim anywhere makes an empty array,
+  // however large the other dims are.
+  ExpectLoadError(record({int64_t{1} << 62, 8}), "more than 2^63");
+  for (auto dims : {std::initializer_list<int64_t>{0, int64_t{1} << 62, 8},
+                    std::initializer_list<int64_t>{int64_t{1} << 62, 8, 0}}) {
+    Bytes empty;
+    empty.Header(1).Dense(kV2, dims).CpuF32().Names({});
+    EXPECT_EQ(LoadNDArraysFromBytes(empty.s).arrays[0].Size(), 0);
+  }
 }
 
 TEST(Serialize, TruncationAtEveryOffset) {
