@@ -89,9 +89,20 @@ struct NDArray::Chunk {
         var(Engine::Get()->NewVariable()),
         allocated(!delay_alloc || bytes == 0) {}
 
-  // The memory goes back only after every op pushed on `var` has finished.
-  ~Chunk() {
-    Engine::Get()->DeleteVariable([h = handle](RunContext) { Storage::Get()->Free(h); }, ctx, var);
+  /*!
+   * NOTE [ Chunk lifetime ]
+   * When the last NDArray of a chunk goes away, the chunk is not destroyed at once: its
+   * deletion is pushed as the var's delete op, which the engine runs after every op already
+   * pushed on the var. So a pushed function may hold a plain Chunk* (no reference count to
+   * bump and drop across threads on every push): the chunk outlives every op that uses it.
+   */
+  static void DeleteAfterPendingOps(Chunk* c) {
+    Engine::Get()->DeleteVariable(
+        [c](RunContext) {
+          Storage::Get()->Free(c->handle);
+          delete c;
+        },
+        c->ctx, c->var);
   }
 
   Chunk(const Chunk&) = delete;
@@ -124,7 +135,8 @@ NDArray::NDArray(const Shape& shape, Context ctx, DType dtype, bool delay_alloc)
   const int64_t n = shape.Size();
   MX_CHECK(static_cast<uint64_t>(n) <= static_cast<uint64_t>(PTRDIFF_MAX) / elem, ValueError)
       << "NDArray: shape " << shape << " of " << DTypeName(dtype) << " is too large";
-  ptr_ = std::make_shared<Chunk>(static_cast<size_t>(n) * elem, ctx, delay_alloc);
+  ptr_ = std::shared_ptr<Chunk>(new Chunk(static_cast<size_t>(n) * elem, ctx, delay_alloc),
+                                &Chunk::DeleteAfterPendingOps);
 }
 
 // ---------------------------------------------------------------- creation
@@ -167,7 +179,7 @@ NDArray NDArray::Arange(double start, double stop, double step, int repeat, DTyp
   NDArray out(Shape{n}, ctx, dtype);
   if (n == 0) return out;
   Engine::Get()->PushSync(
-      NoAllocFn([chunk = out.ptr_, n = static_cast<size_t>(n), dtype, start, step,
+      NoAllocFn([chunk = out.ptr_.get(), n = static_cast<size_t>(n), dtype, start, step,
                  repeat](RunContext) { ArangeRaw(chunk->Data(), n, dtype, start, step, repeat); }),
       ctx, {}, {out.ptr_->var}, FnProperty::kNormal, 0, "Arange");
   return out;
@@ -226,7 +238,7 @@ void NDArray::SyncCopyFromHost(const void* data, size_t num_elems) const {
   if (num_elems == 0) return;
   MX_CHECK(data != nullptr, ValueError) << "NDArray::SyncCopyFromHost: null source pointer";
   Engine::Get()->PushSync(
-      NoAllocFn([chunk = ptr_, off = byte_offset_, data, bytes = nbytes()](RunContext) {
+      NoAllocFn([chunk = ptr_.get(), off = byte_offset_, data, bytes = nbytes()](RunContext) {
         std::memcpy(chunk->Data() + off, data, bytes);
       }),
       ptr_->ctx, {}, {ptr_->var}, FnProperty::kNormal, 0, "SyncCopyFromHost");
@@ -251,7 +263,7 @@ void NDArray::CopyTo(const NDArray& dst, int priority) const {
                                              << " differs from destination shape " << dst.shape_;
   if (Size() == 0) return;
   Engine::Get()->PushSync(
-      NoAllocFn([src = ptr_, dst_chunk = dst.ptr_, src_off = byte_offset_,
+      NoAllocFn([src = ptr_.get(), dst_chunk = dst.ptr_.get(), src_off = byte_offset_,
                  dst_off = dst.byte_offset_, n = static_cast<size_t>(Size()), src_dtype = dtype_,
                  dst_dtype = dst.dtype_](RunContext) {
         CastRaw(src->Data() + src_off, src_dtype, dst_chunk->Data() + dst_off, dst_dtype, n);
@@ -275,7 +287,8 @@ void NDArray::Fill(double value) const {
   CheckNotNone(*this, "Fill");
   if (Size() == 0) return;
   Engine::Get()->PushSync(
-      NoAllocFn([chunk = ptr_, off = byte_offset_, n = static_cast<size_t>(Size()), dtype = dtype_,
+      NoAllocFn([chunk = ptr_.get(), off = byte_offset_, n = static_cast<size_t>(Size()),
+                 dtype = dtype_,
                  value](RunContext) { FillRaw(chunk->Data() + off, n, dtype, value); }),
       ptr_->ctx, {}, {ptr_->var}, FnProperty::kNormal, 0, "Fill");
 }
