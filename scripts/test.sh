@@ -17,7 +17,7 @@ if [ "${MIXNET_SKIP_TSAN:-0}" != 1 ]; then
   MIXNET_BUILD_DIR=build-tsan bash scripts/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMIXNET_SANITIZE_THREAD=ON -DMIXNET_BUILD_BENCHMARKS=OFF -DMIXNET_BUILD_EXAMPLES=OFF
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 allocator_may_return_null=1" \
-    build-tsan/tests/mixnet_tests --gtest_brief=1 --gtest_filter='Engine*:Engines/*:ThreadedEngine*:NDArray*:Storage*'
+    build-tsan/tests/mixnet_tests --gtest_brief=1 --gtest_filter='Engine*:Engines/*:ThreadedEngine*:NDArray*:Storage*:Op*'
 fi
 
 echo "== ctest (all suites; naive engine pass for the NDArray suites)"

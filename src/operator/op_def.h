@@ -1,0 +1,218 @@
+// One operator definition: everything NDArray calls, graphs, the C API and Python need.
+//
+//   MIXNET_REGISTER_OP(Activation)
+//       .Describe("Applies an activation function element-wise.")
+//       .Param<ActivationParam>()
+//       .Inputs({"data"})
+//       .InferShape(SameShape)
+//       .InferType(SameType)
+//       .InPlace({{0, 0}})
+//       .Kernel("reference", ActivationForward);
+//
+// NOTE [ Op definitions ]
+// Meta (shape and dtype inference) never touches data, so symbolic inference and memory
+// planning use exactly what eager mode runs. Kernels are tried in registration order; each may
+// decline a case with a reason, and the last one (the reference kernel) takes every case. With
+// MIXNET_VERBOSE_KERNELS=1 the chosen kernel and every reason to decline are logged.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mixnet/base/context.h"
+#include "mixnet/base/dtype.h"
+#include "mixnet/base/error.h"
+#include "mixnet/base/shape.h"
+#include "mixnet/engine/engine.h"
+#include "mixnet/op/attrs.h"
+#include "operator/gradient.h"
+#include "operator/param.h"
+
+namespace mixnet::op {
+
+struct OpDef;
+
+/*! \brief Parsed attributes of one op instance: the strings and the typed parameter struct. */
+struct Attrs {
+  const OpDef* op = nullptr;
+  AttrDict dict;
+  std::shared_ptr<const void> parsed;
+
+  template <typename P>
+  const P& param() const {
+    return *static_cast<const P*>(parsed.get());
+  }
+};
+
+/*! \brief A view of an array's memory handed to kernels. */
+struct TBlob {
+  void* dptr = nullptr;
+  Shape shape;
+  DType dtype = DType::kFloat32;
+
+  int64_t Size() const { return shape.Size(); }
+  template <typename T>
+  T* data() const {
+    return static_cast<T*>(dptr);
+  }
+};
+
+/*! \brief How a kernel writes an output (MXNet's OpReqType). */
+enum class OpReq { kNull, kWrite, kWriteInplace, kAdd };
+
+/*! \brief What a running kernel gets besides its arrays. */
+struct OpContext {
+  RunContext run;
+  bool is_train = false;
+};
+
+using InferShapeFn =
+    std::function<void(const Attrs&, std::vector<Shape>* in, std::vector<Shape>* out)>;
+using InferTypeFn = std::function<void(const Attrs&, std::vector<int>* in, std::vector<int>* out)>;
+using ComputeFn = std::function<void(const OpContext&, const Attrs&, std::span<const TBlob> in,
+                                     std::span<const OpReq> req, std::span<const TBlob> out)>;
+/*! \brief Returns why a kernel cannot take this case, or "" if it can. */
+using SupportsFn =
+    std::function<std::string(const Attrs&, std::span<const TBlob> in, std::span<const TBlob> out)>;
+using CountFn = std::function<int(const Attrs&)>;
+using NamesFn = std::function<std::vector<std::string>(const Attrs&)>;
+
+/*!
+ * \brief Sample inputs for the registry-wide test (tests/cpp/op_registry_test.cc): every op
+ * has at least one. Inputs are drawn uniformly from [low, high] (per input if given).
+ */
+struct OpSample {
+  AttrDict attrs;
+  std::vector<Shape> inputs;
+  std::vector<std::pair<double, double>> ranges;  // per input; default [-1, 1]
+  /*! \brief Independently computed expected outputs (float64), if the op offers them. */
+  std::function<std::vector<std::vector<double>>(const std::vector<std::vector<double>>& in)>
+      expected;
+  /*! \brief Input dtypes; float32 by default (gradients are checked in float64). */
+  std::vector<DType> dtypes;
+};
+
+struct KernelDef {
+  std::string name;
+  DeviceType device = DeviceType::kCPU;
+  SupportsFn supports;  // empty: takes every case
+  ComputeFn compute;
+};
+
+/*! \brief The definition of one operator. Built once at registration, then read-only. */
+struct OpDef {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::string doc;
+  const ParamParser* params = &ParamParserFor<NoParam>();
+  NamesFn input_names = [](const Attrs&) { return std::vector<std::string>{}; };
+  NamesFn output_names = [](const Attrs&) { return std::vector<std::string>{"output"}; };
+  InferShapeFn infer_shape;
+  InferTypeFn infer_type;
+  std::vector<std::pair<int, int>> in_place;  // (input, output) pairs that may share memory
+  std::vector<KernelDef> kernels;
+  GradientFn gradient;  // empty: not differentiable
+  std::vector<OpSample> samples;
+
+  int NumInputs(const Attrs& a) const { return static_cast<int>(input_names(a).size()); }
+  int NumOutputs(const Attrs& a) const { return static_cast<int>(output_names(a).size()); }
+
+  // ---- builder, used by MIXNET_REGISTER_OP ----
+  OpDef& Describe(std::string d) {
+    doc = std::move(d);
+    return *this;
+  }
+  OpDef& Alias(std::string a);
+  template <typename P>
+  OpDef& Param() {
+    params = &ParamParserFor<P>();
+    return *this;
+  }
+  OpDef& Inputs(std::vector<std::string> names) {
+    input_names = [names](const Attrs&) { return names; };
+    return *this;
+  }
+  OpDef& Inputs(NamesFn fn) {
+    input_names = std::move(fn);
+    return *this;
+  }
+  OpDef& Outputs(std::vector<std::string> names) {
+    output_names = [names](const Attrs&) { return names; };
+    return *this;
+  }
+  OpDef& Outputs(NamesFn fn) {
+    output_names = std::move(fn);
+    return *this;
+  }
+  OpDef& InferShape(InferShapeFn fn) {
+    infer_shape = std::move(fn);
+    return *this;
+  }
+  OpDef& InferType(InferTypeFn fn) {
+    infer_type = std::move(fn);
+    return *this;
+  }
+  OpDef& InPlace(std::vector<std::pair<int, int>> pairs) {
+    in_place = std::move(pairs);
+    return *this;
+  }
+  OpDef& Kernel(std::string kname, ComputeFn fn, SupportsFn supports = nullptr) {
+    kernels.push_back(
+        KernelDef{std::move(kname), DeviceType::kCPU, std::move(supports), std::move(fn)});
+    return *this;
+  }
+
+  OpDef& Gradient(GradientFn fn) {
+    gradient = std::move(fn);
+    return *this;
+  }
+  OpDef& Sample(OpSample s) {
+    samples.push_back(std::move(s));
+    return *this;
+  }
+
+  /*! \brief Parses string attributes into Attrs (errors name this op and the argument). */
+  Attrs ParseAttrs(const AttrDict& dict) const;
+};
+
+/*! \brief All registered ops, by name and alias. */
+class Registry {
+ public:
+  /*! \brief Registers a new op; a duplicate name is an internal error. */
+  static OpDef& Add(const char* name);
+  /*! \brief The op called `name` (or an alias); ValueError with the nearest names otherwise. */
+  static const OpDef& Get(std::string_view name);
+  /*! \brief Null if no op is called `name`. */
+  static const OpDef* Find(std::string_view name);
+  /*! \brief Every op once, sorted by name. */
+  static std::vector<const OpDef*> List();
+};
+
+#define MIXNET_OP_CONCAT_(a, b) a##b
+#define MIXNET_OP_CONCAT(a, b) MIXNET_OP_CONCAT_(a, b)
+/*! \brief Registers op `Name` at load time; chain the OpDef builder calls after it. */
+#define MIXNET_REGISTER_OP(Name)                                 \
+  [[maybe_unused]] static ::mixnet::op::OpDef& MIXNET_OP_CONCAT( \
+      mixnet_op_registration_, __COUNTER__) = ::mixnet::op::Registry::Add(#Name)
+
+// ---- inference helpers shared by op definitions ----
+
+/*!
+ * \brief Merges what is known of a shape into `*dst`: unknown parts take `src`'s values; a
+ * conflict raises ValueError "OP: ARG has shape (2, 3) but (2, 4) was expected".
+ */
+void AssignShape(const Attrs& attrs, std::string_view arg, Shape* dst, const Shape& src);
+/*! \brief The same for dtypes (-1 unknown). */
+void AssignType(const Attrs& attrs, std::string_view arg, int* dst, int src);
+/*! \brief Inputs and outputs all share one shape (element-wise ops). */
+void SameShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out);
+/*! \brief Inputs and outputs all share one dtype. */
+void SameType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out);
+/*! \brief Name of input `i` for messages ("data", or "input 2"). */
+std::string InputName(const Attrs& attrs, size_t i);
+
+}  // namespace mixnet::op

@@ -1,0 +1,157 @@
+// Element-wise operations with a scalar: x + s, s - x, x ^ s, x > s, ... (MXNet's _*_scalar).
+#include <cmath>
+
+#include "operator/grad_ops.h"
+#include "operator/tensor/elemwise.h"
+
+namespace mixnet::op {
+namespace {
+
+struct ScalarParam {
+  double scalar = 1.0;
+  bool is_int = true;
+  static void Declare(ParamDecl<ScalarParam>& d) {
+    d.Field("scalar", &ScalarParam::scalar).Default(1.0).Doc("Scalar input value.");
+    d.Field("is_int", &ScalarParam::is_int)
+        .Default(true)
+        .Doc(
+            "Whether the scalar is an integer (kept for MXNet 1.9 graphs; integer arrays "
+            "use it to choose integer arithmetic).");
+  }
+};
+
+/*! \brief Gradient of y = f(x, s) given x, y, dy and s. */
+using ScalarGrad = GValue (*)(GradBuilder& g, GValue x, GValue y, GValue dy, double s);
+
+template <typename F>
+OpDef& RegisterScalar(const char* name, F f, ScalarGrad grad, std::pair<double, double> range,
+                      double sample_scalar, const char* doc) {
+  OpDef& def = Registry::Add(name)
+                   .Describe(doc)
+                   .Param<ScalarParam>()
+                   .Inputs({"data"})
+                   .InferShape(SameShape)
+                   .InferType(FloatingSameType)
+                   .InPlace({{0, 0}})
+                   .Kernel("reference",
+                           [f](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                               std::span<const OpReq> req, std::span<const TBlob> out) {
+                             const double s = attrs.param<ScalarParam>().scalar;
+                             MapUnary(in[0], req[0], out[0],
+                                      [f, s](auto x) { return f(x, static_cast<decltype(x)>(s)); });
+                           })
+                   .Sample(OpSample{
+                       .attrs = {{"scalar", ValueCodec<double>::Print(sample_scalar)}},
+                       .inputs = {Shape{2, 7}},
+                       .ranges = {range},
+                       .expected = [f, sample_scalar](const std::vector<std::vector<double>>& in) {
+                         std::vector<double> out(in[0].size());
+                         for (size_t i = 0; i < out.size(); ++i)
+                           out[i] = f(in[0][i], sample_scalar);
+                         return std::vector<std::vector<double>>{out};
+                       }});
+  def.Gradient([grad](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
+                      std::span<const GValue> out, std::span<const GValue> dout) {
+    const double s = attrs.param<ScalarParam>().scalar;
+    return std::vector<GValue>{grad ? grad(g, in[0], out[0], dout[0], s) : GValue{}};
+  });
+  return def;
+}
+
+template <typename T>
+T Bool(bool b) {
+  return b ? T(1) : T(0);
+}
+
+using namespace grad;  // NOLINT(google-build-using-namespace): the gradient vocabulary
+
+const bool kRegistered = [] {
+  const std::pair<double, double> any{-2.0, 2.0}, positive{0.5, 2.0};
+  RegisterScalar(
+      "_plus_scalar", [](auto x, auto s) { return x + s; },
+      [](GradBuilder&, GValue, GValue, GValue dy, double) { return dy; }, any, 1.5, "x + scalar.")
+      .Alias("_PlusScalar");
+  RegisterScalar(
+      "_minus_scalar", [](auto x, auto s) { return x - s; },
+      [](GradBuilder&, GValue, GValue, GValue dy, double) { return dy; }, any, 1.5, "x - scalar.")
+      .Alias("_MinusScalar");
+  RegisterScalar(
+      "_rminus_scalar", [](auto x, auto s) { return s - x; },
+      [](GradBuilder& g, GValue, GValue, GValue dy, double) { return Neg(g, dy); }, any, 1.5,
+      "scalar - x.")
+      .Alias("_RMinusScalar");
+  RegisterScalar(
+      "_mul_scalar", [](auto x, auto s) { return x * s; },
+      [](GradBuilder& g, GValue, GValue, GValue dy, double s) { return MulScalar(g, dy, s); }, any,
+      -2.5, "x * scalar.")
+      .Alias("_MulScalar");
+  RegisterScalar(
+      "_div_scalar", [](auto x, auto s) { return x / s; },
+      [](GradBuilder& g, GValue, GValue, GValue dy, double s) { return MulScalar(g, dy, 1.0 / s); },
+      any, 4.0, "x / scalar.")
+      .Alias("_DivScalar");
+  RegisterScalar(
+      "_rdiv_scalar", [](auto x, auto s) { return s / x; },
+      [](GradBuilder& g, GValue x, GValue y, GValue dy, double) {
+        return Neg(g, Mul(g, dy, Div(g, y, x)));
+      },
+      positive, 3.0, "scalar / x.")
+      .Alias("_RDivScalar");
+  RegisterScalar(
+      "_power_scalar", [](auto x, auto s) { return std::pow(x, s); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy, double s) {
+        return Mul(g, MulScalar(g, dy, s), g.Apply1("_power_scalar", {x}, Scalar(s - 1)));
+      },
+      positive, 2.5, "x ^ scalar.")
+      .Alias("_PowerScalar");
+  RegisterScalar(
+      "_rpower_scalar", [](auto x, auto s) { return std::pow(s, x); },
+      [](GradBuilder& g, GValue, GValue y, GValue dy, double s) {
+        return Mul(g, MulScalar(g, dy, std::log(s)), y);
+      },
+      any, 1.7, "scalar ^ x.")
+      .Alias("_RPowerScalar");
+  RegisterScalar(
+      "_maximum_scalar", [](auto x, auto s) { return x > s ? x : s; },
+      [](GradBuilder& g, GValue x, GValue, GValue dy, double s) {
+        return Mul(g, dy, g.Apply1("_greater_equal_scalar", {x}, Scalar(s)));
+      },
+      any, 0.3, "max(x, scalar).")
+      .Alias("_MaximumScalar");
+  RegisterScalar(
+      "_minimum_scalar", [](auto x, auto s) { return x < s ? x : s; },
+      [](GradBuilder& g, GValue x, GValue, GValue dy, double s) {
+        return Mul(g, dy, g.Apply1("_lesser_equal_scalar", {x}, Scalar(s)));
+      },
+      any, 0.3, "min(x, scalar).")
+      .Alias("_MinimumScalar");
+  // Comparisons give 1 or 0 in the input's dtype (MXNet 1.x); their gradient is zero.
+  RegisterScalar(
+      "_equal_scalar", [](auto x, auto s) { return Bool<decltype(x)>(x == s); }, nullptr, any, 0.0,
+      "x == scalar, as 1 or 0.")
+      .Alias("_EqualScalar");
+  RegisterScalar(
+      "_not_equal_scalar", [](auto x, auto s) { return Bool<decltype(x)>(x != s); }, nullptr, any,
+      0.0, "x != scalar, as 1 or 0.")
+      .Alias("_NotEqualScalar");
+  RegisterScalar(
+      "_greater_scalar", [](auto x, auto s) { return Bool<decltype(x)>(x > s); }, nullptr, any,
+      0.25, "x > scalar, as 1 or 0.")
+      .Alias("_GreaterScalar");
+  RegisterScalar(
+      "_greater_equal_scalar", [](auto x, auto s) { return Bool<decltype(x)>(x >= s); }, nullptr,
+      any, 0.25, "x >= scalar, as 1 or 0.")
+      .Alias("_GreaterEqualScalar");
+  RegisterScalar(
+      "_lesser_scalar", [](auto x, auto s) { return Bool<decltype(x)>(x < s); }, nullptr, any, 0.25,
+      "x < scalar, as 1 or 0.")
+      .Alias("_LesserScalar");
+  RegisterScalar(
+      "_lesser_equal_scalar", [](auto x, auto s) { return Bool<decltype(x)>(x <= s); }, nullptr,
+      any, 0.25, "x <= scalar, as 1 or 0.")
+      .Alias("_LesserEqualScalar");
+  return true;
+}();
+
+}  // namespace
+}  // namespace mixnet::op

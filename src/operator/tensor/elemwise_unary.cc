@@ -1,0 +1,258 @@
+// Element-wise unary math: one registration per op, from a scalar function, a gradient
+// written with registered ops, and the input range its samples are drawn from.
+#include <cmath>
+#include <numbers>
+
+#include "operator/grad_ops.h"
+#include "operator/tensor/elemwise.h"
+
+namespace mixnet::op {
+namespace {
+
+using std::numbers::pi;
+
+/*! \brief Gradient of y = f(x) given x, y and dy. */
+using UnaryGrad = GValue (*)(GradBuilder& g, GValue x, GValue y, GValue dy);
+
+/*! \brief Registers `name` computing `f` element-wise; `grad` null means zero gradient. */
+template <typename F>
+OpDef& RegisterUnary(const char* name, F f, UnaryGrad grad, std::pair<double, double> range,
+                     const char* doc) {
+  OpDef& def = Registry::Add(name)
+                   .Describe(doc)
+                   .Inputs({"data"})
+                   .InferShape(SameShape)
+                   .InferType(FloatingSameType)
+                   .InPlace({{0, 0}})
+                   .Kernel("reference",
+                           [f](const OpContext&, const Attrs&, std::span<const TBlob> in,
+                               std::span<const OpReq> req,
+                               std::span<const TBlob> out) { MapUnary(in[0], req[0], out[0], f); })
+                   .Sample(OpSample{.inputs = {Shape{3, 5}},
+                                    .ranges = {range},
+                                    .expected = [f](const std::vector<std::vector<double>>& in) {
+                                      std::vector<double> out(in[0].size());
+                                      for (size_t i = 0; i < out.size(); ++i)
+                                        out[i] = f(in[0][i]);
+                                      return std::vector<std::vector<double>>{out};
+                                    }});
+  def.Gradient([grad](GradBuilder& g, const Attrs&, std::span<const GValue> in,
+                      std::span<const GValue> out, std::span<const GValue> dout) {
+    return std::vector<GValue>{grad ? grad(g, in[0], out[0], dout[0]) : GValue{}};
+  });
+  return def;
+}
+
+template <typename T>
+T Sign(T x) {
+  return T((x > T(0)) - (x < T(0)));
+}
+
+using namespace grad;  // NOLINT(google-build-using-namespace): the gradient vocabulary
+
+// d/dx of 1/sqrt(1 - x^2) style terms appear often: rsqrt(1 - x^2).
+GValue RsqrtOneMinusSquare(GradBuilder& g, GValue x) {
+  return Unary(g, "rsqrt", RSubScalar(g, Unary(g, "square", x), 1.0));
+}
+
+const bool kRegistered = [] {
+  const std::pair<double, double> any{-2.0, 2.0}, positive{0.5, 3.0}, unit{-0.9, 0.9},
+      above_one{1.2, 3.0};
+
+  RegisterUnary(
+      "negative", [](auto x) { return -x; },
+      [](GradBuilder& g, GValue, GValue, GValue dy) { return Neg(g, dy); }, any,
+      "Numerical negative: -x.")
+      .Alias("_np_negative");
+  RegisterUnary(
+      "abs", [](auto x) { return std::abs(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) { return Mul(g, dy, Unary(g, "sign", x)); },
+      any, "Absolute value: |x|.");
+  RegisterUnary(
+      "sign", [](auto x) { return Sign(x); }, nullptr, any,
+      "Sign of x: -1, 0 or 1. Its gradient is zero.");
+  RegisterUnary(
+      "exp", [](auto x) { return std::exp(x); },
+      [](GradBuilder& g, GValue, GValue y, GValue dy) { return Mul(g, dy, y); }, any,
+      "Exponential: e^x.");
+  RegisterUnary(
+      "expm1", [](auto x) { return std::expm1(x); },
+      [](GradBuilder& g, GValue, GValue y, GValue dy) { return Mul(g, dy, AddScalar(g, y, 1.0)); },
+      any, "e^x - 1, accurate near 0.");
+  RegisterUnary(
+      "log", [](auto x) { return std::log(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) { return Div(g, dy, x); }, positive,
+      "Natural logarithm.");
+  RegisterUnary(
+      "log1p", [](auto x) { return std::log1p(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) { return Div(g, dy, AddScalar(g, x, 1.0)); },
+      {-0.5, 2.0}, "log(1 + x), accurate near 0.");
+  RegisterUnary(
+      "log2", [](auto x) { return std::log2(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Div(g, dy, MulScalar(g, x, std::numbers::ln2));
+      },
+      positive, "Base-2 logarithm.");
+  RegisterUnary(
+      "log10", [](auto x) { return std::log10(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Div(g, dy, MulScalar(g, x, std::numbers::ln10));
+      },
+      positive, "Base-10 logarithm.");
+  RegisterUnary(
+      "sqrt", [](auto x) { return std::sqrt(x); },
+      [](GradBuilder& g, GValue, GValue y, GValue dy) { return Div(g, MulScalar(g, dy, 0.5), y); },
+      positive, "Square root.");
+  RegisterUnary(
+      "rsqrt", [](auto x) { return decltype(x)(1) / std::sqrt(x); },
+      [](GradBuilder& g, GValue x, GValue y, GValue dy) {
+        return Mul(g, MulScalar(g, dy, -0.5), Div(g, y, x));
+      },
+      positive, "Reciprocal square root: 1 / sqrt(x).");
+  RegisterUnary(
+      "cbrt", [](auto x) { return std::cbrt(x); },
+      [](GradBuilder& g, GValue, GValue y, GValue dy) {
+        return Div(g, dy, MulScalar(g, Unary(g, "square", y), 3.0));
+      },
+      positive, "Cube root.");
+  RegisterUnary(
+      "square", [](auto x) { return x * x; },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) { return Mul(g, MulScalar(g, dy, 2.0), x); },
+      any, "Square: x^2.");
+  RegisterUnary(
+      "reciprocal", [](auto x) { return decltype(x)(1) / x; },
+      [](GradBuilder& g, GValue, GValue y, GValue dy) {
+        return Neg(g, Mul(g, dy, Unary(g, "square", y)));
+      },
+      positive, "Reciprocal: 1 / x.");
+  RegisterUnary(
+      "sin", [](auto x) { return std::sin(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) { return Mul(g, dy, Unary(g, "cos", x)); },
+      any, "Sine.");
+  RegisterUnary(
+      "cos", [](auto x) { return std::cos(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Neg(g, Mul(g, dy, Unary(g, "sin", x)));
+      },
+      any, "Cosine.");
+  RegisterUnary(
+      "tan", [](auto x) { return std::tan(x); },
+      [](GradBuilder& g, GValue, GValue y, GValue dy) {
+        return Mul(g, dy, AddScalar(g, Unary(g, "square", y), 1.0));
+      },
+      {-1.2, 1.2}, "Tangent.");
+  RegisterUnary(
+      "arcsin", [](auto x) { return std::asin(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Mul(g, dy, RsqrtOneMinusSquare(g, x));
+      },
+      unit, "Inverse sine.");
+  RegisterUnary(
+      "arccos", [](auto x) { return std::acos(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Neg(g, Mul(g, dy, RsqrtOneMinusSquare(g, x)));
+      },
+      unit, "Inverse cosine.");
+  RegisterUnary(
+      "arctan", [](auto x) { return std::atan(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Div(g, dy, AddScalar(g, Unary(g, "square", x), 1.0));
+      },
+      any, "Inverse tangent.");
+  RegisterUnary(
+      "sinh", [](auto x) { return std::sinh(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) { return Mul(g, dy, Unary(g, "cosh", x)); },
+      any, "Hyperbolic sine.");
+  RegisterUnary(
+      "cosh", [](auto x) { return std::cosh(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) { return Mul(g, dy, Unary(g, "sinh", x)); },
+      any, "Hyperbolic cosine.");
+  RegisterUnary(
+      "tanh", [](auto x) { return std::tanh(x); },
+      [](GradBuilder& g, GValue, GValue y, GValue dy) {
+        return Mul(g, dy, RSubScalar(g, Unary(g, "square", y), 1.0));
+      },
+      any, "Hyperbolic tangent.");
+  RegisterUnary(
+      "arcsinh", [](auto x) { return std::asinh(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Mul(g, dy, Unary(g, "rsqrt", AddScalar(g, Unary(g, "square", x), 1.0)));
+      },
+      any, "Inverse hyperbolic sine.");
+  RegisterUnary(
+      "arccosh", [](auto x) { return std::acosh(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Mul(g, dy, Unary(g, "rsqrt", AddScalar(g, Unary(g, "square", x), -1.0)));
+      },
+      above_one, "Inverse hyperbolic cosine.");
+  RegisterUnary(
+      "arctanh", [](auto x) { return std::atanh(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Div(g, dy, RSubScalar(g, Unary(g, "square", x), 1.0));
+      },
+      unit, "Inverse hyperbolic tangent.");
+  RegisterUnary(
+      "degrees", [](auto x) { return x * decltype(x)(180.0 / pi); },
+      [](GradBuilder& g, GValue, GValue, GValue dy) { return MulScalar(g, dy, 180.0 / pi); }, any,
+      "Radians to degrees.");
+  RegisterUnary(
+      "radians", [](auto x) { return x * decltype(x)(pi / 180.0); },
+      [](GradBuilder& g, GValue, GValue, GValue dy) { return MulScalar(g, dy, pi / 180.0); },
+      {-180.0, 180.0}, "Degrees to radians.");
+  RegisterUnary(
+      "sigmoid", [](auto x) { return decltype(x)(1) / (decltype(x)(1) + std::exp(-x)); },
+      [](GradBuilder& g, GValue, GValue y, GValue dy) {
+        return Mul(g, dy, Mul(g, y, RSubScalar(g, y, 1.0)));
+      },
+      any, "Logistic sigmoid: 1 / (1 + e^-x).");
+  RegisterUnary(
+      "relu", [](auto x) { return x > decltype(x)(0) ? x : decltype(x)(0); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Mul(g, dy, g.Apply1("_greater_scalar", {x}, Scalar(0.0)));
+      },
+      any, "Rectified linear unit: max(x, 0).");
+  RegisterUnary(
+      "softsign", [](auto x) { return x / (decltype(x)(1) + std::abs(x)); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Div(g, dy, Unary(g, "square", AddScalar(g, Unary(g, "abs", x), 1.0)));
+      },
+      any, "Softsign: x / (1 + |x|).");
+  RegisterUnary(
+      "erf", [](auto x) { return std::erf(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        // 2/sqrt(pi) * exp(-x^2)
+        return Mul(g, MulScalar(g, dy, 2.0 / std::sqrt(pi)),
+                   Unary(g, "exp", Neg(g, Unary(g, "square", x))));
+      },
+      any, "Gauss error function.");
+  // Rounding: piecewise constant, so the gradient is zero (MXNet's too).
+  RegisterUnary(
+      "floor", [](auto x) { return std::floor(x); }, nullptr, any, "Round down.");
+  RegisterUnary(
+      "ceil", [](auto x) { return std::ceil(x); }, nullptr, any, "Round up.");
+  RegisterUnary(
+      "round", [](auto x) { return std::round(x); }, nullptr, any, "Round half away from zero.");
+  RegisterUnary(
+      "rint", [](auto x) { return std::nearbyint(x); }, nullptr, any,
+      "Round to the nearest integer, half to even.");
+  RegisterUnary(
+      "trunc", [](auto x) { return std::trunc(x); }, nullptr, any, "Round toward zero.");
+  RegisterUnary(
+      "fix", [](auto x) { return std::trunc(x); }, nullptr, any,
+      "Round toward zero (NumPy's fix).");
+  return true;
+}();
+
+}  // namespace
+
+void FloatingSameType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+  SameType(attrs, in, out);
+  for (size_t i = 0; i < in->size(); ++i) {
+    const int t = (*in)[i];
+    MX_CHECK(t < 0 || IsFloatingDType(static_cast<DType>(t)), TypeError)
+        << attrs.op->name << ": " << InputName(attrs, i) << " has dtype "
+        << DTypeName(static_cast<DType>(t)) << "; expected float32, float64, float16 or bfloat16";
+  }
+}
+
+}  // namespace mixnet::op
