@@ -7,7 +7,8 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PACKAGES=(build-essential cmake ninja-build ccache clang-format
-          libgtest-dev libbenchmark-dev python3 python3-venv python3-pip)
+          libgtest-dev libbenchmark-dev libopenblas-dev libdnnl-dev
+          python3 python3-venv python3-pip)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 
 #include "mixnet/base/env.h"
 #include "operator/op_def.h"
+#include "operator/random_resource.h"
 
 namespace mixnet::op {
 namespace {
@@ -43,6 +44,14 @@ const KernelDef& SelectKernel(const Attrs& attrs, std::span<const TBlob> in,
   MX_CHECK(found, ValueError) << attrs.op->name << " has no kernel '" << wanted << "'";
   MX_THROW(NotImplementedError) << attrs.op->name << ": no kernel for device type "
                                 << static_cast<int>(device) << declined;
+}
+
+/*! \brief Where an op without inputs runs: its "ctx" attribute (MXNet's), else cpu(0). */
+Context CtxAttr(const AttrDict& dict) {
+  for (const auto& [key, value] : dict) {
+    if (key == "ctx" && !value.empty()) return Context::FromString(value);
+  }
+  return Context::cpu();
 }
 
 }  // namespace
@@ -94,7 +103,7 @@ std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inpu
   }
 
   const Context ctx =
-      inputs.empty() ? (outputs.empty() ? Context::cpu() : outputs[0].ctx()) : inputs[0].ctx();
+      inputs.empty() ? (outputs.empty() ? CtxAttr(dict) : outputs[0].ctx()) : inputs[0].ctx();
   std::vector<NDArray> outs;
   for (int i = 0; i < n_out; ++i) {
     if (outputs.empty()) {
@@ -118,10 +127,20 @@ std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inpu
     reads.push_back(a.var());
   for (const NDArray& o : outs)
     writes.push_back(o.var());
+  for (int i : def.mutate_inputs) {
+    MX_INTERNAL_ASSERT(i >= 0 && i < static_cast<int>(inputs.size()));
+    writes.push_back(inputs[static_cast<size_t>(i)].var());  // the engine dedups the read
+  }
+  std::mt19937_64* rng = nullptr;
+  if (def.needs_random) {
+    RandomResource& r = RandomFor(ctx);
+    writes.push_back(r.var);  // random ops on a context run in push order: reproducible
+    rng = &r.engine;
+  }
   std::vector<NDArray> in_arrays(inputs.begin(), inputs.end());
   Engine::Get()->PushSync(
       [in_arrays = std::move(in_arrays), outs, attrs = std::move(attrs), &kernel,
-       is_train = options.is_train](RunContext rctx) {
+       is_train = options.is_train, rng](RunContext rctx) {
         std::vector<TBlob> in(in_arrays.size()), out(outs.size());
         for (size_t i = 0; i < in.size(); ++i) {
           in[i] = TBlob{in_arrays[i].RawData(), in_arrays[i].shape(), in_arrays[i].dtype()};
@@ -130,7 +149,7 @@ std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inpu
           out[i] = TBlob{outs[i].RawData(), outs[i].shape(), outs[i].dtype()};
         }
         const std::vector<OpReq> req(out.size(), OpReq::kWrite);
-        kernel.compute(OpContext{rctx, is_train}, attrs, in, req, out);
+        kernel.compute(OpContext{rctx, is_train, rng}, attrs, in, req, out);
       },
       ctx, reads, writes, FnProperty::kNormal, 0, def.name.c_str());
   return outs;

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <random>
 #include <span>
 #include <string>
 #include <vector>
@@ -68,6 +69,8 @@ enum class OpReq { kNull, kWrite, kWriteInplace, kAdd };
 struct OpContext {
   RunContext run;
   bool is_train = false;
+  /*! \brief The context's generator, for ops registered with NeedsRandom(). */
+  std::mt19937_64* rng = nullptr;
 };
 
 using InferShapeFn =
@@ -116,6 +119,14 @@ struct OpDef {
   std::vector<std::pair<int, int>> in_place;  // (input, output) pairs that may share memory
   std::vector<KernelDef> kernels;
   GradientFn gradient;  // empty: not differentiable
+  bool needs_random = false;
+  /*! \brief Inputs the kernels write in place (optimizer states, BatchNorm moving stats). */
+  std::vector<int> mutate_inputs;
+  /*!
+   * \brief Inputs as the generated C++/Python functions take them, when the list depends on
+   * the params: "bias?" is optional (omitted when none), "*data" takes any number.
+   */
+  std::vector<std::string> signature;
   std::vector<OpSample> samples;
 
   int NumInputs(const Attrs& a) const { return static_cast<int>(input_names(a).size()); }
@@ -166,6 +177,19 @@ struct OpDef {
     return *this;
   }
 
+  /*! \brief Kernels get the context's random generator (OpContext::rng), in engine order. */
+  OpDef& NeedsRandom() {
+    needs_random = true;
+    return *this;
+  }
+  OpDef& MutateInputs(std::vector<int> inputs) {
+    mutate_inputs = std::move(inputs);
+    return *this;
+  }
+  OpDef& Signature(std::vector<std::string> inputs) {
+    signature = std::move(inputs);
+    return *this;
+  }
   OpDef& Gradient(GradientFn fn) {
     gradient = std::move(fn);
     return *this;

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "operator/op_def.h"
+#include "operator/parallel.h"
 
 namespace mixnet::op {
 
@@ -36,19 +37,20 @@ decltype(auto) DispatchFloat(DType t, F&& f) {
 template <typename F>
 void MapUnary(const TBlob& in, OpReq req, const TBlob& out, F f) {
   if (req == OpReq::kNull) return;
-  const int64_t n = out.Size();
   DispatchFloat(out.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using C = ComputeType<T>;
     const T* x = in.data<T>();
     T* y = out.data<T>();
-    if (req == OpReq::kAdd) {
-      for (int64_t i = 0; i < n; ++i)
-        y[i] = T(C(y[i]) + f(C(x[i])));
-    } else {
-      for (int64_t i = 0; i < n; ++i)
-        y[i] = T(f(C(x[i])));
-    }
+    ParallelFor(out.Size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+      if (req == OpReq::kAdd) {
+        for (int64_t i = lo; i < hi; ++i)
+          y[i] = T(C(y[i]) + f(C(x[i])));
+      } else {
+        for (int64_t i = lo; i < hi; ++i)
+          y[i] = T(f(C(x[i])));
+      }
+    });
   });
 }
 
@@ -56,20 +58,21 @@ void MapUnary(const TBlob& in, OpReq req, const TBlob& out, F f) {
 template <typename F>
 void MapBinary(const TBlob& a, const TBlob& b, OpReq req, const TBlob& out, F f) {
   if (req == OpReq::kNull) return;
-  const int64_t n = out.Size();
   DispatchFloat(out.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using C = ComputeType<T>;
     const T* x = a.data<T>();
     const T* y = b.data<T>();
     T* z = out.data<T>();
-    if (req == OpReq::kAdd) {
-      for (int64_t i = 0; i < n; ++i)
-        z[i] = T(C(z[i]) + f(C(x[i]), C(y[i])));
-    } else {
-      for (int64_t i = 0; i < n; ++i)
-        z[i] = T(f(C(x[i]), C(y[i])));
-    }
+    ParallelFor(out.Size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+      if (req == OpReq::kAdd) {
+        for (int64_t i = lo; i < hi; ++i)
+          z[i] = T(C(z[i]) + f(C(x[i]), C(y[i])));
+      } else {
+        for (int64_t i = lo; i < hi; ++i)
+          z[i] = T(f(C(x[i]), C(y[i])));
+      }
+    });
   });
 }
 
