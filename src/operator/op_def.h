@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -127,6 +128,9 @@ struct OpDef {
    * the params: "bias?" is optional (omitted when none), "*data" takes any number.
    */
   std::vector<std::string> signature;
+  /*! \brief The names when they do not depend on the params (set by the builder). */
+  std::optional<std::vector<std::string>> static_inputs = std::vector<std::string>{};
+  std::optional<std::vector<std::string>> static_outputs = std::vector<std::string>{"output"};
   std::vector<OpSample> samples;
 
   int NumInputs(const Attrs& a) const { return static_cast<int>(input_names(a).size()); }
@@ -144,18 +148,23 @@ struct OpDef {
     return *this;
   }
   OpDef& Inputs(std::vector<std::string> names) {
+    static_inputs = names;
     input_names = [names](const Attrs&) { return names; };
     return *this;
   }
+  /*! \brief Inputs that depend on the params; give a Signature too. */
   OpDef& Inputs(NamesFn fn) {
+    static_inputs.reset();
     input_names = std::move(fn);
     return *this;
   }
   OpDef& Outputs(std::vector<std::string> names) {
+    static_outputs = names;
     output_names = [names](const Attrs&) { return names; };
     return *this;
   }
   OpDef& Outputs(NamesFn fn) {
+    static_outputs.reset();
     output_names = std::move(fn);
     return *this;
   }
