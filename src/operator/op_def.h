@@ -98,6 +98,11 @@ struct OpSample {
       expected;
   /*! \brief Input dtypes; float32 by default (gradients are checked in float64). */
   std::vector<DType> dtypes;
+  /*!
+   * \brief For loss layers (OpDef::LossLayer): the scalar loss, from the inputs, that the op's
+   * gradient differentiates. The gradient check uses it instead of the op's output.
+   */
+  std::function<double(const std::vector<std::vector<double>>& in)> loss;
 };
 
 struct KernelDef {
@@ -121,6 +126,11 @@ struct OpDef {
   std::vector<KernelDef> kernels;
   GradientFn gradient;  // empty: not differentiable
   bool needs_random = false;
+  /*!
+   * \brief MXNet's loss-layer semantics (SoftmaxOutput, *RegressionOutput, MakeLoss): the
+   * gradient is that of an implied loss and ignores the gradient flowing into the output.
+   */
+  bool loss_layer = false;
   /*! \brief Inputs the kernels write in place (optimizer states, BatchNorm moving stats). */
   std::vector<int> mutate_inputs;
   /*!
@@ -187,6 +197,10 @@ struct OpDef {
   }
 
   /*! \brief Kernels get the context's random generator (OpContext::rng), in engine order. */
+  OpDef& LossLayer() {
+    loss_layer = true;
+    return *this;
+  }
   OpDef& NeedsRandom() {
     needs_random = true;
     return *this;

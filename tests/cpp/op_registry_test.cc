@@ -1,7 +1,8 @@
 // The registry-wide operator test: every registered op supplies samples (a coverage gate fails
 // otherwise); each sample is checked forward against independently computed values in float32
 // and float64, every kernel against the reference kernel, and every differentiable op's
-// gradient (an op graph run eagerly) against central differences in float64.
+// gradient (an op graph run eagerly) against central differences in float64 — of the output
+// weighted by random head gradients, or, for loss layers, of the loss they imply.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -161,7 +162,11 @@ TEST_P(OpGradientTest, MatchesCentralDifferences) {
       x = dist(rng);
     heads.push_back(std::move(h));
   }
+  // A loss layer's gradient differentiates its implied loss, whatever the heads are.
+  ASSERT_EQ(c.op->loss_layer, static_cast<bool>(s.loss))
+      << "loss layers, and only they, give OpSample::loss";
   auto loss = [&](const std::vector<std::vector<double>>& in) {
+    if (s.loss) return s.loss(in);
     const auto outs = Invoke(c.op->name, MakeInputs(c, in, DType::kFloat64), s.attrs);
     double l = 0;
     for (size_t j = 0; j < outs.size(); ++j) {
