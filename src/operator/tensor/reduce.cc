@@ -32,7 +32,7 @@ struct NanProdReducer : ProdReducer<C> {
     if (!std::isnan(x)) a *= static_cast<double>(x);
   }
 };
-/*! \brief Max (Less = false) or min; NaN propagates, an empty reduction gives -inf (+inf). */
+/*! \brief Max, or min when Min; NaN propagates, an empty reduction gives -inf (+inf). */
 template <typename C, bool Min>
 struct ExtremumReducer {
   using Acc = C;
