@@ -1,0 +1,253 @@
+// Operator speed, mixnet vs PyTorch (libtorch, C++), side by side in one process.
+//
+// Each workload runs the same computation in both with the same number of threads (all
+// cores: mixnet's OpenMP team, torch::set_num_threads). Figures are medians over repetitions
+// of the time per call (mixnet: asynchronous pushes, then a wait, amortised). Workloads whose
+// mixnet op is not registered yet print "not registered".
+//
+//   ops_vs_torch [--reps R] [--filter SUBSTRING]
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mixnet/op/invoke.h"
+#include "operator/gradient.h"
+#include "operator/op_def.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace mo = mixnet::op;
+using mixnet::NDArray;
+using mixnet::Shape;
+
+/*! \brief Median seconds per call of `call`, timing batches of `inner` calls then `sync`. */
+double MedianSeconds(const std::function<void()>& call, const std::function<void()>& sync,
+                     int reps, int inner) {
+  call();
+  sync();  // warm up (allocations, caches, primitive creation)
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < inner; ++i) call();
+    sync();
+    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / inner);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+NDArray MxRandom(const Shape& s, float lo = -1, float hi = 1) {
+  torch::Tensor t = torch::rand(std::vector<int64_t>(s.begin(), s.end())) * (hi - lo) + lo;
+  return NDArray::FromHost(t.data_ptr<float>(), s, mixnet::DType::kFloat32);
+}
+
+torch::Tensor AsTorch(const NDArray& a) {
+  torch::Tensor t = torch::empty(std::vector<int64_t>(a.shape().begin(), a.shape().end()));
+  a.SyncCopyToHost(t.data_ptr<float>(), static_cast<size_t>(a.Size()));
+  return t;
+}
+
+struct Workload {
+  std::string name;
+  std::string op;  // mixnet op it needs
+  double flops = 0;  // per call, for GFLOP/s; 0 = bandwidth-bound
+  std::function<std::function<void()>()> make_mixnet;  // returns the call
+  std::function<std::function<void()>()> make_torch;
+  int inner = 10;
+};
+
+/*! \brief Forward, or forward + gradient through the op's gradient graph. */
+std::function<void()> MixnetCall(const std::string& op, std::vector<NDArray> in,
+                                 mo::AttrDict attrs, bool backward) {
+  if (!backward) {
+    return [=] { mo::Invoke(op, in, attrs); };
+  }
+  return [=] {
+    const auto out = mo::Invoke(op, in, attrs, {}, {.is_train = true});
+    const mo::OpDef& def = mo::Registry::Get(op);
+    mo::EagerGradBuilder g;
+    std::vector<mo::GValue> iv, ov, hv;
+    for (const auto& a : in) iv.push_back(g.Add(a));
+    for (const auto& o : out) {
+      ov.push_back(g.Add(o));
+      hv.push_back(g.Add(NDArray::Ones(o.shape())));
+    }
+    def.gradient(g, def.ParseAttrs(attrs), iv, ov, hv);
+  };
+}
+
+std::vector<Workload> Workloads() {
+  std::vector<Workload> w;
+  for (int64_t n : {int64_t{1000}, int64_t{100000}, int64_t{10000000}}) {
+    const std::string size = std::to_string(n);
+    w.push_back({"exp, " + size + " floats", "exp", 0,
+                 [n] { return MixnetCall("exp", {MxRandom({n})}, {}, false); },
+                 [n] {
+                   auto x = torch::rand({n});
+                   return std::function<void()>([x] { torch::exp(x); });
+                 },
+                 n < 1000000 ? 200 : 5});
+    w.push_back({"add, " + size + " floats", "elemwise_add", 0,
+                 [n] { return MixnetCall("elemwise_add", {MxRandom({n}), MxRandom({n})}, {}, false); },
+                 [n] {
+                   auto x = torch::rand({n}), y = torch::rand({n});
+                   return std::function<void()>([x, y] { torch::add(x, y); });
+                 },
+                 n < 1000000 ? 200 : 5});
+    w.push_back({"sum, " + size + " floats", "sum", 0,
+                 [n] { return MixnetCall("sum", {MxRandom({n})}, {}, false); },
+                 [n] {
+                   auto x = torch::rand({n});
+                   return std::function<void()>([x] { torch::sum(x); });
+                 },
+                 n < 1000000 ? 200 : 5});
+  }
+  w.push_back({"softmax (128, 1000)", "softmax", 0,
+               [] { return MixnetCall("softmax", {MxRandom({128, 1000})}, {}, false); },
+               [] {
+                 auto x = torch::rand({128, 1000});
+                 return std::function<void()>([x] { torch::softmax(x, -1); });
+               },
+               50});
+  const auto fc = [](int64_t b, int64_t in, int64_t out, bool backward) {
+    Workload wl{"FullyConnected " + std::to_string(b) + "x" + std::to_string(in) + " -> " +
+                    std::to_string(out) + (backward ? " fwd+bwd" : " fwd"),
+                "FullyConnected", 2.0 * b * in * out * (backward ? 3 : 1),
+                [=] {
+                  return MixnetCall("FullyConnected",
+                                    {MxRandom({b, in}), MxRandom({out, in}), MxRandom({out})},
+                                    {{"num_hidden", std::to_string(out)}}, backward);
+                },
+                [=] {
+                  auto x = torch::rand({b, in}).requires_grad_(backward);
+                  auto wt = torch::rand({out, in}).requires_grad_(backward);
+                  auto bias = torch::rand({out}).requires_grad_(backward);
+                  return std::function<void()>([=] {
+                    auto y = torch::linear(x, wt, bias);
+                    if (backward) y.backward(torch::ones_like(y));
+                  });
+                },
+                10};
+    return wl;
+  };
+  w.push_back(fc(128, 784, 512, false));
+  w.push_back(fc(128, 784, 512, true));
+  w.push_back({"dot 1024x1024x1024", "dot", 2.0 * 1024 * 1024 * 1024,
+               [] { return MixnetCall("dot", {MxRandom({1024, 1024}), MxRandom({1024, 1024})}, {}, false); },
+               [] {
+                 auto x = torch::rand({1024, 1024}), y = torch::rand({1024, 1024});
+                 return std::function<void()>([x, y] { torch::mm(x, y); });
+               },
+               3});
+  const auto conv = [](std::string label, int64_t n, int64_t c, int64_t hw, int64_t f, int64_t k,
+                       int64_t pad, bool backward) {
+    const int64_t out_hw = hw + 2 * pad - k + 1;
+    const double flops = 2.0 * n * f * out_hw * out_hw * c * k * k * (backward ? 3 : 1);
+    Workload wl{label + (backward ? " fwd+bwd" : " fwd"), "Convolution", flops,
+                [=] {
+                  return MixnetCall(
+                      "Convolution",
+                      {MxRandom({n, c, hw, hw}), MxRandom({f, c, k, k}), MxRandom({f})},
+                      {{"kernel", "(" + std::to_string(k) + ", " + std::to_string(k) + ")"},
+                       {"pad", "(" + std::to_string(pad) + ", " + std::to_string(pad) + ")"},
+                       {"num_filter", std::to_string(f)}},
+                      backward);
+                },
+                [=] {
+                  auto x = torch::rand({n, c, hw, hw}).requires_grad_(backward);
+                  auto wt = torch::rand({f, c, k, k}).requires_grad_(backward);
+                  auto bias = torch::rand({f}).requires_grad_(backward);
+                  return std::function<void()>([=] {
+                    auto y = torch::conv2d(x, wt, bias, 1, pad);
+                    if (backward) y.backward(torch::ones_like(y));
+                  });
+                },
+                backward ? 2 : 3};
+    return wl;
+  };
+  w.push_back(conv("Conv LeNet-1 (128,1,28,28) 5x5x20", 128, 1, 28, 20, 5, 0, false));
+  w.push_back(conv("Conv LeNet-1 (128,1,28,28) 5x5x20", 128, 1, 28, 20, 5, 0, true));
+  w.push_back(conv("Conv LeNet-2 (128,20,12,12) 5x5x50", 128, 20, 12, 50, 5, 0, false));
+  w.push_back(conv("Conv ResNet-18 (8,64,56,56) 3x3x64", 8, 64, 56, 64, 3, 1, false));
+  w.push_back(conv("Conv ResNet-50 (8,256,56,56) 1x1x64", 8, 256, 56, 64, 1, 0, false));
+  w.push_back({"MaxPool 2x2/2 (128,20,24,24)", "Pooling", 0,
+               [] {
+                 return MixnetCall("Pooling", {MxRandom({128, 20, 24, 24})},
+                                   {{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pool_type", "max"}},
+                                   false);
+               },
+               [] {
+                 auto x = torch::rand({128, 20, 24, 24});
+                 return std::function<void()>([x] { torch::max_pool2d(x, 2, 2); });
+               },
+               20});
+  w.push_back({"BatchNorm inference (32,64,56,56)", "BatchNorm", 0,
+               [] {
+                 return MixnetCall("BatchNorm",
+                                   {MxRandom({32, 64, 56, 56}), MxRandom({64}), MxRandom({64}),
+                                    MxRandom({64}), MxRandom({64}, 0.5, 1.5)},
+                                   {{"fix_gamma", "False"}}, false);
+               },
+               [] {
+                 auto x = torch::rand({32, 64, 56, 56});
+                 auto g = torch::rand({64}), b = torch::rand({64}), m = torch::rand({64});
+                 auto v = torch::rand({64}) + 0.5;
+                 return std::function<void()>(
+                     [=] { torch::batch_norm(x, g, b, m, v, false, 0.1, 1e-3, false); });
+               },
+               5});
+  return w;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 7;
+  std::string filter;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) {
+      reps = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) {
+      filter = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: %s [--reps R] [--filter SUBSTRING]\n", argv[0]);
+      return 2;
+    }
+  }
+  const int threads = static_cast<int>(std::thread::hardware_concurrency());
+  torch::set_num_threads(threads);
+  torch::NoGradGuard no_grad_default;  // re-enabled per workload where it needs gradients
+  std::printf("Operator time per call, median of %d; %d threads each; torch %s\n\n", reps,
+              threads, TORCH_VERSION);
+  std::printf("| workload | mixnet ms | torch ms | torch / mixnet | mixnet GFLOP/s |\n"
+              "|---|---:|---:|---:|---:|\n");
+  for (const Workload& w : Workloads()) {
+    if (!filter.empty() && w.name.find(filter) == std::string::npos) continue;
+    if (!mo::Registry::Find(w.op)) {
+      std::printf("| %s | not registered | | | |\n", w.name.c_str());
+      continue;
+    }
+    try {
+      const auto mx_call = w.make_mixnet();
+      const double mx = MedianSeconds(mx_call, [] { mixnet::Engine::Get()->WaitForAll(); },
+                                      reps, w.inner);
+      torch::AutoGradMode grad(true);
+      const auto th_call = w.make_torch();
+      const double th = MedianSeconds(th_call, [] {}, reps, w.inner);
+      std::printf("| %s | %.3f | %.3f | %.2fx | %s |\n", w.name.c_str(), mx * 1e3, th * 1e3,
+                  th / mx, w.flops > 0 ? std::to_string(w.flops / mx * 1e-9).substr(0, 5).c_str() : "");
+    } catch (const std::exception& e) {
+      std::printf("| %s | error: %s | | | |\n", w.name.c_str(), e.what());
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
