@@ -127,7 +127,7 @@ std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inpu
     reads.push_back(a.var());
   for (const NDArray& o : outs)
     writes.push_back(o.var());
-  for (int i : def.mutate_inputs) {
+  for (int i : def.mutate_inputs(attrs)) {
     MX_INTERNAL_ASSERT(i >= 0 && i < static_cast<int>(inputs.size()));
     writes.push_back(inputs[static_cast<size_t>(i)].var());  // the engine dedups the read
   }

@@ -132,7 +132,9 @@ struct OpDef {
    */
   bool loss_layer = false;
   /*! \brief Inputs the kernels write in place (optimizer states, BatchNorm moving stats). */
-  std::vector<int> mutate_inputs;
+  std::function<std::vector<int>(const Attrs&)> mutate_inputs = [](const Attrs&) {
+    return std::vector<int>{};
+  };
   /*!
    * \brief Inputs as the generated C++/Python functions take them, when the list depends on
    * the params: "bias?" is optional (omitted when none), "*data" takes any number.
@@ -206,7 +208,12 @@ struct OpDef {
     return *this;
   }
   OpDef& MutateInputs(std::vector<int> inputs) {
-    mutate_inputs = std::move(inputs);
+    mutate_inputs = [inputs](const Attrs&) { return inputs; };
+    return *this;
+  }
+  /*! \brief For ops whose inputs depend on the params (multi_sgd_mom_update's states). */
+  OpDef& MutateInputs(std::function<std::vector<int>(const Attrs&)> fn) {
+    mutate_inputs = std::move(fn);
     return *this;
   }
   OpDef& Signature(std::vector<std::string> inputs) {

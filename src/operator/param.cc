@@ -124,6 +124,31 @@ std::string ValueCodec<std::vector<int64_t>>::Print(const std::vector<int64_t>& 
   return Shape(std::span<const int64_t>(v)).ToString();
 }
 
+std::vector<double> ValueCodec<std::vector<double>>::Parse(std::string_view s) {
+  s = Trim(s);
+  if (s.size() >= 2 &&
+      ((s.front() == '(' && s.back() == ')') || (s.front() == '[' && s.back() == ']'))) {
+    s = s.substr(1, s.size() - 2);
+  }
+  std::vector<double> out;
+  while (!Trim(s).empty()) {
+    const size_t comma = s.find(',');
+    const std::string_view item = Trim(s.substr(0, comma));
+    if (item.empty()) throw std::string("expected a tuple of numbers such as (0.1, 0.01)");
+    out.push_back(ValueCodec<double>::Parse(item));
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);  // a trailing comma ("(0.1,)") ends the loop above
+  }
+  return out;
+}
+
+std::string ValueCodec<std::vector<double>>::Print(const std::vector<double>& v) {
+  std::string out = "(";
+  for (size_t i = 0; i < v.size(); ++i)
+    out += (i ? ", " : "") + ValueCodec<double>::Print(v[i]);
+  return out + (v.size() == 1 ? ",)" : ")");
+}
+
 namespace detail {
 void ThrowBadValue(std::string_view op, const FieldInfo& f, std::string_view value,
                    const std::string& reason) {

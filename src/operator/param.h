@@ -80,6 +80,13 @@ struct ValueCodec<std::vector<int64_t>> {
   static std::vector<int64_t> Parse(std::string_view s);
   static std::string Print(const std::vector<int64_t>& v);
 };
+/*! \brief A tuple of floats, "(0.1, 0.01)"; a single "0.1" is the tuple (0.1,). */
+template <>
+struct ValueCodec<std::vector<double>> {
+  static const char* TypeName() { return "tuple of float"; }
+  static std::vector<double> Parse(std::string_view s);
+  static std::string Print(const std::vector<double>& v);
+};
 /*! \brief "None" or a value. */
 template <typename T>
 struct ValueCodec<std::optional<T>> {
