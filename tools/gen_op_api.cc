@@ -85,8 +85,10 @@ void EmitOp(std::ostream& os, const OpDef& def) {
   os << "    return a;\n  }\n};\n";
 
   // Inputs: the explicit signature, else the static names.
+  // Inputs that depend on the params and have no Signature are taken as one span.
   std::vector<std::string> inputs = def.signature;
-  if (inputs.empty() && def.static_inputs) inputs = *def.static_inputs;
+  if (inputs.empty())
+    inputs = def.static_inputs ? *def.static_inputs : std::vector<std::string>{"*inputs"};
   const bool single = def.static_outputs && def.static_outputs->size() == 1;
   bool has_num_args = false;
   for (const FieldInfo& f : fields)
@@ -98,31 +100,37 @@ void EmitOp(std::ostream& os, const OpDef& def) {
   for (const std::string& fname : names) {
     if (!IsIdentifier(fname)) continue;
     os << "inline " << (single ? "NDArray " : "std::vector<NDArray> ") << fname << "(";
+    // Locals carry a prefix no input name has; the struct parameter is "args" unless taken.
     std::string params, pushes;
     std::string variadic;
+    std::string args_name = "args";
+    for (const std::string& in : inputs) {
+      if (in == "args" || in == "*args" || in == "args?") args_name = "op_args";
+    }
     for (const std::string& in : inputs) {
       if (in.starts_with("*")) {
         variadic = in.substr(1);
         params += "std::span<const NDArray> " + variadic + ", ";
-        pushes += "  in.insert(in.end(), " + variadic + ".begin(), " + variadic + ".end());\n";
+        pushes +=
+            "  gen_in.insert(gen_in.end(), " + variadic + ".begin(), " + variadic + ".end());\n";
       } else if (in.ends_with("?")) {
         const std::string n = in.substr(0, in.size() - 1);
         params += "const NDArray& " + n + " = NDArray(), ";
-        pushes += "  if (!" + n + ".is_none()) in.push_back(" + n + ");\n";
+        pushes += "  if (!" + n + ".is_none()) gen_in.push_back(" + n + ");\n";
       } else {
         params += "const NDArray& " + in + ", ";
-        pushes += "  in.push_back(" + in + ");\n";
+        pushes += "  gen_in.push_back(" + in + ");\n";
       }
     }
-    os << params << "const " << args << "& args = {}) {\n";
-    os << "  std::vector<NDArray> in;\n" << pushes;
-    os << "  AttrDict attrs = args.ToAttrs();\n";
+    os << params << "const " << args << "& " << args_name << " = {}) {\n";
+    os << "  std::vector<NDArray> gen_in;\n" << pushes;
+    os << "  AttrDict gen_attrs = " << args_name << ".ToAttrs();\n";
     if (!variadic.empty() && has_num_args) {
-      os << "  if (!args.num_args) attrs.emplace_back(\"num_args\", std::to_string(" << variadic
-         << ".size()));\n";
+      os << "  if (!" << args_name << ".num_args) {\n    gen_attrs.emplace_back(\"num_args\", "
+         << "std::to_string(" << variadic << ".size()));\n  }\n";
     }
-    os << "  auto out = Invoke(\"" << def.name << "\", in, attrs);\n";
-    os << (single ? "  return out[0];\n" : "  return out;\n") << "}\n";
+    os << "  auto gen_out = Invoke(\"" << def.name << "\", gen_in, gen_attrs);\n";
+    os << (single ? "  return gen_out[0];\n" : "  return gen_out;\n") << "}\n";
   }
   os << "\n";
 }
@@ -139,14 +147,8 @@ int main(int argc, char** argv) {
         "#include <string>\n#include <vector>\n\n#include \"mixnet/ndarray/ndarray.h\"\n"
         "#include \"mixnet/op/attr_value.h\"\n#include \"mixnet/op/invoke.h\"\n\n"
         "namespace mixnet::op {\n\n";
-  for (const OpDef* def : mixnet::op::Registry::List()) {
-    if (!def->static_inputs && def->signature.empty()) {
-      std::fprintf(stderr, "gen_op_api: %s has param-dependent inputs but no Signature\n",
-                   def->name.c_str());
-      return 1;
-    }
+  for (const OpDef* def : mixnet::op::Registry::List())
     EmitOp(os, *def);
-  }
   os << "}  // namespace mixnet::op\n";
   // Write only on change, so that dependants are not rebuilt for nothing.
   std::ifstream old(argv[1]);
