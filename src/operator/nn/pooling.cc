@@ -1,0 +1,332 @@
+// Pooling (MXNet's: max, avg, sum and lp over 1-D to 3-D windows, global pooling, the valid,
+// full and same conventions) and its backward op.
+#include <cmath>
+#include <limits>
+
+#include "operator/nn/conv_util.h"
+#include "operator/parallel.h"
+
+namespace mixnet::op::nn {
+namespace {
+
+enum PoolType { kMax, kAvg, kSum, kLp };
+enum Convention { kFull, kValid, kSame };
+
+struct PoolingParam {
+  std::vector<int64_t> kernel, stride, pad;
+  int pool_type = kMax;
+  bool global_pool = false;
+  bool cudnn_off = false;
+  int pooling_convention = kValid;
+  std::optional<int> p_value;
+  std::optional<bool> count_include_pad;
+  std::optional<std::string> layout;
+
+  static void Declare(ParamDecl<PoolingParam>& d) {
+    d.Field("kernel", &PoolingParam::kernel)
+        .Default({})
+        .Doc("Window size; required unless global_pool.");
+    d.Field("pool_type", &PoolingParam::pool_type)
+        .Enum({"max", "avg", "sum", "lp"})
+        .Default("max")
+        .Doc("Pooling function.");
+    d.Field("global_pool", &PoolingParam::global_pool)
+        .Default(false)
+        .Doc("Pool over the whole spatial extent; kernel, stride and pad are ignored.");
+    d.Field("cudnn_off", &PoolingParam::cudnn_off)
+        .Default(false)
+        .Doc("Accepted for MXNet compatibility; ignored.");
+    d.Field("pooling_convention", &PoolingParam::pooling_convention)
+        .Enum({"full", "valid", "same"})
+        .Default("valid")
+        .Doc("Output size: valid rounds down, full rounds up, same is ceil(in / stride).");
+    d.Field("stride", &PoolingParam::stride).Default({}).Doc("Stride; default 1 per dim.");
+    d.Field("pad", &PoolingParam::pad).Default({}).Doc("Padding; default 0 per dim.");
+    d.Field("p_value", &PoolingParam::p_value)
+        .Default(std::nullopt)
+        .Doc("p of lp pooling: 1, 2 or 3.");
+    d.Field("count_include_pad", &PoolingParam::count_include_pad)
+        .Default(std::nullopt)
+        .Doc("Whether avg pooling counts padded positions (None: True).");
+    d.Field("layout", &PoolingParam::layout)
+        .Default(std::nullopt)
+        .Doc("NCW, NCHW or NCDHW (channels-last layouts are not supported).");
+  }
+};
+
+/*! \brief Planes (N * C), spatial sizes and the window, with begin and end padding. */
+struct PoolGeom {
+  int64_t planes = 0;
+  Window w;
+  std::array<int64_t, 3> in{1, 1, 1}, out{1, 1, 1}, pad_end{0, 0, 0};
+  int64_t InSize() const { return in[0] * in[1] * in[2]; }
+  int64_t OutSize() const { return out[0] * out[1] * out[2]; }
+};
+
+PoolGeom MakePoolGeom(const Attrs& attrs, const Shape& data) {
+  const PoolingParam& p = attrs.param<PoolingParam>();
+  PoolGeom g;
+  if (p.global_pool) {
+    MX_CHECK(data.ndim() >= 3 && data.ndim() <= 5, ValueError)
+        << attrs.op->name << ": data has shape " << data
+        << " but global pooling needs a 3-D to 5-D input (batch, channel, spatial...)";
+    g.w.nd = data.ndim() - 2;
+    for (int i = 0; i < g.w.nd; ++i)
+      g.w.k[3 - g.w.nd + i] = std::max<int64_t>(1, data[i + 2]);
+  } else {
+    MX_CHECK(!p.kernel.empty(), ValueError)
+        << attrs.op->name << ": kernel is required unless global_pool is True";
+    g.w = MakeWindow(attrs, p.kernel, p.stride, {}, p.pad);
+    MX_CHECK(data.ndim() == g.w.nd + 2, ValueError)
+        << attrs.op->name << ": data has shape " << data << " but a " << g.w.nd
+        << "-D kernel needs a " << g.w.nd + 2 << "-D input (batch, channel, spatial...)";
+  }
+  CheckLayout(attrs, p.layout, g.w.nd);
+  if (p.pool_type == kLp) {
+    MX_CHECK(p.p_value && *p.p_value >= 1 && *p.p_value <= 3, ValueError)
+        << attrs.op->name << ": lp pooling needs p_value 1, 2 or 3";
+  }
+  g.planes = data[0] * data[1];
+  for (int i = 3 - g.w.nd; i < 3; ++i) {
+    const int64_t x = data[i - (3 - g.w.nd) + 2];
+    g.in[i] = x;
+    if (p.global_pool) continue;
+    const int64_t k = g.w.k[i], s = g.w.s[i];
+    if (p.pooling_convention == kSame) {
+      // Padding is derived, split evenly with the odd one at the end, as TensorFlow does.
+      g.out[i] = (x + s - 1) / s;
+      const int64_t total = std::max<int64_t>(0, (g.out[i] - 1) * s + k - x);
+      g.w.p[i] = total / 2;
+      g.pad_end[i] = total - g.w.p[i];
+      continue;
+    }
+    const int64_t padded = x + 2 * g.w.p[i];
+    g.pad_end[i] = g.w.p[i];
+    MX_CHECK(k <= padded, ValueError) << attrs.op->name << ": kernel " << SpatialString(p.kernel)
+                                      << " is larger than the padded input; data shape " << data
+                                      << ", pad " << SpatialString(p.pad);
+    g.out[i] = p.pooling_convention == kValid ? (padded - k) / s + 1 : (padded - k + s - 1) / s + 1;
+  }
+  return g;
+}
+
+Shape PoolOutShape(const Shape& data, const PoolGeom& g) {
+  std::vector<int64_t> dims = {data[0], data[1]};
+  for (int i = 3 - g.w.nd; i < 3; ++i)
+    dims.push_back(g.out[i]);
+  return Shape(std::span<const int64_t>(dims));
+}
+
+void PoolingShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
+  if (!(*in)[0].is_known()) return;
+  AssignShape(attrs, "output", &(*out)[0], PoolOutShape((*in)[0], MakePoolGeom(attrs, (*in)[0])));
+}
+
+/*! \brief Inputs (dy, data, output). */
+void BackwardShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
+  if (!(*in)[1].is_known()) return;
+  const Shape y = PoolOutShape((*in)[1], MakePoolGeom(attrs, (*in)[1]));
+  AssignShape(attrs, "dy", &(*in)[0], y);
+  AssignShape(attrs, "output", &(*in)[2], y);
+  AssignShape(attrs, "output", &(*out)[0], (*in)[1]);
+}
+
+/*! \brief One output position's window: clipped bounds and MXNet's divisor for avg. */
+struct Span3 {
+  std::array<int64_t, 3> lo, hi;
+  int64_t padded_count;
+};
+
+Span3 WindowAt(const PoolGeom& g, int64_t o0, int64_t o1, int64_t o2) {
+  const std::array<int64_t, 3> o{o0, o1, o2};
+  Span3 s;
+  s.padded_count = 1;
+  for (int i = 0; i < 3; ++i) {
+    const int64_t start = o[i] * g.w.s[i] - g.w.p[i];
+    const int64_t end = std::min(start + g.w.k[i], g.in[i] + g.pad_end[i]);
+    s.padded_count *= end - start;
+    s.lo[i] = std::max<int64_t>(start, 0);
+    s.hi[i] = std::min(end, g.in[i]);
+  }
+  return s;
+}
+
+template <typename T>
+T PowP(T x, int p) {
+  return p == 1 ? x : p == 2 ? x * x : x * x * x;
+}
+template <typename T>
+T RootP(T x, int p) {
+  return p == 1 ? x : p == 2 ? std::sqrt(x) : std::cbrt(x);
+}
+
+/*!
+ * \brief Calls f(out_index, window) for every output position of every plane, planes in
+ * parallel; the window's offsets are relative to the plane.
+ */
+template <typename F>
+void ForEachWindow(const PoolGeom& g, F&& f) {
+  ParallelFor(g.planes, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      int64_t oi = plane * g.OutSize();
+      for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+        for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
+          for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++oi)
+            f(plane * g.InSize(), oi, WindowAt(g, o0, o1, o2));
+    }
+  });
+}
+
+template <typename F>
+void ForEachIn(const PoolGeom& g, const Span3& s, F&& f) {
+  for (int64_t i0 = s.lo[0]; i0 < s.hi[0]; ++i0)
+    for (int64_t i1 = s.lo[1]; i1 < s.hi[1]; ++i1)
+      for (int64_t i2 = s.lo[2]; i2 < s.hi[2]; ++i2)
+        f((i0 * g.in[1] + i1) * g.in[2] + i2);
+}
+
+int64_t Count(const PoolingParam& p, const Span3& s) {
+  if (p.count_include_pad.value_or(true)) return s.padded_count;
+  return (s.hi[0] - s.lo[0]) * (s.hi[1] - s.lo[1]) * (s.hi[2] - s.lo[2]);
+}
+
+template <typename T>
+void PoolForward(const PoolingParam& p, const PoolGeom& g, const T* x, T* y) {
+  const int pv = p.p_value.value_or(1);
+  ForEachWindow(g, [&](int64_t base, int64_t oi, const Span3& s) {
+    const T* plane = x + base;
+    if (p.pool_type == kMax) {
+      T best = -std::numeric_limits<T>::infinity();
+      ForEachIn(g, s, [&](int64_t i) { best = std::max(best, plane[i]); });
+      y[oi] = best;
+      return;
+    }
+    T sum = 0;
+    ForEachIn(g, s, [&](int64_t i) { sum += p.pool_type == kLp ? PowP(plane[i], pv) : plane[i]; });
+    if (p.pool_type == kAvg) {
+      const int64_t n = Count(p, s);
+      sum = n > 0 ? sum / T(n) : T(0);
+    }
+    y[oi] = p.pool_type == kLp ? RootP(sum, pv) : sum;
+  });
+}
+
+template <typename T>
+void PoolBackward(const PoolingParam& p, const PoolGeom& g, const T* dy, const T* x, const T* y,
+                  T* dx) {
+  std::fill_n(dx, g.planes * g.InSize(), T(0));
+  const int pv = p.p_value.value_or(1);
+  // Windows of one plane only touch that plane, and planes run on one thread each.
+  ForEachWindow(g, [&](int64_t base, int64_t oi, const Span3& s) {
+    const T* xp = x + base;
+    T* dxp = dx + base;
+    switch (p.pool_type) {
+      case kMax: {
+        // MXNet routes the gradient to the first position holding the max.
+        int64_t arg = -1;
+        ForEachIn(g, s, [&](int64_t i) {
+          if (arg < 0 && xp[i] == y[oi]) arg = i;
+        });
+        if (arg >= 0) dxp[arg] += dy[oi];
+        break;
+      }
+      case kAvg: {
+        const int64_t n = Count(p, s);
+        if (n > 0) ForEachIn(g, s, [&](int64_t i) { dxp[i] += dy[oi] / T(n); });
+        break;
+      }
+      case kSum:
+        ForEachIn(g, s, [&](int64_t i) { dxp[i] += dy[oi]; });
+        break;
+      case kLp:
+        ForEachIn(g, s, [&](int64_t i) {
+          dxp[i] += pv == 1 ? dy[oi] : dy[oi] * PowP(xp[i] / y[oi], pv - 1);
+        });
+        break;
+    }
+  });
+}
+
+template <typename F>
+void DispatchConvType(DType t, F&& f) {
+  if (t == DType::kFloat64) {
+    f(TypeTag<double>{});
+  } else {
+    f(TypeTag<float>{});
+  }
+}
+
+const bool kRegistered = [] {
+  Registry::Add("Pooling")
+      .Describe("Pooling over 1-D, 2-D or 3-D windows of (N, C, spatial...) inputs.")
+      .Param<PoolingParam>()
+      .Inputs({"data"})
+      .InferShape(PoolingShape)
+      .InferType(ConvType)
+      .Kernel("reference",
+              [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                 std::span<const OpReq> req, std::span<const TBlob> out) {
+                const PoolGeom g = MakePoolGeom(attrs, in[0].shape);
+                DispatchConvType(out[0].dtype, [&](auto tag) {
+                  using T = typename decltype(tag)::type;
+                  WriteWithReq<T>(req[0], out[0], [&](T* y) {
+                    PoolForward(attrs.param<PoolingParam>(), g, in[0].data<T>(), y);
+                  });
+                });
+              })
+      .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
+                   std::span<const GValue> out, std::span<const GValue> dout) {
+        return std::vector<GValue>{
+            g.Apply1("_pooling_backward", {dout[0], in[0], out[0]}, attrs.dict)};
+      })
+      .Sample(OpSample{.attrs = {{"kernel", "(3, 3)"}, {"stride", "(2, 2)"}, {"pad", "(1, 1)"}},
+                       .inputs = {Shape{2, 2, 5, 5}}})
+      .Sample(OpSample{.attrs = {{"kernel", "(2, 2)"},
+                                 {"stride", "(2, 2)"},
+                                 {"pad", "(1, 0)"},
+                                 {"pool_type", "avg"},
+                                 {"pooling_convention", "full"},
+                                 {"count_include_pad", "False"}},
+                       .inputs = {Shape{1, 2, 5, 5}}})
+      .Sample(OpSample{.attrs = {{"kernel", "(3,)"}, {"stride", "(2,)"}, {"pool_type", "sum"}},
+                       .inputs = {Shape{2, 3, 7}}})
+      .Sample(OpSample{.attrs = {{"kernel", "(2, 2, 2)"}, {"pool_type", "lp"}, {"p_value", "2"}},
+                       .inputs = {Shape{1, 2, 3, 3, 3}},
+                       .ranges = {{0.5, 2.0}}})
+      .Sample(OpSample{.attrs = {{"pool_type", "avg"}, {"global_pool", "True"}},
+                       .inputs = {Shape{2, 3, 4, 4}}})
+      .Sample(OpSample{.attrs = {{"kernel", "(3,)"},
+                                 {"stride", "(2,)"},
+                                 {"pool_type", "avg"},
+                                 {"pooling_convention", "same"}},
+                       .inputs = {Shape{1, 2, 8}}})
+      .Sample(OpSample{.attrs = {{"kernel", "(2, 2, 2)"}, {"stride", "(1, 2, 2)"}},
+                       .inputs = {Shape{1, 2, 3, 4, 4}}});
+
+  Registry::Add("_pooling_backward")
+      .Describe(
+          "Gradient of Pooling: max routes dy to the first max of each window, avg and sum "
+          "spread it.")
+      .Param<PoolingParam>()
+      .Inputs({"dy", "data", "output"})
+      .InferShape(BackwardShape)
+      .InferType(ConvType)
+      .Kernel("reference",
+              [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                 std::span<const OpReq> req, std::span<const TBlob> out) {
+                const PoolGeom g = MakePoolGeom(attrs, in[1].shape);
+                DispatchConvType(out[0].dtype, [&](auto tag) {
+                  using T = typename decltype(tag)::type;
+                  WriteWithReq<T>(req[0], out[0], [&](T* dx) {
+                    PoolBackward(attrs.param<PoolingParam>(), g, in[0].data<T>(), in[1].data<T>(),
+                                 in[2].data<T>(), dx);
+                  });
+                });
+              })
+      .Sample(OpSample{.attrs = {{"kernel", "(2, 2)"}, {"pool_type", "avg"}},
+                       .inputs = {Shape{1, 2, 2, 3}, Shape{1, 2, 3, 4}, Shape{1, 2, 2, 3}}});
+  return true;
+}();
+
+}  // namespace
+}  // namespace mixnet::op::nn
