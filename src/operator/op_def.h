@@ -97,6 +97,11 @@ struct OpSample {
       expected;
   /*! \brief Input dtypes; float32 by default (gradients are checked in float64). */
   std::vector<DType> dtypes;
+  /*!
+   * \brief False for loss layers whose gradient is a training rule rather than the derivative
+   * of their output (SoftmaxOutput, MakeLoss, ...): central differences cannot check it.
+   */
+  bool check_gradient = true;
 };
 
 struct KernelDef {
