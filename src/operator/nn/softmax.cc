@@ -1,0 +1,222 @@
+// softmax, log_softmax and softmin along one axis (MXNet 1.x), numerically stable: the maximum
+// is subtracted before exponentiating. Their backward ops need sums along the axis.
+#include <cmath>
+
+#include "operator/linalg/gemm.h"
+
+namespace mixnet::op {
+namespace {
+
+enum SoftmaxKind { kSoftmax, kLogSoftmax, kSoftmin };
+
+struct SoftmaxParam {
+  int axis = -1;
+  std::optional<double> temperature;
+  int dtype = 0;  // 0: the input's dtype
+  static void Declare(ParamDecl<SoftmaxParam>& d) {
+    d.Field("axis", &SoftmaxParam::axis)
+        .Default(-1)
+        .Doc("The axis along which to compute softmax.");
+    d.Field("temperature", &SoftmaxParam::temperature)
+        .Default(std::nullopt)
+        .Doc("Temperature parameter in softmax (None means 1).");
+    d.Field("dtype", &SoftmaxParam::dtype)
+        .Enum({"None", "float16", "float32", "float64"})
+        .Default("None")
+        .Doc("DType of the output in case this can't be inferred. Defaults to the input's.");
+  }
+};
+
+DType ParamDType(int e) {
+  constexpr DType kTypes[] = {DType::kFloat16, DType::kFloat32, DType::kFloat64};
+  return kTypes[e - 1];
+}
+
+/*! \brief The data as (outer, n, inner) around the softmax axis. */
+struct AxisView {
+  int64_t outer, n, inner;
+};
+
+AxisView ViewAround(const Attrs& attrs, const Shape& s) {
+  const int axis = attrs.param<SoftmaxParam>().axis;
+  const int ax = axis < 0 ? axis + s.ndim() : axis;
+  MX_CHECK(ax >= 0 && ax < s.ndim(), ValueError)
+      << attrs.op->name << ": axis " << axis << " is out of range for data of shape " << s;
+  return {s.ProdDims(0, ax), s[ax], s.ProdDims(ax + 1, s.ndim())};
+}
+
+void SoftmaxInferShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
+  AssignShape(attrs, "output", &(*out)[0], (*in)[0]);
+  AssignShape(attrs, "data", &(*in)[0], (*out)[0]);
+  if ((*in)[0].is_known()) ViewAround(attrs, (*in)[0]);
+}
+
+void SoftmaxInferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+  const int t = (*in)[0];
+  MX_CHECK(t < 0 || IsFloatingDType(static_cast<DType>(t)), TypeError)
+      << attrs.op->name << ": data has dtype " << DTypeName(static_cast<DType>(t))
+      << "; expected a floating dtype";
+  const int want = attrs.param<SoftmaxParam>().dtype;
+  AssignType(attrs, "output", &(*out)[0], want ? static_cast<int>(ParamDType(want)) : t);
+}
+
+/*! \brief Calls f with the element types of two floating arrays. */
+template <typename F>
+void DispatchFloat2(DType a, DType b, F&& f) {
+  DispatchFloat(a, [&](auto ta) { DispatchFloat(b, [&](auto tb) { f(ta, tb); }); });
+}
+
+template <int kKind>
+void SoftmaxForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                    std::span<const OpReq> req, std::span<const TBlob> out) {
+  if (req[0] == OpReq::kNull) return;
+  const AxisView v = ViewAround(attrs, in[0].shape);
+  const double t = attrs.param<SoftmaxParam>().temperature.value_or(1.0);
+  // softmin is softmax of -x.
+  const double scale = (kKind == kSoftmin ? -1.0 : 1.0) / t;
+  DispatchFloat2(in[0].dtype, out[0].dtype, [&](auto xtag, auto ytag) {
+    using X = typename decltype(xtag)::type;
+    using Y = typename decltype(ytag)::type;
+    using C = std::conditional_t<std::is_same_v<ComputeType<X>, double> ||
+                                     std::is_same_v<ComputeType<Y>, double>,
+                                 double, float>;
+    const X* x = in[0].data<X>();
+    Y* y = out[0].data<Y>();
+    ParallelFor(v.outer * v.inner,
+                std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, v.n)),
+                [&](int64_t lo, int64_t hi) {
+                  for (int64_t r = lo; r < hi; ++r) {
+                    const int64_t base = (r / v.inner) * v.n * v.inner + r % v.inner;
+                    auto at = [&](int64_t j) {
+                      return C(scale) * C(ComputeType<X>(x[base + j * v.inner]));
+                    };
+                    C m = at(0);
+                    for (int64_t j = 1; j < v.n; ++j)
+                      m = std::max(m, at(j));
+                    C sum = 0;
+                    for (int64_t j = 0; j < v.n; ++j)
+                      sum += std::exp(at(j) - m);
+                    const C log_sum = std::log(sum);
+                    for (int64_t j = 0; j < v.n; ++j) {
+                      const C z = at(j) - m;
+                      Store(y + base + j * v.inner, req[0],
+                            kKind == kLogSoftmax ? z - log_sum : std::exp(z) / sum);
+                    }
+                  }
+                });
+  });
+}
+
+/*!
+ * \brief Inputs out_grad, output, data (for its dtype). softmax: dx = y (dy - sum(dy y)) / t;
+ * softmin the same negated; log_softmax: dx = (dy - e^y sum(dy)) / t.
+ */
+template <int kKind>
+void SoftmaxBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                     std::span<const OpReq> req, std::span<const TBlob> out) {
+  if (req[0] == OpReq::kNull) return;
+  const AxisView v = ViewAround(attrs, in[1].shape);
+  const double t = attrs.param<SoftmaxParam>().temperature.value_or(1.0);
+  const double scale = (kKind == kSoftmin ? -1.0 : 1.0) / t;
+  DispatchFloat2(in[1].dtype, out[0].dtype, [&](auto ytag, auto xtag) {
+    using Y = typename decltype(ytag)::type;
+    using X = typename decltype(xtag)::type;
+    const Y* dy = in[0].data<Y>();
+    const Y* y = in[1].data<Y>();
+    X* dx = out[0].data<X>();
+    for (int64_t r = 0; r < v.outer * v.inner; ++r) {
+      const int64_t base = (r / v.inner) * v.n * v.inner + r % v.inner;
+      auto get = [&](const Y* a, int64_t j) {
+        return static_cast<double>(ComputeType<Y>(a[base + j * v.inner]));
+      };
+      double s = 0;
+      for (int64_t j = 0; j < v.n; ++j)
+        s += kKind == kLogSoftmax ? get(dy, j) : get(dy, j) * get(y, j);
+      for (int64_t j = 0; j < v.n; ++j) {
+        const double g = kKind == kLogSoftmax ? get(dy, j) - std::exp(get(y, j)) * s
+                                              : get(y, j) * (get(dy, j) - s);
+        Store(dx + base + j * v.inner, req[0], scale * g);
+      }
+    }
+  });
+}
+
+/*! \brief Softmax (or its log, or softmin) along `axis` in double, for expected values. */
+std::vector<double> SoftmaxExpected(const std::vector<double>& x, const Shape& s, int axis,
+                                    double t, int kind) {
+  const int64_t n = s[axis], inner = s.ProdDims(axis + 1, s.ndim()), outer = s.ProdDims(0, axis);
+  std::vector<double> y(x.size());
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      double sum = 0;
+      for (int64_t j = 0; j < n; ++j)
+        sum += std::exp((kind == kSoftmin ? -1 : 1) * x[(o * n + j) * inner + i] / t);
+      for (int64_t j = 0; j < n; ++j) {
+        const double e = std::exp((kind == kSoftmin ? -1 : 1) * x[(o * n + j) * inner + i] / t);
+        y[(o * n + j) * inner + i] = kind == kLogSoftmax ? std::log(e / sum) : e / sum;
+      }
+    }
+  }
+  return y;
+}
+
+template <int kKind>
+void RegisterSoftmax(const char* name, const char* backward, const char* doc) {
+  Registry::Add(name)
+      .Describe(doc)
+      .Param<SoftmaxParam>()
+      .Inputs({"data"})
+      .InferShape(SoftmaxInferShape)
+      .InferType(SoftmaxInferType)
+      .Kernel("reference", SoftmaxForward<kKind>)
+      .Gradient([backward](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
+                           std::span<const GValue> out, std::span<const GValue> dout) {
+        return g.Apply(backward, std::vector<GValue>{dout[0], out[0], in[0]}, attrs.dict);
+      })
+      .Sample(OpSample{.inputs = {Shape{3, 5}},
+                       .ranges = {{-3.0, 3.0}},
+                       .expected =
+                           [](const std::vector<std::vector<double>>& in) {
+                             return std::vector<std::vector<double>>{
+                                 SoftmaxExpected(in[0], Shape{3, 5}, 1, 1.0, kKind)};
+                           }})
+      .Sample(OpSample{.attrs = {{"axis", "1"}, {"temperature", "2.5"}},
+                       .inputs = {Shape{2, 4, 3}},
+                       .ranges = {{-3.0, 3.0}},
+                       .expected = [](const std::vector<std::vector<double>>& in) {
+                         return std::vector<std::vector<double>>{
+                             SoftmaxExpected(in[0], Shape{2, 4, 3}, 1, 2.5, kKind)};
+                       }});
+
+  Registry::Add(backward)
+      .Describe("Gradient of the softmax family given out_grad, the forward output and data.")
+      .Param<SoftmaxParam>()
+      .Inputs({"out_grad", "output", "data"})
+      .InferShape([](const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
+        for (size_t i = 0; i < 3; ++i)
+          AssignShape(attrs, "data_grad", &(*out)[0], (*in)[i]);
+        for (size_t i = 0; i < 3; ++i)
+          AssignShape(attrs, InputName(attrs, i), &(*in)[i], (*out)[0]);
+      })
+      .InferType([](const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+        AssignType(attrs, "out_grad", &(*in)[0], (*in)[1]);
+        AssignType(attrs, "data_grad", &(*out)[0], (*in)[2]);
+      })
+      .Kernel("reference", SoftmaxBackward<kKind>)
+      .Sample(OpSample{.attrs = {{"axis", "0"}, {"temperature", "0.5"}},
+                       .inputs = {Shape{4, 3}, Shape{4, 3}, Shape{4, 3}},
+                       .ranges = {{-1.0, 1.0}, {0.05, 0.5}, {-1.0, 1.0}}});
+}
+
+const bool kRegistered = [] {
+  RegisterSoftmax<kSoftmax>("softmax", "_backward_softmax",
+                            "Softmax along `axis`: exp(x / t) / sum(exp(x / t)).");
+  RegisterSoftmax<kLogSoftmax>("log_softmax", "_backward_log_softmax",
+                               "Log of softmax along `axis`, computed stably.");
+  RegisterSoftmax<kSoftmin>("softmin", "_backward_softmin",
+                            "Softmin along `axis`: softmax of -x / t.");
+  return true;
+}();
+
+}  // namespace
+}  // namespace mixnet::op
