@@ -29,14 +29,15 @@ using mixnet::NDArray;
 using mixnet::Shape;
 
 /*! \brief Median seconds per call of `call`, timing batches of `inner` calls then `sync`. */
-double MedianSeconds(const std::function<void()>& call, const std::function<void()>& sync,
-                     int reps, int inner) {
+double MedianSeconds(const std::function<void()>& call, const std::function<void()>& sync, int reps,
+                     int inner) {
   call();
   sync();  // warm up (allocations, caches, primitive creation)
   std::vector<double> t;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = Clock::now();
-    for (int i = 0; i < inner; ++i) call();
+    for (int i = 0; i < inner; ++i)
+      call();
     sync();
     t.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / inner);
   }
@@ -49,24 +50,18 @@ NDArray MxRandom(const Shape& s, float lo = -1, float hi = 1) {
   return NDArray::FromHost(t.data_ptr<float>(), s, mixnet::DType::kFloat32);
 }
 
-torch::Tensor AsTorch(const NDArray& a) {
-  torch::Tensor t = torch::empty(std::vector<int64_t>(a.shape().begin(), a.shape().end()));
-  a.SyncCopyToHost(t.data_ptr<float>(), static_cast<size_t>(a.Size()));
-  return t;
-}
-
 struct Workload {
   std::string name;
-  std::string op;  // mixnet op it needs
-  double flops = 0;  // per call, for GFLOP/s; 0 = bandwidth-bound
+  std::string op;                                      // mixnet op it needs
+  double flops = 0;                                    // per call, for GFLOP/s; 0 = bandwidth-bound
   std::function<std::function<void()>()> make_mixnet;  // returns the call
   std::function<std::function<void()>()> make_torch;
   int inner = 10;
 };
 
 /*! \brief Forward, or forward + gradient through the op's gradient graph. */
-std::function<void()> MixnetCall(const std::string& op, std::vector<NDArray> in,
-                                 mo::AttrDict attrs, bool backward) {
+std::function<void()> MixnetCall(const std::string& op, std::vector<NDArray> in, mo::AttrDict attrs,
+                                 bool backward) {
   if (!backward) {
     return [=] { mo::Invoke(op, in, attrs); };
   }
@@ -75,7 +70,8 @@ std::function<void()> MixnetCall(const std::string& op, std::vector<NDArray> in,
     const mo::OpDef& def = mo::Registry::Get(op);
     mo::EagerGradBuilder g;
     std::vector<mo::GValue> iv, ov, hv;
-    for (const auto& a : in) iv.push_back(g.Add(a));
+    for (const auto& a : in)
+      iv.push_back(g.Add(a));
     for (const auto& o : out) {
       ov.push_back(g.Add(o));
       hv.push_back(g.Add(NDArray::Ones(o.shape())));
@@ -96,7 +92,9 @@ std::vector<Workload> Workloads() {
                  },
                  n < 1000000 ? 200 : 5});
     w.push_back({"add, " + size + " floats", "elemwise_add", 0,
-                 [n] { return MixnetCall("elemwise_add", {MxRandom({n}), MxRandom({n})}, {}, false); },
+                 [n] {
+                   return MixnetCall("elemwise_add", {MxRandom({n}), MxRandom({n})}, {}, false);
+                 },
                  [n] {
                    auto x = torch::rand({n}), y = torch::rand({n});
                    return std::function<void()>([x, y] { torch::add(x, y); });
@@ -111,7 +109,9 @@ std::vector<Workload> Workloads() {
                  n < 1000000 ? 200 : 5});
   }
   w.push_back({"softmax (128, 1000)", "softmax", 0,
-               [] { return MixnetCall("softmax", {MxRandom({128, 1000})}, {}, false); },
+               [] {
+                 return MixnetCall("softmax", {MxRandom({128, 1000})}, {}, false);
+               },
                [] {
                  auto x = torch::rand({128, 1000});
                  return std::function<void()>([x] { torch::softmax(x, -1); });
@@ -120,7 +120,8 @@ std::vector<Workload> Workloads() {
   const auto fc = [](int64_t b, int64_t in, int64_t out, bool backward) {
     Workload wl{"FullyConnected " + std::to_string(b) + "x" + std::to_string(in) + " -> " +
                     std::to_string(out) + (backward ? " fwd+bwd" : " fwd"),
-                "FullyConnected", 2.0 * b * in * out * (backward ? 3 : 1),
+                "FullyConnected",
+                2.0 * b * in * out * (backward ? 3 : 1),
                 [=] {
                   return MixnetCall("FullyConnected",
                                     {MxRandom({b, in}), MxRandom({out, in}), MxRandom({out})},
@@ -140,18 +141,23 @@ std::vector<Workload> Workloads() {
   };
   w.push_back(fc(128, 784, 512, false));
   w.push_back(fc(128, 784, 512, true));
-  w.push_back({"dot 1024x1024x1024", "dot", 2.0 * 1024 * 1024 * 1024,
-               [] { return MixnetCall("dot", {MxRandom({1024, 1024}), MxRandom({1024, 1024})}, {}, false); },
-               [] {
-                 auto x = torch::rand({1024, 1024}), y = torch::rand({1024, 1024});
-                 return std::function<void()>([x, y] { torch::mm(x, y); });
-               },
-               3});
+  w.push_back(
+      {"dot 1024x1024x1024", "dot", 2.0 * 1024 * 1024 * 1024,
+       [] {
+         return MixnetCall("dot", {MxRandom({1024, 1024}), MxRandom({1024, 1024})}, {}, false);
+       },
+       [] {
+         auto x = torch::rand({1024, 1024}), y = torch::rand({1024, 1024});
+         return std::function<void()>([x, y] { torch::mm(x, y); });
+       },
+       3});
   const auto conv = [](std::string label, int64_t n, int64_t c, int64_t hw, int64_t f, int64_t k,
                        int64_t pad, bool backward) {
     const int64_t out_hw = hw + 2 * pad - k + 1;
     const double flops = 2.0 * n * f * out_hw * out_hw * c * k * k * (backward ? 3 : 1);
-    Workload wl{label + (backward ? " fwd+bwd" : " fwd"), "Convolution", flops,
+    Workload wl{label + (backward ? " fwd+bwd" : " fwd"),
+                "Convolution",
+                flops,
                 [=] {
                   return MixnetCall(
                       "Convolution",
@@ -180,9 +186,9 @@ std::vector<Workload> Workloads() {
   w.push_back(conv("Conv ResNet-50 (8,256,56,56) 1x1x64", 8, 256, 56, 64, 1, 0, false));
   w.push_back({"MaxPool 2x2/2 (128,20,24,24)", "Pooling", 0,
                [] {
-                 return MixnetCall("Pooling", {MxRandom({128, 20, 24, 24})},
-                                   {{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pool_type", "max"}},
-                                   false);
+                 return MixnetCall(
+                     "Pooling", {MxRandom({128, 20, 24, 24})},
+                     {{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pool_type", "max"}}, false);
                },
                [] {
                  auto x = torch::rand({128, 20, 24, 24});
@@ -225,10 +231,11 @@ int main(int argc, char** argv) {
   const int threads = static_cast<int>(std::thread::hardware_concurrency());
   torch::set_num_threads(threads);
   torch::NoGradGuard no_grad_default;  // re-enabled per workload where it needs gradients
-  std::printf("Operator time per call, median of %d; %d threads each; torch %s\n\n", reps,
-              threads, TORCH_VERSION);
-  std::printf("| workload | mixnet ms | torch ms | torch / mixnet | mixnet GFLOP/s |\n"
-              "|---|---:|---:|---:|---:|\n");
+  std::printf("Operator time per call, median of %d; %d threads each; torch %s\n\n", reps, threads,
+              TORCH_VERSION);
+  std::printf(
+      "| workload | mixnet ms | torch ms | torch / mixnet | mixnet GFLOP/s |\n"
+      "|---|---:|---:|---:|---:|\n");
   for (const Workload& w : Workloads()) {
     if (!filter.empty() && w.name.find(filter) == std::string::npos) continue;
     if (!mo::Registry::Find(w.op)) {
@@ -237,13 +244,16 @@ int main(int argc, char** argv) {
     }
     try {
       const auto mx_call = w.make_mixnet();
-      const double mx = MedianSeconds(mx_call, [] { mixnet::Engine::Get()->WaitForAll(); },
-                                      reps, w.inner);
+      const double mx = MedianSeconds(
+          mx_call, [] { mixnet::Engine::Get()->WaitForAll(); }, reps, w.inner);
       torch::AutoGradMode grad(true);
       const auto th_call = w.make_torch();
-      const double th = MedianSeconds(th_call, [] {}, reps, w.inner);
+      const double th = MedianSeconds(
+          th_call, [] {}, reps, w.inner);
+      char rate[32] = "";
+      if (w.flops > 0) std::snprintf(rate, sizeof(rate), "%.1f", w.flops / mx * 1e-9);
       std::printf("| %s | %.3f | %.3f | %.2fx | %s |\n", w.name.c_str(), mx * 1e3, th * 1e3,
-                  th / mx, w.flops > 0 ? std::to_string(w.flops / mx * 1e-9).substr(0, 5).c_str() : "");
+                  th / mx, rate);
     } catch (const std::exception& e) {
       std::printf("| %s | error: %s | | | |\n", w.name.c_str(), e.what());
     }
