@@ -3,7 +3,8 @@
 // NOTE [ Threads ]
 // Kernels parallelise with OpenMP inside one engine op. The engine runs one CPU worker by
 // default, so one op's team uses the cores (OMP_NUM_THREADS, default: all); more engine
-// workers times a full team would oversubscribe them.
+// workers times a full team would oversubscribe them. The ThreadSanitizer build compiles
+// without OpenMP (its runtime is not instrumented), so there ParallelFor runs serially.
 #pragma once
 
 #include <algorithm>

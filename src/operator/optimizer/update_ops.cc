@@ -115,6 +115,32 @@ struct AdamWParam {
   }
 };
 
+struct AdaGradParam {
+  double lr = 0, epsilon = 1e-7, wd = 0, rescale_grad = 1, clip_gradient = -1;
+  static void Declare(ParamDecl<AdaGradParam>& d) {
+    DeclareLr(d);
+    d.Field("epsilon", &AdaGradParam::epsilon)
+        .Default(1e-7)
+        .Doc("A small constant for numerical stability.");
+    DeclareWd(d);
+    DeclareRescaleClip(d);
+  }
+};
+
+struct AdaDeltaParam {
+  double rho = 0.9, epsilon = 1e-5, wd = 0, rescale_grad = 1, clip_gradient = -1;
+  static void Declare(ParamDecl<AdaDeltaParam>& d) {
+    d.Field("rho", &AdaDeltaParam::rho)
+        .Default(0.9)
+        .Doc("Decay rate for both squared gradients and delta.");
+    d.Field("epsilon", &AdaDeltaParam::epsilon)
+        .Default(1e-5)
+        .Doc("A small constant for numerical stability.");
+    DeclareWd(d);
+    DeclareRescaleClip(d);
+  }
+};
+
 struct RMSPropParam {
   double lr = 0, gamma1 = 0.95, epsilon = 1e-8, wd = 0, rescale_grad = 1, clip_gradient = -1,
          clip_weights = -1;
@@ -401,6 +427,33 @@ void AdamWForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> i
     s[0] = C(p.beta1) * s[0] + (C(1) - C(p.beta1)) * grad;
     s[1] = C(p.beta2) * s[1] + (C(1) - C(p.beta2)) * grad * grad;
     return w - C(p.eta) * (C(p.lr) * s[0] / (std::sqrt(s[1]) + C(p.epsilon)) + C(p.wd) * w);
+  });
+}
+
+// MXNet 1.x ran AdaGrad and AdaDelta as Python code; these ops follow those formulas.
+void AdaGradForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                    std::span<const OpReq>, std::span<const TBlob> out) {
+  const auto& p = attrs.param<AdaGradParam>();
+  ApplyUpdate<1>(in, out[0], [&](auto w, auto g, auto& s) {
+    using C = decltype(w);
+    const C grad = Clip(C(p.rescale_grad) * g, p.clip_gradient);
+    s[0] += grad * grad;
+    return w - C(p.lr) * (grad / std::sqrt(s[0] + C(p.epsilon)) + C(p.wd) * w);
+  });
+}
+
+void AdaDeltaForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                     std::span<const OpReq>, std::span<const TBlob> out) {
+  const auto& p = attrs.param<AdaDeltaParam>();
+  // States: acc_g (mean square gradient), acc_delta (mean square update).
+  ApplyUpdate<2>(in, out[0], [&](auto w, auto g, auto& s) {
+    using C = decltype(w);
+    const C grad = Clip(C(p.rescale_grad) * g, p.clip_gradient);
+    const C rho = C(p.rho), eps = C(p.epsilon);
+    s[0] = rho * s[0] + (C(1) - rho) * grad * grad;
+    const C delta = std::sqrt(s[1] + eps) / std::sqrt(s[0] + eps) * grad;
+    s[1] = rho * s[1] + (C(1) - rho) * delta * delta;
+    return w - (delta + C(p.wd) * w);
   });
 }
 
@@ -718,6 +771,36 @@ const bool kRegistered = [] {
       .Sample(OpSample{.attrs = {{"lr", "0.01"}, {"eta", "0.5"}, {"wd", "0.1"}},
                        .inputs = {Shape{3, 4}, Shape{3, 4}, Shape{3, 4}, Shape{3, 4}, Shape{1}},
                        .ranges = {any, any, any, positive, {0.5, 2.0}}});
+  RegisterUpdate<AdaGradParam>(
+      "adagrad_update",
+      "AdaGrad: history += g'^2; w -= lr*(g'/sqrt(history + epsilon) + wd*w), g' = "
+      "clip(rescale*g).",
+      {"weight", "grad", "history"}, AdaGradForward)
+      .Sample(UpdateSample({{"lr", "0.1"}, {"wd", "0.01"}, {"rescale_grad", "2"}}, 3,
+                           {any, any, positive}, [](const Values& in) {
+                             std::vector<double> w(in[0].size());
+                             for (size_t i = 0; i < w.size(); ++i) {
+                               const double g = 2 * in[1][i], h = in[2][i] + g * g;
+                               w[i] = in[0][i] - 0.1 * (g / std::sqrt(h + 1e-7) + 0.01 * in[0][i]);
+                             }
+                             return Values{w};
+                           }));
+  RegisterUpdate<AdaDeltaParam>(
+      "adadelta_update",
+      "AdaDelta: acc_g = rho*acc_g + (1-rho)*g'^2; delta = sqrt(acc_delta + eps)/sqrt(acc_g + "
+      "eps)*g'; acc_delta = rho*acc_delta + (1-rho)*delta^2; w -= delta + wd*w.",
+      {"weight", "grad", "acc_g", "acc_delta"}, AdaDeltaForward)
+      .Sample(UpdateSample(
+          {{"rho", "0.8"}, {"wd", "0.1"}}, 4, {any, any, positive, positive}, [](const Values& in) {
+            std::vector<double> w(in[0].size());
+            for (size_t i = 0; i < w.size(); ++i) {
+              const double g = in[1][i];
+              const double acc_g = 0.8 * in[2][i] + 0.2 * g * g;
+              const double delta = std::sqrt(in[3][i] + 1e-5) / std::sqrt(acc_g + 1e-5) * g;
+              w[i] = in[0][i] - (delta + 0.1 * in[0][i]);
+            }
+            return Values{w};
+          }));
   RegisterUpdate<RMSPropParam>("rmsprop_update",
                                "RMSProp (Tieleman & Hinton): n = (1-gamma1)*g'^2 + gamma1*n; "
                                "w -= lr*g'/sqrt(n + epsilon).",

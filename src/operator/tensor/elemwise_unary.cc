@@ -43,6 +43,38 @@ OpDef& RegisterUnary(const char* name, F f, UnaryGrad grad, std::pair<double, do
   return def;
 }
 
+/*!
+ * \brief Inverse error function: Winitzki's closed form to about 1e-3, then Newton steps on
+ * erf, which converge quadratically to full double precision.
+ */
+double ErfInv(double y) {
+  if (y <= -1.0 || y >= 1.0) {
+    return y == 1.0 ? INFINITY : y == -1.0 ? -INFINITY : NAN;
+  }
+  constexpr double a = 0.147;
+  const double l = std::log((1.0 - y) * (1.0 + y));
+  const double t = 2.0 / (pi * a) + l / 2.0;
+  double x = std::copysign(std::sqrt(std::sqrt(t * t - l / a) - t), y);
+  for (int i = 0; i < 4; ++i) {
+    x -= (std::erf(x) - y) / (2.0 / std::sqrt(pi) * std::exp(-x * x));
+  }
+  return x;
+}
+
+/*! \brief Digamma (the derivative of lgamma): recurrence up to 10, then its asymptotic series. */
+double Digamma(double x) {
+  if (x <= 0.0 && x == std::floor(x)) return NAN;
+  if (x < 0.0) return Digamma(1.0 - x) - pi / std::tan(pi * x);  // reflection
+  double r = 0.0;
+  while (x < 10.0) {
+    r -= 1.0 / x;
+    x += 1.0;
+  }
+  const double f = 1.0 / (x * x);
+  return r + std::log(x) - 0.5 / x -
+         f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
+}
+
 template <typename T>
 T Sign(T x) {
   return T((x > T(0)) - (x < T(0)));
@@ -225,6 +257,32 @@ const bool kRegistered = [] {
                    Unary(g, "exp", Neg(g, Unary(g, "square", x))));
       },
       any, "Gauss error function.");
+  RegisterUnary(
+      "erfinv", [](auto x) { return decltype(x)(ErfInv(x)); },
+      [](GradBuilder& g, GValue, GValue y, GValue dy) {
+        // sqrt(pi)/2 * exp(erfinv(x)^2)
+        return Mul(g, MulScalar(g, dy, std::sqrt(pi) / 2.0),
+                   Unary(g, "exp", Unary(g, "square", y)));
+      },
+      unit, "Inverse error function.");
+  RegisterUnary(
+      "gamma", [](auto x) { return std::tgamma(x); },
+      [](GradBuilder& g, GValue x, GValue y, GValue dy) {
+        return Mul(g, dy, Mul(g, y, Unary(g, "_digamma", x)));
+      },
+      positive, "The gamma function.");
+  RegisterUnary(
+      "gammaln", [](auto x) { return std::lgamma(x); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Mul(g, dy, Unary(g, "_digamma", x));
+      },
+      positive, "Log of the absolute value of the gamma function.");
+  // Used by the gradients above; its own derivative (trigamma) is not registered yet, so it
+  // declares none rather than a wrong zero.
+  RegisterUnary(
+      "_digamma", [](auto x) { return decltype(x)(Digamma(x)); }, nullptr, positive,
+      "Digamma function, the derivative of gammaln.")
+      .gradient = nullptr;
   // Rounding: piecewise constant, so the gradient is zero (MXNet's too).
   RegisterUnary(
       "floor", [](auto x) { return std::floor(x); }, nullptr, any, "Round down.");
