@@ -11,3 +11,12 @@ build/benchmarks/engine_bench --benchmark_repetitions=5 --benchmark_report_aggre
 echo
 echo "== engine push cost: mixnet vs MXNet 1.9.1"
 MIXNET_MXNET_LIB="$lib" build/benchmarks/engine_vs_mxnet "$@"
+
+if [ -x build/benchmarks/ops_vs_torch ]; then
+  echo
+  echo "== operators: mixnet vs PyTorch (libtorch)"
+  build/benchmarks/ops_vs_torch
+else
+  echo
+  echo "== operators vs PyTorch skipped: run scripts/install_bench_deps.sh, then scripts/build.sh"
+fi
