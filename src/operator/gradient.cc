@@ -10,7 +10,7 @@ std::vector<GValue> EagerGradBuilder::Apply(std::string_view name, std::span<con
   for (GValue v : inputs)
     in.push_back(Get(v));
   std::vector<GValue> out;
-  for (const NDArray& o : Invoke(name, in, attrs))
+  for (const NDArray& o : Invoke(name, in, attrs, {}, options_))
     out.push_back(Add(o));
   return out;
 }

@@ -14,6 +14,7 @@
 
 #include "mixnet/ndarray/ndarray.h"
 #include "mixnet/op/attrs.h"
+#include "mixnet/op/invoke.h"
 
 namespace mixnet::op {
 
@@ -45,9 +46,13 @@ using GradientFn = std::function<std::vector<GValue>(
     GradBuilder& g, const Attrs& attrs, std::span<const GValue> inputs,
     std::span<const GValue> outputs, std::span<const GValue> out_grads)>;
 
-/*! \brief Runs a GradBuilder's ops at once on NDArrays. */
+/*!
+ * \brief Runs a GradBuilder's ops at once on NDArrays, in the mode of the pass being
+ * differentiated (`options.is_train`: BatchNorm's backward, for one, depends on it).
+ */
 class EagerGradBuilder final : public GradBuilder {
  public:
+  explicit EagerGradBuilder(InvokeOptions options = {}) : options_(options) {}
   GValue Add(const NDArray& a) {
     values_.push_back(a);
     return GValue{static_cast<int>(values_.size()) - 1};
@@ -57,6 +62,7 @@ class EagerGradBuilder final : public GradBuilder {
                             const AttrDict& attrs) override;
 
  private:
+  InvokeOptions options_;
   std::vector<NDArray> values_;
 };
 

@@ -41,29 +41,6 @@ std::vector<NDArray> RunOp(std::string_view op, std::vector<NDArray> in, const A
   return Invoke(op, in, attrs, {}, {.is_train = train});
 }
 
-/*! \brief Runs gradient ops in training mode, as autograd does for a recorded training pass. */
-class TrainGradBuilder final : public GradBuilder {
- public:
-  GValue Add(const NDArray& a) {
-    values_.push_back(a);
-    return GValue{static_cast<int>(values_.size()) - 1};
-  }
-  const NDArray& Get(GValue v) const { return values_.at(static_cast<size_t>(v.id)); }
-  std::vector<GValue> Apply(std::string_view name, std::span<const GValue> inputs,
-                            const AttrDict& attrs) override {
-    std::vector<NDArray> in;
-    for (GValue v : inputs)
-      in.push_back(Get(v));
-    std::vector<GValue> out;
-    for (const NDArray& o : Invoke(name, in, attrs, {}, {.is_train = true}))
-      out.push_back(Add(o));
-    return out;
-  }
-
- private:
-  std::vector<NDArray> values_;
-};
-
 // Data (N=4, C=3, 2), channel c of sample n at (n * 3 + c) * 2 + k.
 constexpr int kN = 4, kC = 3, kK = 2;
 
@@ -197,7 +174,7 @@ TEST(BatchNorm, TrainingGradientMatchesCentralDifferences) {
       }
       return l;
     };
-    TrainGradBuilder g;
+    EagerGradBuilder g({.is_train = true});  // as autograd does for a training pass
     std::vector<GValue> in_v, out_v, head_v;
     for (const NDArray& a : inputs())
       in_v.push_back(g.Add(a));

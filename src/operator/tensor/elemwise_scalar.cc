@@ -3,60 +3,10 @@
 
 #include "operator/grad_ops.h"
 #include "operator/tensor/elemwise.h"
+#include "operator/tensor/elemwise_register.h"
 
 namespace mixnet::op {
 namespace {
-
-struct ScalarParam {
-  double scalar = 1.0;
-  bool is_int = true;
-  static void Declare(ParamDecl<ScalarParam>& d) {
-    d.Field("scalar", &ScalarParam::scalar).Default(1.0).Doc("Scalar input value.");
-    d.Field("is_int", &ScalarParam::is_int)
-        .Default(true)
-        .Doc(
-            "Whether the scalar is an integer (kept for MXNet 1.9 graphs; integer arrays "
-            "use it to choose integer arithmetic).");
-  }
-};
-
-/*! \brief Gradient of y = f(x, s) given x, y, dy and s. */
-using ScalarGrad = GValue (*)(GradBuilder& g, GValue x, GValue y, GValue dy, double s);
-
-template <typename F>
-OpDef& RegisterScalar(const char* name, F f, ScalarGrad grad, std::pair<double, double> range,
-                      double sample_scalar, const char* doc) {
-  OpDef& def = Registry::Add(name)
-                   .Describe(doc)
-                   .Param<ScalarParam>()
-                   .Inputs({"data"})
-                   .InferShape(SameShape)
-                   .InferType(FloatingSameType)
-                   .InPlace({{0, 0}})
-                   .Kernel("reference",
-                           [f](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                               std::span<const OpReq> req, std::span<const TBlob> out) {
-                             const double s = attrs.param<ScalarParam>().scalar;
-                             MapUnary(in[0], req[0], out[0],
-                                      [f, s](auto x) { return f(x, static_cast<decltype(x)>(s)); });
-                           })
-                   .Sample(OpSample{
-                       .attrs = {{"scalar", ValueCodec<double>::Print(sample_scalar)}},
-                       .inputs = {Shape{2, 7}},
-                       .ranges = {range},
-                       .expected = [f, sample_scalar](const std::vector<std::vector<double>>& in) {
-                         std::vector<double> out(in[0].size());
-                         for (size_t i = 0; i < out.size(); ++i)
-                           out[i] = f(in[0][i], sample_scalar);
-                         return std::vector<std::vector<double>>{out};
-                       }});
-  def.Gradient([grad](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
-                      std::span<const GValue> out, std::span<const GValue> dout) {
-    const double s = attrs.param<ScalarParam>().scalar;
-    return std::vector<GValue>{grad ? grad(g, in[0], out[0], dout[0], s) : GValue{}};
-  });
-  return def;
-}
 
 template <typename T>
 T Bool(bool b) {
