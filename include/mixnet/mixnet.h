@@ -25,7 +25,9 @@
  * \endcode
  *
  * Layers (each a folder under include/mixnet and src/): base (types, errors), storage
- * (allocators), engine (scheduling), ndarray (arrays, serialization). See docs/design.md.
+ * (allocators), engine (scheduling), ndarray (arrays, serialization), op (the operator
+ * registry: op::Invoke by name, and the typed functions of the generated mixnet/op/ops.h).
+ * See docs/design.md.
  */
 #pragma once
 
@@ -36,6 +38,8 @@
 #include "mixnet/engine/engine.h"
 #include "mixnet/ndarray/ndarray.h"
 #include "mixnet/ndarray/serialize.h"
+#include "mixnet/op/invoke.h"
+#include "mixnet/op/random.h"
 #include "mixnet/storage/storage.h"
 
 /*! \brief `mx::` is the short name users write, as `mx.` in Python. */

@@ -7,6 +7,8 @@ import pytest
 def pytest_addoption(parser):
     parser.addoption("--ndfile", default=None,
                      help="path to the mixnet_ndfile tool (ctest passes the built target)")
+    parser.addoption("--op-run", default=None,
+                     help="path to the mixnet_op_run tool (ctest passes the built target)")
 
 
 @pytest.fixture(scope="session")
@@ -16,4 +18,14 @@ def ndfile(request):
         pytest.skip("pass --ndfile PATH to the mixnet_ndfile tool")
     if not os.access(path, os.X_OK):
         pytest.fail(f"--ndfile {path} is not an executable")
+    return path
+
+
+@pytest.fixture(scope="session")
+def op_run(request):
+    path = request.config.getoption("--op-run")
+    if path is None:
+        pytest.skip("pass --op-run PATH to the mixnet_op_run tool")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"--op-run {path} is not an executable")
     return path

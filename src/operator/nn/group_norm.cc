@@ -1,5 +1,6 @@
 // GroupNorm (MXNet 1.x): normalises each group of channels of each sample; gamma and beta are
-// per channel.
+// per group, shape (num_groups,), as in MXNet 1.x (MXNet 2 moved to per-channel), so that 1.x
+// checkpoints load.
 #include "operator/nn/norm_util.h"
 
 namespace mixnet::op {
@@ -28,12 +29,12 @@ norm::GroupLayout Layout(const Attrs& attrs, const Shape& data) {
   const int64_t groups = attrs.param<GroupNormParam>().num_groups;
   const int64_t spatial = data.ProdDims(2, data.ndim());
   norm::GroupLayout l;
-  l.channels = data[1];
+  l.channels = groups;  // one gamma and beta per group: Channel(g, k) = g % groups
   l.groups = data[0] * groups;
-  l.group_channels = data[1] / groups;
-  l.count = l.outer_step = l.group_channels * spatial;
+  l.count = l.outer_step = data[1] / groups * spatial;
   l.group_mod = groups;
-  l.channel_div = std::max<int64_t>(spatial, 1);
+  l.group_channels = 1;
+  l.channel_div = std::max<int64_t>(l.count, 1);
   return l;
 }
 
@@ -45,14 +46,14 @@ void Infer(const Attrs& attrs, bool backward, std::vector<Shape>* in, std::vecto
   MX_CHECK(data[1] < 0 || data[1] % groups == 0, ValueError)
       << attrs.op->name << ": data has shape " << data << " whose " << data[1]
       << " channels do not divide into num_groups=" << groups;
-  norm::InferAffineNorm(attrs, backward, Shape{data[1]}, Shape{data[0], groups}, in, out);
+  norm::InferAffineNorm(attrs, backward, Shape{groups}, Shape{data[0], groups}, in, out);
 }
 
 MIXNET_REGISTER_OP(GroupNorm)
     .Describe(
         "Group normalization: splits the channels (axis 1) into num_groups groups and "
         "normalises each group of each sample to zero mean and unit variance, then scales by "
-        "gamma and shifts by beta per channel.")
+        "gamma and shifts by beta per group (MXNet 1.x: both have shape (num_groups,)).")
     .Param<GroupNormParam>()
     .Inputs({"data", "gamma", "beta"})
     .Outputs([](const Attrs& attrs) {
@@ -67,7 +68,7 @@ MIXNET_REGISTER_OP(GroupNorm)
     .Kernel("reference", norm::AffineNormForwardKernel<GroupNormParam>(Layout))
     .Gradient(norm::AffineNormGradient("_group_norm_backward"))
     .Sample(OpSample{.attrs = {{"num_groups", "2"}},
-                     .inputs = {Shape{2, 4, 3}, Shape{4}, Shape{4}},
+                     .inputs = {Shape{2, 4, 3}, Shape{2}, Shape{2}},
                      .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}}})
     .Sample(OpSample{.attrs = {{"num_groups", "3"}, {"output_mean_var", "True"}},
                      .inputs = {Shape{2, 3, 2, 2}, Shape{3}, Shape{3}},
@@ -87,7 +88,7 @@ MIXNET_REGISTER_OP(_group_norm_backward)
     .InferType(FloatingSameType)
     .Kernel("reference", norm::AffineNormBackwardKernel<GroupNormParam>(Layout))
     .Sample(OpSample{.attrs = {{"num_groups", "2"}, {"output_mean_var", "True"}},
-                     .inputs = {Shape{2, 4, 3}, Shape{4}, Shape{2, 4, 3}, Shape{2, 2}, Shape{2, 2}},
+                     .inputs = {Shape{2, 4, 3}, Shape{2}, Shape{2, 4, 3}, Shape{2, 2}, Shape{2, 2}},
                      .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}, {-1, 1}, {-1, 1}}});
 
 }  // namespace

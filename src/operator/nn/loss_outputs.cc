@@ -77,14 +77,24 @@ ClassView SoftmaxOutputView(const SoftmaxOutputParam& p, const Shape& s) {
   return {s[0], s.ProdDims(1, s.ndim()), 1};
 }
 
+/*!
+ * NOTE [ SoftmaxOutput on N-D data ]
+ * MXNet 1.9.1 takes the label as data.shape[:-1] unless multi_output; its forward without
+ * preserve_shape normalises over everything after the batch axis, but its backward treats the
+ * data as rows over the last axis, one label per row. Both views agree on 2-D data; for more
+ * axes mixnet keeps MXNet's pair as it is, so that trained models behave the same.
+ */
+ClassView SoftmaxOutputGradView(const SoftmaxOutputParam& p, const Shape& s) {
+  if (p.multi_output) return SoftmaxOutputView(p, s);
+  return {s.ProdDims(0, s.ndim() - 1), s[s.ndim() - 1], 1};
+}
+
 Shape LabelShape(const SoftmaxOutputParam& p, const Shape& s) {
   std::vector<int64_t> dims(s.begin(), s.end());
   if (p.multi_output) {
     dims.erase(dims.begin() + 1);
-  } else if (p.preserve_shape) {
-    dims.pop_back();
   } else {
-    dims.resize(1);
+    dims.pop_back();
   }
   return Shape(std::span<const int64_t>(dims));
 }
@@ -158,7 +168,7 @@ void SoftmaxOutputBackward(const OpContext&, const Attrs& attrs, std::span<const
                            std::span<const OpReq> req, std::span<const TBlob> out) {
   if (req[0] == OpReq::kNull) return;
   const auto& p = attrs.param<SoftmaxOutputParam>();
-  const ClassView v = SoftmaxOutputView(p, in[1].shape);
+  const ClassView v = SoftmaxOutputGradView(p, in[1].shape);
   const int64_t ignore = static_cast<int64_t>(p.ignore_label);
   DispatchFloat(out[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
