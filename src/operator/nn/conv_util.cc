@@ -1,11 +1,10 @@
 #include "operator/nn/conv_util.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <mutex>
 #include <sstream>
 
+#include "operator/linalg/gemm.h"
 #include "operator/parallel.h"
 
 namespace mixnet::op::nn {
@@ -31,18 +30,6 @@ void FillTuple(const Attrs& attrs, const char* arg, std::span<const int64_t> v, 
     MX_CHECK(v[i] >= lowest, ValueError)
         << attrs.op->name << ": " << arg << " " << TupleString(v) << " must be >= " << lowest;
     (*dst)[3 - nd + i] = v[i];
-  }
-}
-
-template <typename T>
-void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc) {
-  const auto op_a = ta ? CblasTrans : CblasNoTrans;
-  const auto op_b = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, op_a, op_b, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, op_a, op_b, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
   }
 }
 
@@ -99,7 +86,7 @@ void FastPass(ConvPass pass, const ConvGeom& g, const T* a, const T* b, T* out) 
         const T* w = pass == ConvPass::kBackwardWeight ? nullptr : b + grp * og * ck;
         if (pass == ConvPass::kBackwardData) {
           // col = W^T dy, then scatter the columns back onto the image.
-          Gemm<T>(true, false, ck, p, og, w, ck, a + y_off, p, T(0), col.data(), p);
+          BlasGemm<T>(true, false, ck, p, og, 1.0, w, ck, a + y_off, p, 0.0, col.data(), p);
           T* dx = out + x_off;
           ForEachTap(g, cg, [&](int64_t c, int64_t xi) {
             if (xi >= 0) dx[xi] += col[static_cast<size_t>(c)];
@@ -111,10 +98,10 @@ void FastPass(ConvPass pass, const ConvGeom& g, const T* a, const T* b, T* out) 
           col[static_cast<size_t>(c)] = xi >= 0 ? x[xi] : T(0);
         });
         if (pass == ConvPass::kForward) {
-          Gemm<T>(false, false, og, p, ck, w, ck, col.data(), p, T(0), out + y_off, p);
+          BlasGemm<T>(false, false, og, p, ck, 1.0, w, ck, col.data(), p, 0.0, out + y_off, p);
         } else {
-          Gemm<T>(false, true, og, ck, p, b + y_off, p, col.data(), p, T(1),
-                  dw.data() + grp * og * ck, ck);
+          BlasGemm<T>(false, true, og, ck, p, 1.0, b + y_off, p, col.data(), p, 1.0,
+                      dw.data() + grp * og * ck, ck);
         }
       }
     }
