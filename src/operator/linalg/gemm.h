@@ -12,6 +12,8 @@
 #include <cblas.h>
 #include <dnnl.h>
 
+#include <mutex>
+
 #include <algorithm>
 #include <climits>
 #include <cstdint>
@@ -52,6 +54,24 @@ void ReferenceGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alp
   });
 }
 
+/*!
+ * \brief Runs one tiny dnnl_sgemm of every variant (transposes, beta 0/1/other) once, alone.
+ * oneDNN builds its JIT kernels on first use, and doing that from several threads at once
+ * (convolution runs one GEMM per image in a parallel loop) crashed in oneDNN 2.6.
+ */
+inline void WarmUpSgemm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, c[4] = {0, 0, 0, 0};
+    for (char ta : {'N', 'T'}) {
+      for (char tb : {'N', 'T'}) {
+        for (float beta : {0.0f, 1.0f, 0.5f})
+          dnnl_sgemm(ta, tb, 2, 2, 2, 1.0f, a, 2, b, 2, beta, c, 2);
+      }
+    }
+  });
+}
+
 /*! \brief The same through dnnl_sgemm / cblas_dgemm (BlasSupports has checked dtype and sizes). */
 template <typename T>
 void BlasGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const T* a,
@@ -64,6 +84,7 @@ void BlasGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, c
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
+    WarmUpSgemm();
     const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, float(alpha),
                                             a, lda, b, ldb, float(beta), c, ldc);
     MX_INTERNAL_ASSERT(status == dnnl_success) << "dnnl_sgemm failed with status " << status;
