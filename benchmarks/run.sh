@@ -5,12 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MXNET_VENV="${MIXNET_MXNET_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mixnet/mxnet-1.9.1-venv}"
 lib=$(ls "$MXNET_VENV"/lib/python3*/site-packages/mxnet/libmxnet.so 2>/dev/null | head -n1 || true)
-# OpenBLAS picks kernels by CPU model name and falls back to SSE3 on unnamed (virtualised)
-# CPUs, which would handicap the peers (NOTE [ GEMM backends ] in src/operator/linalg/gemm.h).
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
-fi
+source scripts/cpu_env.sh
 echo "== engine micro-benchmarks (medians of 5)"
 build/benchmarks/engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   --benchmark_display_aggregates_only=true 2>&1 | grep -E "median|^Benchmark|^---"

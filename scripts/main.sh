@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh >/dev/null
 bash scripts/build.sh
+source scripts/cpu_env.sh
 exec build/examples/ndarray_engine_demo "$@"

@@ -1,18 +1,16 @@
 // Matrix products shared by dot, batch_dot, linalg_gemm, FullyConnected and the convolutions:
-// one row-major GEMM (float32 through oneDNN, float64 through OpenBLAS) and a plain loop that
-// is the reference kernel.
+// one row-major GEMM through OpenBLAS (float32/float64) and a plain loop that is the reference.
 //
 // NOTE [ GEMM backends ]
-// OpenBLAS's DYNAMIC_ARCH picks its kernels by CPU model name, fixed when the library loads;
-// on virtualised CPUs without a known name (this project's machines among them) it falls back
-// to SSE3 kernels: 35 GFLOP/s instead of about 200 on 1024^3. oneDNN's sgemm dispatches on the
-// CPU's features (AVX2, AVX-512) and reached 238 GFLOP/s there, so float32 goes through it.
+// OpenBLAS's DYNAMIC_ARCH picks its kernels by CPU model name when the library loads; on
+// virtualised CPUs without a known name (this project's machines among them) it falls back to
+// SSE3 kernels: 35 GFLOP/s instead of about 205 on sgemm 1024^3. OPENBLAS_CORETYPE (SkylakeX,
+// Haswell) set before the process starts fixes that; scripts/main.sh and benchmarks/run.sh set
+// it from /proc/cpuinfo. oneDNN's sgemm dispatches on CPU features (238 GFLOP/s here), but
+// oneDNN 2.6 crashed intermittently in its one-time JIT initialisation, so it is not used yet.
 #pragma once
 
 #include <cblas.h>
-#include <dnnl.h>
-
-#include <mutex>
 
 #include <algorithm>
 #include <climits>
@@ -54,25 +52,7 @@ void ReferenceGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alp
   });
 }
 
-/*!
- * \brief Runs one tiny dnnl_sgemm of every variant (transposes, beta 0/1/other) once, alone.
- * oneDNN builds its JIT kernels on first use, and doing that from several threads at once
- * (convolution runs one GEMM per image in a parallel loop) crashed in oneDNN 2.6.
- */
-inline void WarmUpSgemm() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, c[4] = {0, 0, 0, 0};
-    for (char ta : {'N', 'T'}) {
-      for (char tb : {'N', 'T'}) {
-        for (float beta : {0.0f, 1.0f, 0.5f})
-          dnnl_sgemm(ta, tb, 2, 2, 2, 1.0f, a, 2, b, 2, beta, c, 2);
-      }
-    }
-  });
-}
-
-/*! \brief The same through dnnl_sgemm / cblas_dgemm (BlasSupports has checked dtype and sizes). */
+/*! \brief The same through cblas_sgemm/dgemm (BlasSupports has checked dtype and sizes). */
 template <typename T>
 void BlasGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const T* a,
               int64_t lda, const T* b, int64_t ldb, double beta, T* c, int64_t ldc) {
@@ -83,14 +63,12 @@ void BlasGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, c
         c[i * ldc + j] = beta == 0 ? T(0) : T(beta * c[i * ldc + j]);
     return;
   }
+  const auto tra = ta ? CblasTrans : CblasNoTrans;
+  const auto trb = tb ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) {
-    WarmUpSgemm();
-    const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, float(alpha),
-                                            a, lda, b, ldb, float(beta), c, ldc);
-    MX_INTERNAL_ASSERT(status == dnnl_success) << "dnnl_sgemm failed with status " << status;
+    cblas_sgemm(CblasRowMajor, tra, trb, int(m), int(n), int(k), float(alpha), a, int(lda), b,
+                int(ldb), float(beta), c, int(ldc));
   } else {
-    const auto tra = ta ? CblasTrans : CblasNoTrans;
-    const auto trb = tb ? CblasTrans : CblasNoTrans;
     cblas_dgemm(CblasRowMajor, tra, trb, int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb),
                 beta, c, int(ldc));
   }
