@@ -13,23 +13,11 @@
 namespace mixnet::op {
 namespace {
 
-std::vector<double> Random(size_t n, uint64_t seed, double lo = -1, double hi = 1) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
-  std::vector<double> v(n);
-  for (double& x : v)
-    x = d(rng);
-  return v;
-}
+using testing_util::ExpectNear;
+using testing_util::Random;
 
 NDArray F64(const std::vector<double>& v, const Shape& s) {
   return NDArray::FromVector(v, s);
-}
-
-void ExpectNear(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
 }
 
 AttrDict Transposes(bool ta, bool tb) {

@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <initializer_list>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace mixnet::testing_util {
 
@@ -21,6 +24,24 @@ void ExpectError(F&& f, std::initializer_list<std::string> parts, int line) {
       EXPECT_NE(msg.find(p), std::string::npos) << "message '" << msg << "' lacks '" << p << "'";
     }
   }
+}
+
+/*! \brief n doubles drawn uniformly from [lo, hi) with a fixed seed. */
+inline std::vector<double> Random(size_t n, uint64_t seed, double lo = -1, double hi = 1) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> d(lo, hi);
+  std::vector<double> v(n);
+  for (double& x : v)
+    x = d(rng);
+  return v;
+}
+
+/*! \brief Element-wise EXPECT_NEAR over equal-length vectors. */
+inline void ExpectNear(const std::vector<double>& got, const std::vector<double>& want,
+                       double tol) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
 }
 
 }  // namespace mixnet::testing_util

@@ -644,6 +644,17 @@ NamesFn MultiInputNames() {
   };
 }
 
+/*! \brief output0 .. output{num_weights-1}: one new weight per (weight, grad, ...) group. */
+template <typename P>
+NamesFn MultiOutputNames() {
+  return [](const Attrs& attrs) {
+    std::vector<std::string> names;
+    for (int k = 0; k < attrs.param<P>().num_weights; ++k)
+      names.push_back("output" + std::to_string(k));
+    return names;
+  };
+}
+
 template <typename P>
 NamesFn ArrayNames() {
   return [](const Attrs& attrs) {
@@ -862,12 +873,7 @@ const bool kRegistered = [] {
       .Describe("sgd_update on num_weights (weight, grad) pairs, each with its lr and wd.")
       .Param<MultiSGDParam>()
       .Inputs(MultiInputNames<MultiSGDParam, 2>())
-      .Outputs([](const Attrs& attrs) {
-        std::vector<std::string> names;
-        for (int k = 0; k < attrs.param<MultiSGDParam>().num_weights; ++k)
-          names.push_back("output" + std::to_string(k));
-        return names;
-      })
+      .Outputs(MultiOutputNames<MultiSGDParam>())
       .Signature({"*data"})
       .InferShape(MultiShape<MultiSGDParam, 2>)
       .InferType(FloatingSameType)
@@ -887,12 +893,7 @@ const bool kRegistered = [] {
           "sgd_mom_update on num_weights (weight, grad, mom) triples, each with its lr and wd.")
       .Param<MultiSGDMomParam>()
       .Inputs(MultiInputNames<MultiSGDMomParam, 3>())
-      .Outputs([](const Attrs& attrs) {
-        std::vector<std::string> names;
-        for (int k = 0; k < attrs.param<MultiSGDMomParam>().num_weights; ++k)
-          names.push_back("output" + std::to_string(k));
-        return names;
-      })
+      .Outputs(MultiOutputNames<MultiSGDMomParam>())
       .Signature({"*data"})
       .InferShape(MultiShape<MultiSGDMomParam, 3>)
       .InferType(FloatingSameType)
