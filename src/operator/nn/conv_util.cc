@@ -294,12 +294,19 @@ Shape ConvWeightShape(const ConvGeom& g) {
   return WithSpatial(g.out_c, g.in_c / g.groups, g.w.k, g.w.nd);
 }
 
-void RunConvPass(ConvPass pass, bool fast, const ConvGeom& g, const TBlob& a, const TBlob& b,
-                 OpReq req, const TBlob& out) {
+void RunConvPass(ConvPass pass, ConvAlgo algo, const ConvGeom& g, const TBlob& a, const TBlob& b,
+                 OpReq req, const TBlob& out, const TBlob* bias) {
+  if (req == OpReq::kNull) return;
+  if (algo == ConvAlgo::kOneDnn) {
+    const bool fuse_bias = pass == ConvPass::kForward;
+    DnnlConvPass(pass, g, a, b, fuse_bias ? bias : nullptr, req, out);
+    if (bias && !fuse_bias) AddChannelBias(*bias, out);
+    return;
+  }
   auto run = [&](auto tag) {
     using T = typename decltype(tag)::type;
     WriteWithReq<T>(req, out, [&](T* dst) {
-      if (fast) {
+      if (algo == ConvAlgo::kIm2col) {
         FastPass<T>(pass, g, a.data<T>(), b.data<T>(), dst);
       } else {
         ReferencePass<T>(pass, g, a.data<T>(), b.data<T>(), dst);
@@ -311,6 +318,36 @@ void RunConvPass(ConvPass pass, bool fast, const ConvGeom& g, const TBlob& a, co
   } else {
     run(TypeTag<float>{});
   }
+  if (bias) AddChannelBias(*bias, out);
+}
+
+namespace {
+
+ComputeFn ConvPassKernel(ConvPass pass, ConvAlgo algo, ConvGeomFn geom, int a, int b,
+                         bool bias_input) {
+  return [=](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+             std::span<const OpReq> req, std::span<const TBlob> out) {
+    const TBlob* bias = bias_input && in.size() > 2 ? &in[2] : nullptr;
+    RunConvPass(pass, algo, geom(attrs, in), in[a], in[b], req[0], out[0], bias);
+  };
+}
+
+}  // namespace
+
+OpDef& AddConvKernels(OpDef& def, const char* gemm_name, ConvPass pass, ConvGeomFn geom, int a,
+                      int b, bool bias_input) {
+  auto dnnl_supports = [geom](const Attrs& attrs, std::span<const TBlob> in,
+                              std::span<const TBlob> out) -> std::string {
+    if (out[0].dtype != DType::kFloat32) return "oneDNN kernels run float32 only";
+    const ConvGeom g = geom(attrs, in);
+    if (g.batch * g.in_c * g.out_c * g.InSize() * g.OutSize() == 0) return "zero-size array";
+    return "";
+  };
+  return def
+      .Kernel("onednn", ConvPassKernel(pass, ConvAlgo::kOneDnn, geom, a, b, bias_input),
+              dnnl_supports)
+      .Kernel(gemm_name, ConvPassKernel(pass, ConvAlgo::kIm2col, geom, a, b, bias_input))
+      .Kernel("reference", ConvPassKernel(pass, ConvAlgo::kReference, geom, a, b, bias_input));
 }
 
 void AddChannelBias(const TBlob& bias, const TBlob& out) {

@@ -118,12 +118,36 @@ enum class ConvPass {
   kBackwardWeight,  // dw = sum over the batch of dy * x
 };
 
+enum class ConvAlgo {
+  kOneDnn,     // oneDNN primitives (float32; see DnnlConvSupports)
+  kIm2col,     // im2col + GEMM
+  kReference,  // direct loops
+};
+
 /*!
  * \brief Runs one pass: kForward(a = x, b = w) -> y, kBackwardData(a = dy, b = w) -> dx,
- * kBackwardWeight(a = x, b = dy) -> dw. `fast` picks im2col + GEMM, else direct loops.
+ * kBackwardWeight(a = x, b = dy) -> dw, then adds `bias` per channel of the output if given.
  */
-void RunConvPass(ConvPass pass, bool fast, const ConvGeom& g, const TBlob& a, const TBlob& b,
-                 OpReq req, const TBlob& out);
+void RunConvPass(ConvPass pass, ConvAlgo algo, const ConvGeom& g, const TBlob& a, const TBlob& b,
+                 OpReq req, const TBlob& out, const TBlob* bias = nullptr);
+
+/*! \brief Geometry of one call of a convolution-family op, from its attributes and inputs. */
+using ConvGeomFn = ConvGeom (*)(const Attrs& attrs, std::span<const TBlob> in);
+
+/*!
+ * \brief Registers the "onednn" (float32), `gemm_name` (im2col + GEMM) and "reference" kernels
+ * running `pass` on (a = in[a], b = in[b]) into out[0] on `def`; when `bias_input` is set, a
+ * third input is a per-channel bias added to the output.
+ */
+OpDef& AddConvKernels(OpDef& def, const char* gemm_name, ConvPass pass, ConvGeomFn geom, int a,
+                      int b, bool bias_input = false);
+
+/*!
+ * \brief RunConvPass on oneDNN (float32); the forward pass adds `bias` in the primitive.
+ * Primitives are cached per thread by shape (NOTE [ oneDNN kernels ]).
+ */
+void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob& b,
+                  const TBlob* bias, OpReq req, const TBlob& out);
 
 /*! \brief out[n, c, ...] += bias[c] for every batch and position. */
 void AddChannelBias(const TBlob& bias, const TBlob& out);

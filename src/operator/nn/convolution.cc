@@ -19,14 +19,8 @@ void ConvolutionShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Sh
   AssignShape(attrs, "output", &(*out)[0], ConvOutShape(g));
 }
 
-ComputeFn ConvolutionKernel(bool fast) {
-  return [fast](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                std::span<const OpReq> req, std::span<const TBlob> out) {
-    const ConvParam& p = attrs.param<ConvParam>();
-    const ConvGeom g = ConvolutionGeom(attrs, p, in[0].shape);
-    RunConvPass(ConvPass::kForward, fast, g, in[0], in[1], req[0], out[0]);
-    if (!p.no_bias && req[0] != OpReq::kNull) AddChannelBias(in[2], out[0]);
-  };
+ConvGeom ForwardGeom(const Attrs& attrs, std::span<const TBlob> in) {
+  return ConvolutionGeom(attrs, attrs.param<ConvParam>(), in[0].shape);
 }
 
 /*! \brief Inputs (dy, weight, data): data only gives dx its shape. */
@@ -38,12 +32,20 @@ void BackwardDataShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<S
   AssignShape(attrs, "output", &(*out)[0], (*in)[2]);
 }
 
+ConvGeom BackwardDataGeom(const Attrs& attrs, std::span<const TBlob> in) {
+  return ConvolutionGeom(attrs, attrs.param<ConvParam>(), in[2].shape);
+}
+
 /*! \brief Inputs (dy, data). */
 void BackwardWeightShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
   if (!(*in)[1].is_known()) return;
   const ConvGeom g = ConvolutionGeom(attrs, attrs.param<ConvParam>(), (*in)[1]);
   AssignShape(attrs, "dy", &(*in)[0], ConvOutShape(g));
   AssignShape(attrs, "output", &(*out)[0], ConvWeightShape(g));
+}
+
+ConvGeom BackwardWeightGeom(const Attrs& attrs, std::span<const TBlob> in) {
+  return ConvolutionGeom(attrs, attrs.param<ConvParam>(), in[1].shape);
 }
 
 void BiasGradShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
@@ -83,7 +85,8 @@ void BiasGrad(const OpContext&, const Attrs&, std::span<const TBlob> in, std::sp
 }
 
 const bool kRegistered = [] {
-  Registry::Add("Convolution")
+  AddConvKernels(Registry::Add("Convolution"), "im2col_gemm", ConvPass::kForward, ForwardGeom, 0, 1,
+                 true)
       .Describe(
           "Convolution over 1-D, 2-D or 3-D inputs (N, C, spatial...) with weight "
           "(num_filter, C / num_group, kernel...) and an optional bias (num_filter,).")
@@ -92,8 +95,6 @@ const bool kRegistered = [] {
       .Signature({"data", "weight", "bias?"})
       .InferShape(ConvolutionShape)
       .InferType(ConvType)
-      .Kernel("im2col_gemm", ConvolutionKernel(true))
-      .Kernel("reference", ConvolutionKernel(false))
       .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
                    std::span<const GValue>, std::span<const GValue> dout) {
         std::vector<GValue> grads = {
@@ -128,24 +129,13 @@ const bool kRegistered = [] {
                                  {"no_bias", "True"}},
                        .inputs = {Shape{1, 3, 4, 4}, Shape{3, 1, 3, 3}}});
 
-  Registry::Add("_convolution_backward_data")
+  AddConvKernels(Registry::Add("_convolution_backward_data"), "col2im_gemm",
+                 ConvPass::kBackwardData, BackwardDataGeom, 0, 1)
       .Describe("Gradient of Convolution with respect to data; data only gives the shape.")
       .Param<ConvParam>()
       .Inputs({"dy", "weight", "data"})
       .InferShape(BackwardDataShape)
       .InferType(ConvType)
-      .Kernel("col2im_gemm",
-              [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                 std::span<const OpReq> req, std::span<const TBlob> out) {
-                const ConvGeom g = ConvolutionGeom(attrs, attrs.param<ConvParam>(), in[2].shape);
-                RunConvPass(ConvPass::kBackwardData, true, g, in[0], in[1], req[0], out[0]);
-              })
-      .Kernel("reference",
-              [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                 std::span<const OpReq> req, std::span<const TBlob> out) {
-                const ConvGeom g = ConvolutionGeom(attrs, attrs.param<ConvParam>(), in[2].shape);
-                RunConvPass(ConvPass::kBackwardData, false, g, in[0], in[1], req[0], out[0]);
-              })
       .Sample(OpSample{.attrs = {{"kernel", "(3, 3)"},
                                  {"num_filter", "4"},
                                  {"stride", "(2, 2)"},
@@ -153,24 +143,13 @@ const bool kRegistered = [] {
                                  {"num_group", "2"}},
                        .inputs = {Shape{2, 4, 3, 3}, Shape{4, 1, 3, 3}, Shape{2, 2, 6, 5}}});
 
-  Registry::Add("_convolution_backward_weight")
+  AddConvKernels(Registry::Add("_convolution_backward_weight"), "im2col_gemm",
+                 ConvPass::kBackwardWeight, BackwardWeightGeom, 1, 0)
       .Describe("Gradient of Convolution with respect to weight.")
       .Param<ConvParam>()
       .Inputs({"dy", "data"})
       .InferShape(BackwardWeightShape)
       .InferType(ConvType)
-      .Kernel("im2col_gemm",
-              [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                 std::span<const OpReq> req, std::span<const TBlob> out) {
-                const ConvGeom g = ConvolutionGeom(attrs, attrs.param<ConvParam>(), in[1].shape);
-                RunConvPass(ConvPass::kBackwardWeight, true, g, in[1], in[0], req[0], out[0]);
-              })
-      .Kernel("reference",
-              [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                 std::span<const OpReq> req, std::span<const TBlob> out) {
-                const ConvGeom g = ConvolutionGeom(attrs, attrs.param<ConvParam>(), in[1].shape);
-                RunConvPass(ConvPass::kBackwardWeight, false, g, in[1], in[0], req[0], out[0]);
-              })
       .Sample(OpSample{.attrs = {{"kernel", "(2, 3)"},
                                  {"num_filter", "4"},
                                  {"dilate", "(2, 1)"},

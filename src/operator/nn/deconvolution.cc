@@ -19,14 +19,8 @@ void DeconvolutionShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<
   AssignShape(attrs, "output", &(*out)[0], ConvInShape(g));
 }
 
-ComputeFn DeconvolutionKernel(bool fast) {
-  return [fast](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                std::span<const OpReq> req, std::span<const TBlob> out) {
-    const DeconvParam& p = attrs.param<DeconvParam>();
-    const ConvGeom g = DeconvolutionGeom(attrs, p, in[0].shape);
-    RunConvPass(ConvPass::kBackwardData, fast, g, in[0], in[1], req[0], out[0]);
-    if (!p.no_bias && req[0] != OpReq::kNull) AddChannelBias(in[2], out[0]);
-  };
+ConvGeom ForwardGeom(const Attrs& attrs, std::span<const TBlob> in) {
+  return DeconvolutionGeom(attrs, attrs.param<DeconvParam>(), in[0].shape);
 }
 
 /*! \brief Inputs (dy, weight, data): data only gives dx its shape. */
@@ -38,12 +32,8 @@ void BackwardDataShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<S
   AssignShape(attrs, "output", &(*out)[0], (*in)[2]);
 }
 
-ComputeFn BackwardDataKernel(bool fast) {
-  return [fast](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                std::span<const OpReq> req, std::span<const TBlob> out) {
-    const ConvGeom g = DeconvolutionGeom(attrs, attrs.param<DeconvParam>(), in[2].shape);
-    RunConvPass(ConvPass::kForward, fast, g, in[0], in[1], req[0], out[0]);
-  };
+ConvGeom BackwardDataGeom(const Attrs& attrs, std::span<const TBlob> in) {
+  return DeconvolutionGeom(attrs, attrs.param<DeconvParam>(), in[2].shape);
 }
 
 /*! \brief Inputs (dy, data). */
@@ -54,16 +44,13 @@ void BackwardWeightShape(const Attrs& attrs, std::vector<Shape>* in, std::vector
   AssignShape(attrs, "output", &(*out)[0], ConvWeightShape(g));
 }
 
-ComputeFn BackwardWeightKernel(bool fast) {
-  return [fast](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                std::span<const OpReq> req, std::span<const TBlob> out) {
-    const ConvGeom g = DeconvolutionGeom(attrs, attrs.param<DeconvParam>(), in[1].shape);
-    RunConvPass(ConvPass::kBackwardWeight, fast, g, in[0], in[1], req[0], out[0]);
-  };
+ConvGeom BackwardWeightGeom(const Attrs& attrs, std::span<const TBlob> in) {
+  return DeconvolutionGeom(attrs, attrs.param<DeconvParam>(), in[1].shape);
 }
 
 const bool kRegistered = [] {
-  Registry::Add("Deconvolution")
+  AddConvKernels(Registry::Add("Deconvolution"), "gemm_col2im", ConvPass::kBackwardData,
+                 ForwardGeom, 0, 1, true)
       .Describe(
           "Transposed convolution over 1-D, 2-D or 3-D inputs (N, C, spatial...) with weight "
           "(C, num_filter / num_group, kernel...); output size per dim is "
@@ -73,8 +60,6 @@ const bool kRegistered = [] {
       .Signature({"data", "weight", "bias?"})
       .InferShape(DeconvolutionShape)
       .InferType(ConvType)
-      .Kernel("gemm_col2im", DeconvolutionKernel(true))
-      .Kernel("reference", DeconvolutionKernel(false))
       .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
                    std::span<const GValue>, std::span<const GValue> dout) {
         std::vector<GValue> grads = {
@@ -103,14 +88,13 @@ const bool kRegistered = [] {
                                  {"target_shape", "(4, 3, 6)"}},
                        .inputs = {Shape{1, 2, 2, 2, 3}, Shape{2, 2, 2, 2, 3}}});
 
-  Registry::Add("_deconvolution_backward_data")
+  AddConvKernels(Registry::Add("_deconvolution_backward_data"), "im2col_gemm", ConvPass::kForward,
+                 BackwardDataGeom, 0, 1)
       .Describe("Gradient of Deconvolution with respect to data; data only gives the shape.")
       .Param<DeconvParam>()
       .Inputs({"dy", "weight", "data"})
       .InferShape(BackwardDataShape)
       .InferType(ConvType)
-      .Kernel("im2col_gemm", BackwardDataKernel(true))
-      .Kernel("reference", BackwardDataKernel(false))
       .Sample(OpSample{.attrs = {{"kernel", "(3, 3)"},
                                  {"num_filter", "2"},
                                  {"stride", "(2, 2)"},
@@ -118,14 +102,13 @@ const bool kRegistered = [] {
                                  {"adj", "(1, 1)"}},
                        .inputs = {Shape{2, 2, 6, 6}, Shape{3, 2, 3, 3}, Shape{2, 3, 3, 3}}});
 
-  Registry::Add("_deconvolution_backward_weight")
+  AddConvKernels(Registry::Add("_deconvolution_backward_weight"), "im2col_gemm",
+                 ConvPass::kBackwardWeight, BackwardWeightGeom, 0, 1)
       .Describe("Gradient of Deconvolution with respect to weight.")
       .Param<DeconvParam>()
       .Inputs({"dy", "data"})
       .InferShape(BackwardWeightShape)
       .InferType(ConvType)
-      .Kernel("im2col_gemm", BackwardWeightKernel(true))
-      .Kernel("reference", BackwardWeightKernel(false))
       .Sample(OpSample{.attrs = {{"kernel", "(3,)"},
                                  {"num_filter", "4"},
                                  {"stride", "(2,)"},

@@ -116,7 +116,8 @@ const bool kRegistered = [] {
                 const UpSamplingParam& p = attrs.param<UpSamplingParam>();
                 if (p.sample_type == kBilinear) {
                   const ConvGeom g = DeconvolutionGeom(attrs, BilinearDeconvParam(p), in[0].shape);
-                  RunConvPass(ConvPass::kBackwardData, true, g, in[0], in[1], req[0], out[0]);
+                  RunConvPass(ConvPass::kBackwardData, ConvAlgo::kIm2col, g, in[0], in[1], req[0],
+                              out[0]);
                   return;
                 }
                 auto run = [&](auto tag) {

@@ -1,0 +1,220 @@
+// The convolution passes (NOTE [ Conv view ]) on oneDNN primitives, for float32.
+#include <algorithm>
+#include <chrono>
+
+#include "mixnet/base/env.h"
+#include "operator/dnnl/dnnl_util.h"
+#include "operator/nn/conv_util.h"
+#include "operator/parallel.h"
+
+namespace mixnet::op::nn {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+namespace du = dnnl_util;
+
+/*! \brief The plain (MXNet) descriptors of one convolution, and its window in oneDNN's terms. */
+struct ConvDescs {
+  memory::desc src, weights, dst, bias;
+  memory::dims strides, dilates, pad_l, pad_r;
+};
+
+ConvDescs PlainDescs(const ConvGeom& g) {
+  static constexpr Tag kData[] = {Tag::ncw, Tag::nchw, Tag::ncdhw};
+  static constexpr Tag kWeights[] = {Tag::oiw, Tag::oihw, Tag::oidhw};
+  static constexpr Tag kGroupWeights[] = {Tag::goiw, Tag::goihw, Tag::goidhw};
+  const int nd = g.w.nd;
+  memory::dims src{g.batch, g.in_c}, dst{g.batch, g.out_c}, weights;
+  if (g.groups > 1) {
+    weights = {g.groups, g.out_c / g.groups, g.in_c / g.groups};
+  } else {
+    weights = {g.out_c, g.in_c};
+  }
+  ConvDescs d;
+  for (int i = 3 - nd; i < 3; ++i) {
+    src.push_back(g.in[i]);
+    dst.push_back(g.out[i]);
+    weights.push_back(g.w.k[i]);
+    d.strides.push_back(g.w.s[i]);
+    d.dilates.push_back(g.w.d[i] - 1);
+    // MXNet pads both sides by `pad` and floors the output size; oneDNN floors the same way.
+    d.pad_l.push_back(g.w.p[i]);
+    d.pad_r.push_back(g.w.p[i]);
+  }
+  const auto f32 = memory::data_type::f32;
+  d.src = memory::desc(src, f32, kData[nd - 1]);
+  d.dst = memory::desc(dst, f32, kData[nd - 1]);
+  d.weights = memory::desc(weights, f32, g.groups > 1 ? kGroupWeights[nd - 1] : kWeights[nd - 1]);
+  d.bias = memory::desc({g.out_c}, f32, Tag::x);
+  return d;
+}
+
+memory::desc Any(const memory::desc& d) {
+  return memory::desc(d.dims(), d.data_type(), Tag::any);
+}
+
+/*! \brief A cached pass: its primitive and how each argument reaches it. */
+struct ConvEntry {
+  dnnl::primitive prim;
+  dnnl::primitive_desc_base pd;
+  du::Arg a, b, out;  // as in RunConvPass: (x, w) -> y, (dy, w) -> dx, (x, dy) -> dw
+};
+
+/*!
+ * \brief The pass's primitive with the activations in oneDNN's preferred (blocked) layouts or
+ * in the plain ones; weights always take the preferred layout (they are small).
+ */
+std::shared_ptr<ConvEntry> BuildEntry(ConvPass pass, const ConvGeom& g, bool bias, bool blocked) {
+  const ConvDescs d = PlainDescs(g);
+  const auto& eng = du::Engine();
+  const dnnl::primitive_attr attr = du::ScratchpadAttr();
+  const auto alg = dnnl::algorithm::convolution_direct;
+  const auto fwd_kind =
+      pass == ConvPass::kForward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward;
+  const memory::desc weights = Any(d.weights);
+  const memory::desc src = blocked ? Any(d.src) : d.src, dst = blocked ? Any(d.dst) : d.dst;
+  const dnnl::convolution_forward::primitive_desc fwd(
+      bias ? dnnl::convolution_forward::desc(fwd_kind, alg, src, weights, Any(d.bias), dst,
+                                             d.strides, d.dilates, d.pad_l, d.pad_r)
+           : dnnl::convolution_forward::desc(fwd_kind, alg, src, weights, dst, d.strides, d.dilates,
+                                             d.pad_l, d.pad_r),
+      attr, eng);
+  auto e = std::make_shared<ConvEntry>();
+  switch (pass) {
+    case ConvPass::kForward:
+      e->prim = dnnl::convolution_forward(fwd);
+      e->pd = fwd;
+      e->a.Plan(d.src, fwd.src_desc(), true);
+      e->b.Plan(d.weights, fwd.weights_desc(), true);
+      e->out.Plan(d.dst, fwd.dst_desc(), false);
+      break;
+    case ConvPass::kBackwardData: {
+      const dnnl::convolution_backward_data::primitive_desc pd(
+          dnnl::convolution_backward_data::desc(alg, src, weights, dst, d.strides, d.dilates,
+                                                d.pad_l, d.pad_r),
+          attr, eng, fwd);
+      e->prim = dnnl::convolution_backward_data(pd);
+      e->pd = pd;
+      e->a.Plan(d.dst, pd.diff_dst_desc(), true);
+      e->b.Plan(d.weights, pd.weights_desc(), true);
+      e->out.Plan(d.src, pd.diff_src_desc(), false);
+      break;
+    }
+    case ConvPass::kBackwardWeight: {
+      const dnnl::convolution_backward_weights::primitive_desc pd(
+          dnnl::convolution_backward_weights::desc(alg, src, weights, dst, d.strides, d.dilates,
+                                                   d.pad_l, d.pad_r),
+          attr, eng, fwd);
+      e->prim = dnnl::convolution_backward_weights(pd);
+      e->pd = pd;
+      e->a.Plan(d.src, pd.src_desc(), true);
+      e->b.Plan(d.dst, pd.diff_dst_desc(), true);
+      e->out.Plan(d.weights, pd.diff_weights_desc(), false);
+      break;
+    }
+  }
+  return e;
+}
+
+/*! \brief Runs a built pass: (a, b) -> y, with y plain and written (not accumulated). */
+void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob& b,
+              const TBlob* bias, float* y) {
+  du::BoundArg ma(e.a, a.dptr), mb(e.b, b.dptr), mo(e.out, y);
+  std::unordered_map<int, memory> args;
+  switch (pass) {
+    case ConvPass::kForward:
+      args = {{DNNL_ARG_SRC, ma.mem()}, {DNNL_ARG_WEIGHTS, mb.mem()}, {DNNL_ARG_DST, mo.mem()}};
+      if (bias) {
+        args[DNNL_ARG_BIAS] = memory(memory::desc({g.out_c}, memory::data_type::f32, Tag::x),
+                                     du::Engine(), bias->dptr);
+      }
+      break;
+    case ConvPass::kBackwardData:
+      args = {{DNNL_ARG_DIFF_DST, ma.mem()},
+              {DNNL_ARG_WEIGHTS, mb.mem()},
+              {DNNL_ARG_DIFF_SRC, mo.mem()}};
+      break;
+    case ConvPass::kBackwardWeight:
+      args = {{DNNL_ARG_SRC, ma.mem()},
+              {DNNL_ARG_DIFF_DST, mb.mem()},
+              {DNNL_ARG_DIFF_WEIGHTS, mo.mem()}};
+      break;
+  }
+  du::Execute(e.prim, e.pd, std::move(args));
+  mo.Finish();
+}
+
+/*!
+ * \brief Picks the layouts for a pass (NOTE [ Conv layouts ]), timing both candidates on
+ * this call's data when the choice matters.
+ *
+ * NOTE [ Conv layouts ]
+ * oneDNN's convolution kernels on its blocked layouts (nChw16c) run up to twice as fast as
+ * those on plain NCHW, but arrays stay plain between ops, so the blocked kernels need
+ * reorders in and out, which move the activations again: cheap while they fit in cache,
+ * slow (a few GB/s) when they do not. Which wins depends on the shape and the machine, so
+ * like cuDNN's autotuning in MXNet, the first call of a large enough convolution times both
+ * (one warm-up run and one timed run each, into scratch memory) and the faster is cached
+ * with the primitive. Small ones, and cases where the blocked kernel needs no reorder of the
+ * activations, skip the timing. MIXNET_CONV_LAYOUT=blocked or plain fixes the choice.
+ */
+std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBlob& a,
+                                     const TBlob& b, const TBlob* bias, size_t out_bytes,
+                                     const std::string& layout) {
+  if (layout != "auto") {
+    MX_CHECK(layout == "blocked" || layout == "plain", ValueError)
+        << "MIXNET_CONV_LAYOUT is '" << layout << "'; expected auto, blocked or plain";
+    return BuildEntry(pass, g, bias != nullptr, layout == "blocked");
+  }
+  auto blocked = BuildEntry(pass, g, bias != nullptr, true);
+  const bool reorders =
+      blocked->a.reordered() ||
+      (pass != ConvPass::kBackwardWeight ? blocked->out.reordered() : blocked->b.reordered());
+  const double flops = 2.0 * g.batch * g.out_c * g.OutSize() * (g.in_c / g.groups) * g.w.Size();
+  constexpr double kMinFlopsToTime = 2e7;  // below this the difference is a few microseconds
+  if (!reorders) return blocked;
+  auto plain = BuildEntry(pass, g, bias != nullptr, false);
+  if (flops < kMinFlopsToTime) return plain;
+  du::ScratchBuffer y(out_bytes);
+  auto seconds = [&](const ConvEntry& e) {
+    RunEntry(e, pass, g, a, b, bias, static_cast<float*>(y.data()));
+    const auto t0 = std::chrono::steady_clock::now();
+    RunEntry(e, pass, g, a, b, bias, static_cast<float*>(y.data()));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  return seconds(*blocked) < seconds(*plain) ? blocked : plain;
+}
+
+std::string CacheKey(ConvPass pass, const ConvGeom& g, bool bias, const std::string& layout) {
+  du::Key k("conv/" + layout);
+  k << static_cast<int>(pass) << bias << g.w.nd << g.batch << g.in_c << g.out_c << g.groups;
+  for (int i = 0; i < 3; ++i)
+    k << g.in[i] << g.out[i] << g.w.k[i] << g.w.s[i] << g.w.p[i] << g.w.d[i];
+  return k.str();
+}
+
+}  // namespace
+
+void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob& b,
+                  const TBlob* bias, OpReq req, const TBlob& out) {
+  const size_t out_bytes = static_cast<size_t>(out.Size()) * sizeof(float);
+  const std::string layout = GetEnvString("MIXNET_CONV_LAYOUT", "auto");
+  const ConvEntry& e = du::Cached<ConvEntry>(CacheKey(pass, g, bias != nullptr, layout), [&] {
+    return MakeEntry(pass, g, a, b, bias, out_bytes, layout);
+  });
+  if (req != OpReq::kAdd) {
+    RunEntry(e, pass, g, a, b, bias, out.data<float>());
+    return;
+  }
+  du::ScratchBuffer sum(out_bytes);  // OpReq::kAdd: compute aside, then add
+  const float* y = static_cast<const float*>(sum.data());
+  RunEntry(e, pass, g, a, b, bias, static_cast<float*>(sum.data()));
+  float* dst = out.data<float>();
+  ParallelFor(out.Size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      dst[i] += y[i];
+  });
+}
+
+}  // namespace mixnet::op::nn
