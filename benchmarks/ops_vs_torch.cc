@@ -82,16 +82,31 @@ std::function<void()> MixnetCall(const std::string& op, std::vector<NDArray> in,
 
 std::vector<Workload> Workloads() {
   std::vector<Workload> w;
+  // One-input ops on n floats, forward or forward + backward (ones as the head gradient).
+  const auto unary = [](std::string name, std::string op, int64_t n, bool backward,
+                        std::function<torch::Tensor(const torch::Tensor&)> th) {
+    Workload wl{name + ", " + std::to_string(n) + " floats" + (backward ? " fwd+bwd" : ""),
+                op,
+                0,
+                [=] { return MixnetCall(op, {MxRandom({n})}, {}, backward); },
+                [=] {
+                  auto x = torch::rand({n}).requires_grad_(backward);
+                  return std::function<void()>([=] {
+                    auto y = th(x);
+                    if (backward) y.backward(torch::ones_like(y));
+                  });
+                },
+                n < 1000000 ? 200 : 5};
+    return wl;
+  };
   for (int64_t n : {int64_t{1000}, int64_t{100000}, int64_t{10000000}}) {
-    const std::string size = std::to_string(n);
-    w.push_back({"exp, " + size + " floats", "exp", 0,
-                 [n] { return MixnetCall("exp", {MxRandom({n})}, {}, false); },
-                 [n] {
-                   auto x = torch::rand({n});
-                   return std::function<void()>([x] { torch::exp(x); });
-                 },
-                 n < 1000000 ? 200 : 5});
-    w.push_back({"add, " + size + " floats", "elemwise_add", 0,
+    for (const bool backward : {false, true}) {
+      w.push_back(unary("exp", "exp", n, backward, [](const auto& x) { return torch::exp(x); }));
+      w.push_back(unary("sigmoid", "sigmoid", n, backward,
+                        [](const auto& x) { return torch::sigmoid(x); }));
+      w.push_back(unary("sum", "sum", n, backward, [](const auto& x) { return torch::sum(x); }));
+    }
+    w.push_back({"add, " + std::to_string(n) + " floats", "elemwise_add", 0,
                  [n] {
                    return MixnetCall("elemwise_add", {MxRandom({n}), MxRandom({n})}, {}, false);
                  },
@@ -100,23 +115,39 @@ std::vector<Workload> Workloads() {
                    return std::function<void()>([x, y] { torch::add(x, y); });
                  },
                  n < 1000000 ? 200 : 5});
-    w.push_back({"sum, " + size + " floats", "sum", 0,
-                 [n] { return MixnetCall("sum", {MxRandom({n})}, {}, false); },
-                 [n] {
-                   auto x = torch::rand({n});
-                   return std::function<void()>([x] { torch::sum(x); });
-                 },
-                 n < 1000000 ? 200 : 5});
   }
-  w.push_back({"softmax (128, 1000)", "softmax", 0,
+  w.push_back({"sum over axis 1 of (1000, 10000)", "sum", 0,
                [] {
-                 return MixnetCall("softmax", {MxRandom({128, 1000})}, {}, false);
+                 return MixnetCall("sum", {MxRandom({1000, 10000})}, {{"axis", "1"}}, false);
                },
                [] {
-                 auto x = torch::rand({128, 1000});
-                 return std::function<void()>([x] { torch::softmax(x, -1); });
+                 auto x = torch::rand({1000, 10000});
+                 return std::function<void()>([x] { torch::sum(x, 1); });
                },
-               50});
+               5});
+  w.push_back({"sum over axis 0 of (10000, 1000)", "sum", 0,
+               [] {
+                 return MixnetCall("sum", {MxRandom({10000, 1000})}, {{"axis", "0"}}, false);
+               },
+               [] {
+                 auto x = torch::rand({10000, 1000});
+                 return std::function<void()>([x] { torch::sum(x, 0); });
+               },
+               5});
+  for (const bool backward : {false, true}) {
+    w.push_back({std::string("softmax (128, 1000)") + (backward ? " fwd+bwd" : ""), "softmax", 0,
+                 [=] {
+                   return MixnetCall("softmax", {MxRandom({128, 1000})}, {}, backward);
+                 },
+                 [=] {
+                   auto x = torch::rand({128, 1000}).requires_grad_(backward);
+                   return std::function<void()>([=] {
+                     auto y = torch::softmax(x, -1);
+                     if (backward) y.backward(torch::ones_like(y));
+                   });
+                 },
+                 50});
+  }
   const auto fc = [](int64_t b, int64_t in, int64_t out, bool backward) {
     Workload wl{"FullyConnected " + std::to_string(b) + "x" + std::to_string(in) + " -> " +
                     std::to_string(out) + (backward ? " fwd+bwd" : " fwd"),
@@ -139,8 +170,10 @@ std::vector<Workload> Workloads() {
                 10};
     return wl;
   };
-  w.push_back(fc(128, 784, 512, false));
-  w.push_back(fc(128, 784, 512, true));
+  for (const bool backward : {false, true}) {
+    w.push_back(fc(128, 784, 512, backward));   // LeNet/MLP
+    w.push_back(fc(32, 2048, 1000, backward));  // ResNet-50 classifier
+  }
   w.push_back(
       {"dot 1024x1024x1024", "dot", 2.0 * 1024 * 1024 * 1024,
        [] {
@@ -181,35 +214,71 @@ std::vector<Workload> Workloads() {
   };
   w.push_back(conv("Conv LeNet-1 (128,1,28,28) 5x5x20", 128, 1, 28, 20, 5, 0, false));
   w.push_back(conv("Conv LeNet-1 (128,1,28,28) 5x5x20", 128, 1, 28, 20, 5, 0, true));
-  w.push_back(conv("Conv LeNet-2 (128,20,12,12) 5x5x50", 128, 20, 12, 50, 5, 0, false));
-  w.push_back(conv("Conv ResNet-18 (8,64,56,56) 3x3x64", 8, 64, 56, 64, 3, 1, false));
-  w.push_back(conv("Conv ResNet-50 (8,256,56,56) 1x1x64", 8, 256, 56, 64, 1, 0, false));
-  w.push_back({"MaxPool 2x2/2 (128,20,24,24)", "Pooling", 0,
-               [] {
-                 return MixnetCall(
-                     "Pooling", {MxRandom({128, 20, 24, 24})},
-                     {{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pool_type", "max"}}, false);
-               },
-               [] {
-                 auto x = torch::rand({128, 20, 24, 24});
-                 return std::function<void()>([x] { torch::max_pool2d(x, 2, 2); });
-               },
-               20});
-  w.push_back({"BatchNorm inference (32,64,56,56)", "BatchNorm", 0,
-               [] {
-                 return MixnetCall("BatchNorm",
-                                   {MxRandom({32, 64, 56, 56}), MxRandom({64}), MxRandom({64}),
-                                    MxRandom({64}), MxRandom({64}, 0.5, 1.5)},
-                                   {{"fix_gamma", "False"}}, false);
-               },
-               [] {
-                 auto x = torch::rand({32, 64, 56, 56});
-                 auto g = torch::rand({64}), b = torch::rand({64}), m = torch::rand({64});
-                 auto v = torch::rand({64}) + 0.5;
-                 return std::function<void()>(
-                     [=] { torch::batch_norm(x, g, b, m, v, false, 0.1, 1e-3, false); });
-               },
-               5});
+  for (const bool backward : {false, true}) {
+    w.push_back(conv("Conv LeNet-2 (128,20,12,12) 5x5x50", 128, 20, 12, 50, 5, 0, backward));
+    w.push_back(conv("Conv ResNet-18 (8,64,56,56) 3x3x64", 8, 64, 56, 64, 3, 1, backward));
+    w.push_back(conv("Conv ResNet-18 (8,256,14,14) 3x3x256", 8, 256, 14, 256, 3, 1, backward));
+    w.push_back(conv("Conv ResNet-50 (8,256,56,56) 1x1x64", 8, 256, 56, 64, 1, 0, backward));
+  }
+  const auto pool = [](std::string label, Shape shape, int64_t k, int64_t stride, int64_t pad,
+                       std::string type, bool backward) {
+    const std::string kk = std::to_string(k), ss = std::to_string(stride), pp = std::to_string(pad);
+    Workload wl{label + (backward ? " fwd+bwd" : " fwd"),
+                "Pooling",
+                0,
+                [=] {
+                  return MixnetCall("Pooling", {MxRandom(shape)},
+                                    {{"kernel", "(" + kk + ", " + kk + ")"},
+                                     {"stride", "(" + ss + ", " + ss + ")"},
+                                     {"pad", "(" + pp + ", " + pp + ")"},
+                                     {"pool_type", type}},
+                                    backward);
+                },
+                [=] {
+                  auto x = torch::rand(std::vector<int64_t>(shape.begin(), shape.end()))
+                               .requires_grad_(backward);
+                  return std::function<void()>([=] {
+                    auto y = type == "max" ? torch::max_pool2d(x, k, stride, pad)
+                                           : torch::avg_pool2d(x, k, stride, pad);
+                    if (backward) y.backward(torch::ones_like(y));
+                  });
+                },
+                backward ? 5 : 10};
+    return wl;
+  };
+  for (const bool backward : {false, true}) {
+    w.push_back(
+        pool("MaxPool 2x2/2 LeNet (128,20,24,24)", {128, 20, 24, 24}, 2, 2, 0, "max", backward));
+    w.push_back(pool("MaxPool 3x3/2 ResNet stem (8,64,112,112)", {8, 64, 112, 112}, 3, 2, 1, "max",
+                     backward));
+    w.push_back(pool("AvgPool 2x2/2 (8,256,28,28)", {8, 256, 28, 28}, 2, 2, 0, "avg", backward));
+  }
+  const auto bn = [](bool train) {
+    Workload wl{
+        std::string("BatchNorm (32,64,56,56) ") + (train ? "training fwd+bwd" : "inference"),
+        "BatchNorm",
+        0,
+        [=] {
+          return MixnetCall("BatchNorm",
+                            {MxRandom({32, 64, 56, 56}), MxRandom({64}), MxRandom({64}),
+                             MxRandom({64}), MxRandom({64}, 0.5, 1.5)},
+                            {{"fix_gamma", "False"}}, train);
+        },
+        [=] {
+          auto x = torch::rand({32, 64, 56, 56}).requires_grad_(train);
+          auto g = torch::rand({64}).requires_grad_(train);
+          auto b = torch::rand({64}).requires_grad_(train);
+          auto m = torch::rand({64}), v = torch::rand({64}) + 0.5;
+          return std::function<void()>([=] {
+            auto y = torch::batch_norm(x, g, b, m, v, train, 0.1, 1e-3, false);
+            if (train) y.backward(torch::ones_like(y));
+          });
+        },
+        train ? 3 : 5};
+    return wl;
+  };
+  w.push_back(bn(false));
+  w.push_back(bn(true));
   return w;
 }
 

@@ -204,6 +204,53 @@ TEST(BatchNorm, TrainingGradientMatchesCentralDifferences) {
   }
 }
 
+// The float32 kernel over channel rows against the reference, in both modes, with the
+// optional mean/var outputs and their gradients; rows of 21 exercise the vector tails.
+TEST(BatchNorm, RowKernelsMatchTheReference) {
+  const Shape shape{3, 4, 3, 7};
+  const int64_t c = 4, count = shape.Size();
+  const auto doubles = [](const NDArray& a) {
+    const std::vector<float> v = a.ToVector<float>();
+    return Vec(v.begin(), v.end());
+  };
+  const auto f32 = [](const Vec& v, const Shape& s) {
+    return NDArray::FromVector(std::vector<float>(v.begin(), v.end()), s);
+  };
+  for (const bool train : {true, false}) {
+    SCOPED_TRACE(train ? "training" : "inference");
+    const AttrDict attrs{{"fix_gamma", "False"}, {"output_mean_var", "True"}, {"eps", "1e-5"}};
+    const Vec x = Random(count, 1, 3, 30), gamma = Random(c, 0.5, 1.5, 31);
+    const Vec beta = Random(c, -1, 1, 32), mm = Random(c, 1, 3, 33), mv = Random(c, 0.5, 1.5, 34);
+    const Vec dy = Random(count, -1, 1, 35), dmean = Random(c, -1, 1, 36);
+    const Vec dvar = Random(c, -1, 1, 37);
+    std::vector<Vec> fwd[2], bwd[2], moving[2];
+    const char* kernels[] = {"rows_f32", "reference"};
+    for (int k = 0; k < 2; ++k) {
+      NDArray mm_arr = f32(mm, {c}), mv_arr = f32(mv, {c});
+      const auto out = Invoke(
+          "BatchNorm",
+          std::vector<NDArray>{f32(x, shape), f32(gamma, {c}), f32(beta, {c}), mm_arr, mv_arr},
+          attrs, {}, {.is_train = train, .kernel = kernels[k]});
+      for (const auto& o : out)
+        fwd[k].push_back(doubles(o));
+      moving[k] = {doubles(mm_arr), doubles(mv_arr)};
+      const auto grads =
+          Invoke("_batch_norm_backward",
+                 std::vector<NDArray>{f32(x, shape), f32(gamma, {c}), f32(mm, {c}), f32(mv, {c}),
+                                      f32(dy, shape), f32(dmean, {c}), f32(dvar, {c})},
+                 attrs, {}, {.is_train = train, .kernel = kernels[k]});
+      for (const auto& gr : grads)
+        bwd[k].push_back(doubles(gr));
+    }
+    for (size_t j = 0; j < fwd[0].size(); ++j)
+      ExpectNear(fwd[0][j], fwd[1][j], 2e-5, "forward output " + std::to_string(j));
+    for (size_t j = 0; j < 2; ++j)
+      ExpectNear(moving[0][j], moving[1][j], 2e-5, "moving statistic " + std::to_string(j));
+    for (size_t j = 0; j < bwd[0].size(); ++j)
+      ExpectNear(bwd[0][j], bwd[1][j], 2e-4, "gradient " + std::to_string(j));
+  }
+}
+
 TEST(BatchNorm, EmptyBatchGivesEmptyOutputs) {
   NDArray mm = Arr({0.5, 0.5}, {2}), mv = Arr({2, 2}, {2});
   const auto out =

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <optional>
 
+#include "operator/nn/norm_rows.h"
 #include "operator/nn/norm_util.h"
 
 namespace mixnet::op {
@@ -236,6 +237,120 @@ void Backward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> i
   });
 }
 
+// ---- float32 kernels over contiguous channel rows (the common NCHW case) ----
+
+std::string RowsSupports(const Attrs& attrs, std::span<const TBlob> in, std::span<const TBlob>) {
+  if (in[0].dtype != DType::kFloat32) return "float32 only";
+  if (ChannelLayout(attrs, in[0].shape).post < 16) return "rows after the channel axis < 16";
+  return "";
+}
+
+/*! \brief Batch mean and biased variance of channel c, two passes over its rows. */
+void RowStats(const ChannelLayout& l, const float* x, int64_t c, double* mean, double* var) {
+  double s = 0, v = 0;
+  for (int64_t r = 0; r < l.pre; ++r)
+    s += norm::RowSum(x + (r * l.channels + c) * l.post, l.post);
+  const double n = static_cast<double>(l.Count());
+  *mean = l.Count() > 0 ? s / n : 0.0;
+  for (int64_t r = 0; r < l.pre; ++r)
+    v += norm::RowSumSquaredDev(x + (r * l.channels + c) * l.post, l.post,
+                                static_cast<float>(*mean));
+  *var = l.Count() > 0 ? v / n : 0.0;
+}
+
+/*! \brief Calls f(row pointer offset) for every row of channel c. */
+template <typename F>
+void ForRows(const ChannelLayout& l, int64_t c, F f) {
+  for (int64_t r = 0; r < l.pre; ++r)
+    f((r * l.channels + c) * l.post);
+}
+
+void ForwardRows(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
+                 std::span<const OpReq> req, std::span<const TBlob> out) {
+  const auto& p = attrs.param<BatchNormParam>();
+  const ChannelLayout l(attrs, in[0].shape);
+  const bool batch = UsesBatchStats(ctx, p);
+  const float* x = in[0].data<float>();
+  const float* gamma = in[1].data<float>();
+  const float* beta = in[2].data<float>();
+  float* mm = in[3].data<float>();
+  float* mv = in[4].data<float>();
+  std::vector<float> scale(static_cast<size_t>(l.channels)), shift(scale.size());
+  ParallelFor(l.channels, batch ? 1 : l.channels, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      double mean = mm[c], var = mv[c];
+      if (batch) RowStats(l, x, c, &mean, &var);
+      const double invstd = 1.0 / std::sqrt(var + p.eps);
+      const double a = (p.fix_gamma ? 1.0 : gamma[c]) * invstd;
+      scale[c] = static_cast<float>(a);
+      shift[c] = static_cast<float>(beta[c] - mean * a);
+      if (out.size() > 1) {
+        Put(out[1].data<float>() + c, mean, req[1]);
+        Put(out[2].data<float>() + c, invstd, req[2]);
+      }
+      if (batch && l.Count() > 0) {
+        mm[c] = static_cast<float>(mm[c] * p.momentum + mean * (1 - p.momentum));
+        mv[c] = static_cast<float>(mv[c] * p.momentum + var * (1 - p.momentum));
+      }
+    }
+  });
+  if (req[0] == OpReq::kNull) return;
+  float* y = out[0].data<float>();
+  ParallelFor(l.pre * l.channels, std::max<int64_t>(1, kElementwiseGrain / l.post),
+              [&](int64_t lo, int64_t hi) {
+                for (int64_t r = lo; r < hi; ++r) {
+                  const int64_t c = r % l.channels;
+                  norm::RowAffine(x + r * l.post, nullptr, y + r * l.post, l.post, scale[c], 0,
+                                  shift[c], req[0] == OpReq::kAdd);
+                }
+              });
+}
+
+// The gradient of Backward's formulas, written per channel as dx = a * dy + b * x + k.
+void BackwardRows(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
+                  std::span<const OpReq> req, std::span<const TBlob> out) {
+  const auto& p = attrs.param<BatchNormParam>();
+  const ChannelLayout l(attrs, in[0].shape);
+  const bool batch = UsesBatchStats(ctx, p);
+  const float* x = in[0].data<float>();
+  const float* gamma = in[1].data<float>();
+  const float* mm = in[2].data<float>();
+  const float* mv = in[3].data<float>();
+  const float* dy = in[4].data<float>();
+  const float* dmean = in.size() > 5 ? in[5].data<float>() : nullptr;
+  const float* dinv = in.size() > 5 ? in[6].data<float>() : nullptr;
+  float* dx = out[0].data<float>();
+  ParallelFor(l.channels, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      double mean = mm[c], var = mv[c];
+      if (batch) RowStats(l, x, c, &mean, &var);
+      const double inv = 1.0 / std::sqrt(var + p.eps);
+      const double g = p.fix_gamma ? 1.0 : gamma[c];
+      double sum_dy = 0, sum_dy_dev = 0;
+      ForRows(l, c, [&](int64_t o) {
+        norm::RowGradSums(dy + o, x + o, l.post, static_cast<float>(mean), &sum_dy, &sum_dy_dev);
+      });
+      const double sum_dy_xh = sum_dy_dev * inv;
+      const double dm = dmean ? dmean[c] : 0.0, di = dinv ? dinv[c] : 0.0;
+      const double n = static_cast<double>(std::max<int64_t>(l.Count(), 1));
+      const double a = g * inv;
+      const double b = batch ? -(g * inv * inv * sum_dy_xh + di * inv * inv * inv) / n : 0.0;
+      const double k = batch ? -g * inv * sum_dy / n - b * mean + dm / n : 0.0;
+      if (req[0] != OpReq::kNull) {
+        ForRows(l, c, [&](int64_t o) {
+          norm::RowAffine(dy + o, batch ? x + o : nullptr, dx + o, l.post, static_cast<float>(a),
+                          static_cast<float>(b), static_cast<float>(k), req[0] == OpReq::kAdd);
+        });
+      }
+      Put(out[1].data<float>() + c, p.fix_gamma ? 0.0 : sum_dy_xh, req[1]);
+      Put(out[2].data<float>() + c, sum_dy, req[2]);
+      Put(out[3].data<float>() + c, batch ? 0.0 : -g * inv * sum_dy + dm, req[3]);
+      Put(out[4].data<float>() + c, batch ? 0.0 : -0.5 * inv * inv * (g * sum_dy_xh + inv * di),
+          req[4]);
+    }
+  });
+}
+
 MIXNET_REGISTER_OP(BatchNorm)
     .Describe(
         "Batch normalization: normalises each channel with the batch mean and variance in "
@@ -247,6 +362,7 @@ MIXNET_REGISTER_OP(BatchNorm)
     .InferShape(InferForward)
     .InferType(FloatingSameType)
     .MutateInputs({3, 4})
+    .Kernel("rows_f32", ForwardRows, RowsSupports)
     .Kernel("reference", Forward)
     .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
                  std::span<const GValue>, std::span<const GValue> dout) {
@@ -277,6 +393,7 @@ MIXNET_REGISTER_OP(_batch_norm_backward)
     .Outputs({"data_grad", "gamma_grad", "beta_grad", "moving_mean_grad", "moving_var_grad"})
     .InferShape(InferBackward)
     .InferType(FloatingSameType)
+    .Kernel("rows_f32", BackwardRows, RowsSupports)
     .Kernel("reference", Backward)
     .Sample(OpSample{.attrs = {{"fix_gamma", "False"}},
                      .inputs = {Shape{4, 3, 2}, Shape{3}, Shape{3}, Shape{3}, Shape{4, 3, 2}},
