@@ -247,6 +247,105 @@ void PoolBackward(const PoolingParam& p, const PoolGeom& g, const T* dy, const T
   });
 }
 
+// ---- 1-D and 2-D windows, max/avg/sum: per-axis window tables and row loops ----
+
+/*! \brief Window bounds along one axis for every output index (as WindowAt computes them). */
+struct AxisWindows {
+  std::vector<int64_t> lo, hi, padded;
+  AxisWindows(const PoolGeom& g, int axis) {
+    for (int64_t o = 0; o < g.out[axis]; ++o) {
+      const int64_t start = o * g.w.s[axis] - g.w.p[axis];
+      const int64_t end = std::min(start + g.w.k[axis], g.in[axis] + g.pad_end[axis]);
+      padded.push_back(end - start);
+      lo.push_back(std::max<int64_t>(start, 0));
+      hi.push_back(std::min(end, g.in[axis]));
+    }
+  }
+};
+
+std::string PlanarSupports(const Attrs& attrs, std::span<const TBlob> in, std::span<const TBlob>) {
+  const PoolingParam& p = attrs.param<PoolingParam>();
+  if (p.pool_type == kLp) return "lp pooling";
+  if (in[0].shape.ndim() > 4) return "3-D windows";
+  return "";
+}
+
+/*!
+ * \brief Calls f(x plane offset, y plane offset, h window, w window, divisor) for every output
+ * position of every plane, planes in parallel.
+ */
+template <typename F>
+void ForEachPlanarWindow(const PoolingParam& p, const PoolGeom& g, F&& f) {
+  const AxisWindows wh(g, 1), ww(g, 2);
+  const bool with_pad = p.count_include_pad.value_or(true);
+  const int64_t in_size = g.InSize(), out_size = g.OutSize();
+  ParallelFor(g.planes, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(in_size, 1)),
+              [&](int64_t lo, int64_t hi) {
+                for (int64_t plane = lo; plane < hi; ++plane) {
+                  int64_t oi = plane * out_size;
+                  for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+                    for (int64_t ow = 0; ow < g.out[2]; ++ow, ++oi) {
+                      const int64_t n = with_pad
+                                            ? wh.padded[oh] * ww.padded[ow]
+                                            : (wh.hi[oh] - wh.lo[oh]) * (ww.hi[ow] - ww.lo[ow]);
+                      f(plane * in_size, oi, wh.lo[oh], wh.hi[oh], ww.lo[ow], ww.hi[ow], n);
+                    }
+                  }
+                }
+              });
+}
+
+template <typename T>
+void PlanarForward(const PoolingParam& p, const PoolGeom& g, const T* x, T* y) {
+  const int64_t width = g.in[2];
+  ForEachPlanarWindow(
+      p, g,
+      [&](int64_t base, int64_t oi, int64_t h0, int64_t h1, int64_t w0, int64_t w1, int64_t n) {
+        const T* plane = x + base;
+        if (p.pool_type == kMax) {
+          T best = -std::numeric_limits<T>::infinity();
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w)
+              best = std::max(best, plane[h * width + w]);
+          y[oi] = best;
+          return;
+        }
+        T sum = 0;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w)
+            sum += plane[h * width + w];
+        if (p.pool_type == kAvg) sum = n > 0 ? sum / T(n) : T(0);
+        y[oi] = sum;
+      });
+}
+
+template <typename T>
+void PlanarBackward(const PoolingParam& p, const PoolGeom& g, const T* dy, const T* x, const T* y,
+                    T* dx) {
+  std::fill_n(dx, g.planes * g.InSize(), T(0));
+  const int64_t width = g.in[2];
+  ForEachPlanarWindow(
+      p, g,
+      [&](int64_t base, int64_t oi, int64_t h0, int64_t h1, int64_t w0, int64_t w1, int64_t n) {
+        T* plane = dx + base;
+        if (p.pool_type == kMax) {  // the first position holding the max, as MXNet
+          const T* xp = x + base;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w)
+              if (xp[h * width + w] == y[oi]) {
+                plane[h * width + w] += dy[oi];
+                return;
+              }
+          return;
+        }
+        if (p.pool_type == kAvg && n == 0) return;
+        const T v = p.pool_type == kAvg ? dy[oi] / T(n) : dy[oi];
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w)
+            plane[h * width + w] += v;
+      });
+}
+
 template <typename F>
 void DispatchConvType(DType t, F&& f) {
   if (t == DType::kFloat64) {
@@ -256,6 +355,41 @@ void DispatchConvType(DType t, F&& f) {
   }
 }
 
+template <bool Planar>
+void ForwardKernel(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                   std::span<const OpReq> req, std::span<const TBlob> out) {
+  const PoolGeom g = MakePoolGeom(attrs, in[0].shape);
+  const PoolingParam& p = attrs.param<PoolingParam>();
+  DispatchConvType(out[0].dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    WriteWithReq<T>(req[0], out[0], [&](T* y) {
+      if (Planar) {
+        PlanarForward(p, g, in[0].data<T>(), y);
+      } else {
+        PoolForward(p, g, in[0].data<T>(), y);
+      }
+    });
+  });
+}
+
+/*! \brief Inputs (dy, data, output). */
+template <bool Planar>
+void BackwardKernel(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                    std::span<const OpReq> req, std::span<const TBlob> out) {
+  const PoolGeom g = MakePoolGeom(attrs, in[1].shape);
+  const PoolingParam& p = attrs.param<PoolingParam>();
+  DispatchConvType(out[0].dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    WriteWithReq<T>(req[0], out[0], [&](T* dx) {
+      if (Planar) {
+        PlanarBackward(p, g, in[0].data<T>(), in[1].data<T>(), in[2].data<T>(), dx);
+      } else {
+        PoolBackward(p, g, in[0].data<T>(), in[1].data<T>(), in[2].data<T>(), dx);
+      }
+    });
+  });
+}
+
 const bool kRegistered = [] {
   Registry::Add("Pooling")
       .Describe("Pooling over 1-D, 2-D or 3-D windows of (N, C, spatial...) inputs.")
@@ -263,17 +397,8 @@ const bool kRegistered = [] {
       .Inputs({"data"})
       .InferShape(PoolingShape)
       .InferType(ConvType)
-      .Kernel("reference",
-              [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                 std::span<const OpReq> req, std::span<const TBlob> out) {
-                const PoolGeom g = MakePoolGeom(attrs, in[0].shape);
-                DispatchConvType(out[0].dtype, [&](auto tag) {
-                  using T = typename decltype(tag)::type;
-                  WriteWithReq<T>(req[0], out[0], [&](T* y) {
-                    PoolForward(attrs.param<PoolingParam>(), g, in[0].data<T>(), y);
-                  });
-                });
-              })
+      .Kernel("planar", ForwardKernel<true>, PlanarSupports)
+      .Kernel("reference", ForwardKernel<false>)
       .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
                    std::span<const GValue> out, std::span<const GValue> dout) {
         return std::vector<GValue>{
@@ -311,18 +436,8 @@ const bool kRegistered = [] {
       .Inputs({"dy", "data", "output"})
       .InferShape(BackwardShape)
       .InferType(ConvType)
-      .Kernel("reference",
-              [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
-                 std::span<const OpReq> req, std::span<const TBlob> out) {
-                const PoolGeom g = MakePoolGeom(attrs, in[1].shape);
-                DispatchConvType(out[0].dtype, [&](auto tag) {
-                  using T = typename decltype(tag)::type;
-                  WriteWithReq<T>(req[0], out[0], [&](T* dx) {
-                    PoolBackward(attrs.param<PoolingParam>(), g, in[0].data<T>(), in[1].data<T>(),
-                                 in[2].data<T>(), dx);
-                  });
-                });
-              })
+      .Kernel("planar", BackwardKernel<true>, PlanarSupports)
+      .Kernel("reference", BackwardKernel<false>)
       .Sample(OpSample{.attrs = {{"kernel", "(2, 2)"}, {"pool_type", "avg"}},
                        .inputs = {Shape{1, 2, 2, 3}, Shape{1, 2, 3, 4}, Shape{1, 2, 2, 3}}});
   return true;
