@@ -155,7 +155,8 @@ void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob&
  * reorders in and out, which move the activations again: cheap while they fit in cache,
  * slow (a few GB/s) when they do not. Which wins depends on the shape and the machine, so
  * like cuDNN's autotuning in MXNet, the first call of a large enough convolution times both
- * (one warm-up run and one timed run each, into scratch memory) and the faster is cached
+ * (a warm-up run and the best of three timed runs each, into scratch memory, alternating so
+ * that a burst of load on the machine hits both) and the faster is cached
  * with the primitive. Small ones, and cases where the blocked kernel needs no reorder of the
  * activations, skip the timing. MIXNET_CONV_LAYOUT=blocked or plain fixes the choice.
  */
@@ -178,12 +179,18 @@ std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBl
   if (flops < kMinFlopsToTime) return plain;
   du::ScratchBuffer y(out_bytes);
   auto seconds = [&](const ConvEntry& e) {
-    RunEntry(e, pass, g, a, b, bias, static_cast<float*>(y.data()));
     const auto t0 = std::chrono::steady_clock::now();
     RunEntry(e, pass, g, a, b, bias, static_cast<float*>(y.data()));
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  return seconds(*blocked) < seconds(*plain) ? blocked : plain;
+  seconds(*blocked);  // warm-up: first-touch of scratch memory, caches
+  seconds(*plain);
+  double best_blocked = seconds(*blocked), best_plain = seconds(*plain);
+  for (int round = 0; round < 2; ++round) {  // alternate, keep the best: robust to noise
+    best_blocked = std::min(best_blocked, seconds(*blocked));
+    best_plain = std::min(best_plain, seconds(*plain));
+  }
+  return best_blocked < best_plain ? blocked : plain;
 }
 
 std::string CacheKey(ConvPass pass, const ConvGeom& g, bool bias, const std::string& layout) {
