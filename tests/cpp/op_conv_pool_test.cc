@@ -2,10 +2,13 @@
 // values of tiny cases computed by hand (the registry test covers kernels and gradients).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "mixnet/op/invoke.h"
+#include "operator/op_def.h"
 #include "test_util.h"
 
 namespace mixnet::op {
@@ -167,21 +170,22 @@ TEST(OpPooling, ConventionsAndGlobal) {
 
   const NDArray x = Seq({1, 2, 2, 3});
   ExpectValues("Pooling", {x}, {{"global_pool", "True"}, {"kernel", "(1, 1)"}}, {6, 12},
-               {"reference"});
+               {"onednn", "planar", "reference"});
   ExpectValues("Pooling", {x}, {{"global_pool", "True"}, {"pool_type", "avg"}}, {3.5, 9.5},
-               {"reference"});
+               {"onednn", "planar", "reference"});
   ExpectValues("Pooling", {x}, {{"global_pool", "True"}, {"pool_type", "sum"}}, {21, 57},
-               {"reference"});
+               {"planar", "reference"});
 }
 
 TEST(OpPooling, CountIncludePad) {
   const NDArray ones = NDArray::Ones({1, 1, 2, 2});
   const AttrDict attrs = {{"kernel", "(2, 2)"}, {"pad", "(1, 1)"}, {"pool_type", "avg"}};
   ExpectValues("Pooling", {ones}, attrs, {0.25, 0.5, 0.25, 0.5, 1, 0.5, 0.25, 0.5, 0.25},
-               {"reference"});
+               {"onednn", "planar", "reference"});
   AttrDict exclude = attrs;
   exclude.emplace_back("count_include_pad", "False");
-  ExpectValues("Pooling", {ones}, exclude, std::vector<float>(9, 1.0f), {"reference"});
+  ExpectValues("Pooling", {ones}, exclude, std::vector<float>(9, 1.0f),
+               {"onednn", "planar", "reference"});
 }
 
 TEST(OpPooling, MaxGradientGoesToTheFirstMax) {
@@ -197,6 +201,70 @@ TEST(OpPooling, MaxGradientGoesToTheFirstMax) {
   const NDArray ty = Invoke("Pooling", {tie}, k2)[0];
   const NDArray tdx = Invoke("_pooling_backward", {NDArray::Ones({1, 1, 1, 1}), tie, ty}, k2)[0];
   EXPECT_EQ(tdx.ToVector<float>(), (std::vector<float>{1, 0, 0, 0}));
+}
+
+// Every kernel that takes a case against the reference, forward and backward; inputs are
+// rounded to quarters so max windows hold ties (the gradient goes to the first max).
+TEST(OpPooling, KernelsMatchTheReference) {
+  struct Case {
+    Shape data;
+    AttrDict attrs;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 9, 8}, {{"kernel", "(3, 3)"}, {"stride", "(2, 2)"}, {"pad", "(1, 1)"}}},
+      {{2, 3, 9, 8},
+       {{"kernel", "(3, 2)"}, {"stride", "(2, 2)"}, {"pad", "(1, 0)"}, {"pool_type", "avg"}}},
+      {{2, 3, 9, 8},
+       {{"kernel", "(3, 3)"},
+        {"stride", "(2, 2)"},
+        {"pad", "(1, 1)"},
+        {"pool_type", "avg"},
+        {"count_include_pad", "False"}}},
+      {{1, 2, 7, 7}, {{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pooling_convention", "full"}}},
+      {{1, 2, 7, 7},
+       {{"kernel", "(3, 3)"},
+        {"stride", "(2, 2)"},
+        {"pooling_convention", "full"},
+        {"pool_type", "avg"}}},
+      {{2, 4, 11}, {{"kernel", "(3,)"}, {"stride", "(2,)"}, {"pool_type", "avg"}}},
+      {{1, 2, 4, 5, 6}, {{"kernel", "(2, 3, 2)"}, {"stride", "(2, 1, 2)"}}},
+      {{2, 3, 5, 6}, {{"global_pool", "True"}, {"pool_type", "avg"}}},
+  };
+  const auto run = [](const char* op, std::vector<NDArray> in, const AttrDict& attrs,
+                      const char* kernel) {
+    return Invoke(op, in, attrs, {}, {.kernel = kernel})[0];
+  };
+  const auto doubles = [](const NDArray& a) {
+    const std::vector<float> v = a.ToVector<float>();
+    return std::vector<double>(v.begin(), v.end());
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::PrintToString(c.attrs));
+    std::vector<float> xv(static_cast<size_t>(c.data.Size()));
+    const std::vector<double> r = testing_util::Random(xv.size(), 7);
+    for (size_t i = 0; i < xv.size(); ++i)
+      xv[i] = std::round(static_cast<float>(r[i]) * 4) / 4;
+    const NDArray x = NDArray::FromVector(xv, c.data);
+    const NDArray want_y = run("Pooling", {x}, c.attrs, "reference");
+    const std::vector<double> dyv = testing_util::Random(static_cast<size_t>(want_y.Size()), 8);
+    const NDArray dy =
+        NDArray::FromVector(std::vector<float>(dyv.begin(), dyv.end()), want_y.shape());
+    const NDArray want_dx = run("_pooling_backward", {dy, x, want_y}, c.attrs, "reference");
+    for (const char* k : {"onednn", "planar"}) {
+      SCOPED_TRACE(k);
+      const OpDef& def = Registry::Get("Pooling");
+      const Attrs attrs = def.ParseAttrs(c.attrs);
+      const auto kernel = std::find_if(def.kernels.begin(), def.kernels.end(),
+                                       [&](const KernelDef& d) { return d.name == k; });
+      ASSERT_NE(kernel, def.kernels.end());
+      TBlob xb{nullptr, c.data, DType::kFloat32}, yb{nullptr, want_y.shape(), DType::kFloat32};
+      if (kernel->supports && !kernel->supports(attrs, {&xb, 1}, {&yb, 1}).empty()) continue;
+      const NDArray y = run("Pooling", {x}, c.attrs, k);
+      testing_util::ExpectNear(doubles(y), doubles(want_y), 1e-6);
+      const NDArray dx = run("_pooling_backward", {dy, x, y}, c.attrs, k);
+      testing_util::ExpectNear(doubles(dx), doubles(want_dx), 1e-6);
+    }
+  }
 }
 
 TEST(OpUpSamplingPad, Values) {

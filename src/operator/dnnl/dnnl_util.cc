@@ -1,5 +1,7 @@
 #include "operator/dnnl/dnnl_util.h"
 
+#include "operator/parallel.h"
+
 namespace mixnet::op::dnnl_util {
 
 const dnnl::engine& Engine() {
@@ -62,6 +64,23 @@ void Execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
   }
   prim.execute(Stream(), args);
   Stream().wait();
+}
+
+void WriteFloatOutput(OpReq req, const TBlob& out, const std::function<void(float*)>& run) {
+  if (req == OpReq::kNull) return;
+  if (req != OpReq::kAdd) {
+    run(out.data<float>());
+    return;
+  }
+  const int64_t size = out.Size();
+  float* dst = out.data<float>();
+  ScratchBuffer sum(static_cast<size_t>(size) * sizeof(float));
+  const float* y = static_cast<const float*>(sum.data());
+  run(static_cast<float*>(sum.data()));
+  ParallelFor(size, kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      dst[i] += y[i];
+  });
 }
 
 }  // namespace mixnet::op::dnnl_util

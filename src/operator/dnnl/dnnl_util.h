@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "mixnet/storage/storage.h"
+#include "operator/op_def.h"
 
 namespace mixnet::op::dnnl_util {
 
@@ -110,6 +111,12 @@ class BoundArg {
  */
 void Execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
              std::unordered_map<int, memory> args);
+
+/*!
+ * \brief Calls run(y) with y the float32 buffer a primitive should write: `out` itself, or for
+ * OpReq::kAdd a pooled scratch buffer that is then added to `out`. Nothing for kNull.
+ */
+void WriteFloatOutput(OpReq req, const TBlob& out, const std::function<void(float*)>& run);
 
 // ---- implementation of the template ----
 

@@ -210,18 +210,7 @@ void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob&
   const ConvEntry& e = du::Cached<ConvEntry>(CacheKey(pass, g, bias != nullptr, layout), [&] {
     return MakeEntry(pass, g, a, b, bias, out_bytes, layout);
   });
-  if (req != OpReq::kAdd) {
-    RunEntry(e, pass, g, a, b, bias, out.data<float>());
-    return;
-  }
-  du::ScratchBuffer sum(out_bytes);  // OpReq::kAdd: compute aside, then add
-  const float* y = static_cast<const float*>(sum.data());
-  RunEntry(e, pass, g, a, b, bias, static_cast<float*>(sum.data()));
-  float* dst = out.data<float>();
-  ParallelFor(out.Size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i)
-      dst[i] += y[i];
-  });
+  du::WriteFloatOutput(req, out, [&](float* y) { RunEntry(e, pass, g, a, b, bias, y); });
 }
 
 }  // namespace mixnet::op::nn

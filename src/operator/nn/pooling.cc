@@ -3,11 +3,14 @@
 #include <cmath>
 #include <limits>
 
+#include "operator/dnnl/dnnl_util.h"
 #include "operator/nn/conv_util.h"
 #include "operator/parallel.h"
 
 namespace mixnet::op::nn {
 namespace {
+
+namespace du = dnnl_util;
 
 enum PoolType { kMax, kAvg, kSum, kLp };
 enum Convention { kFull, kValid, kSame };
@@ -355,6 +358,138 @@ void DispatchConvType(DType t, F&& f) {
   }
 }
 
+// ---- oneDNN (float32, max and avg) ----
+
+/*! \brief A pooling case in oneDNN's terms. */
+struct DnnlPool {
+  dnnl::memory::desc src, dst;
+  dnnl::memory::dims kernel, strides, pad_l, pad_r;
+  dnnl::algorithm alg = dnnl::algorithm::pooling_max;
+  std::string key;
+};
+
+/*!
+ * \brief Fills `d` for data of shape `data`, or says why oneDNN cannot take the case. Its
+ * windows end at the right padding it is given; MXNet's "full" convention may reach past
+ * pad_end, where an avg counting the padding divides by the clipped window, so that case stays
+ * with the planar loops.
+ */
+std::string PlanDnnlPool(const PoolingParam& p, const PoolGeom& g, const Shape& data, DnnlPool* d) {
+  if (p.pool_type != kMax && p.pool_type != kAvg) return "sum and lp pooling";
+  if (data.Size() == 0) return "zero-size array";
+  const bool with_pad = p.count_include_pad.value_or(true);
+  dnnl::memory::dims src{data[0], data[1]}, dst{data[0], data[1]};
+  du::Key key("pool");
+  key << p.pool_type << with_pad;
+  for (int i = 3 - g.w.nd; i < 3; ++i) {
+    const int64_t right = (g.out[i] - 1) * g.w.s[i] + g.w.k[i] - g.in[i] - g.w.p[i];
+    if (right < 0) return "windows that stop before the input's end";
+    if (right >= g.w.k[i] || g.w.p[i] >= g.w.k[i]) return "windows entirely in the padding";
+    if (p.pool_type == kAvg && with_pad && right > g.pad_end[i]) {
+      return "avg windows reaching past the end padding";
+    }
+    src.push_back(g.in[i]);
+    dst.push_back(g.out[i]);
+    d->kernel.push_back(g.w.k[i]);
+    d->strides.push_back(g.w.s[i]);
+    d->pad_l.push_back(g.w.p[i]);
+    d->pad_r.push_back(right);
+    key << g.in[i] << g.out[i] << g.w.k[i] << g.w.s[i] << g.w.p[i] << right;
+  }
+  static constexpr dnnl::memory::format_tag kTags[] = {dnnl::memory::format_tag::ncw,
+                                                       dnnl::memory::format_tag::nchw,
+                                                       dnnl::memory::format_tag::ncdhw};
+  d->src = dnnl::memory::desc(src, dnnl::memory::data_type::f32, kTags[g.w.nd - 1]);
+  d->dst = dnnl::memory::desc(dst, dnnl::memory::data_type::f32, kTags[g.w.nd - 1]);
+  d->alg = p.pool_type == kMax ? dnnl::algorithm::pooling_max
+           : with_pad          ? dnnl::algorithm::pooling_avg_include_padding
+                               : dnnl::algorithm::pooling_avg_exclude_padding;
+  d->key = key.str() + "/" + std::to_string(data[0]) + "x" + std::to_string(data[1]);
+  return "";
+}
+
+dnnl::pooling_forward::primitive_desc DnnlPoolForwardPd(const DnnlPool& d, bool training) {
+  return dnnl::pooling_forward::primitive_desc(
+      dnnl::pooling_forward::desc(
+          training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, d.alg,
+          d.src, d.dst, d.strides, d.kernel, d.pad_l, d.pad_r),
+      du::ScratchpadAttr(), du::Engine());
+}
+
+/*! \brief Takes float32 data (in[data_index]) that PlanDnnlPool accepts. */
+SupportsFn DnnlPoolSupports(int data_index) {
+  return [data_index](const Attrs& attrs, std::span<const TBlob> in,
+                      std::span<const TBlob> out) -> std::string {
+    if (out[0].dtype != DType::kFloat32) return "oneDNN kernels run float32 only";
+    const Shape& data = in[data_index].shape;
+    DnnlPool d;
+    return PlanDnnlPool(attrs.param<PoolingParam>(), MakePoolGeom(attrs, data), data, &d);
+  };
+}
+
+void DnnlForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                 std::span<const OpReq> req, std::span<const TBlob> out) {
+  struct Entry {
+    dnnl::pooling_forward::primitive_desc pd;
+    dnnl::pooling_forward prim;
+  };
+  DnnlPool d;
+  PlanDnnlPool(attrs.param<PoolingParam>(), MakePoolGeom(attrs, in[0].shape), in[0].shape, &d);
+  const Entry& e = du::Cached<Entry>("fwd/" + d.key, [&] {
+    auto pd = DnnlPoolForwardPd(d, false);
+    return std::make_shared<Entry>(Entry{pd, dnnl::pooling_forward(pd)});
+  });
+  du::WriteFloatOutput(req[0], out[0], [&](float* y) {
+    du::Execute(e.prim, e.pd,
+                {{DNNL_ARG_SRC, dnnl::memory(d.src, du::Engine(), in[0].dptr)},
+                 {DNNL_ARG_DST, dnnl::memory(d.dst, du::Engine(), y)}});
+  });
+}
+
+/*!
+ * \brief Inputs (dy, data, output). Max pooling's backward needs the forward's workspace (the
+ * argmax of each window), which the separate forward op did not keep, so it reruns a training
+ * forward into scratch memory first.
+ */
+void DnnlBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                  std::span<const OpReq> req, std::span<const TBlob> out) {
+  struct Entry {
+    dnnl::pooling_forward::primitive_desc fwd_pd;
+    dnnl::pooling_forward fwd;
+    dnnl::pooling_backward::primitive_desc pd;
+    dnnl::pooling_backward prim;
+  };
+  DnnlPool d;
+  PlanDnnlPool(attrs.param<PoolingParam>(), MakePoolGeom(attrs, in[1].shape), in[1].shape, &d);
+  const bool max = d.alg == dnnl::algorithm::pooling_max;
+  const Entry& e = du::Cached<Entry>("bwd/" + d.key, [&] {
+    auto fwd_pd = DnnlPoolForwardPd(d, true);
+    dnnl::pooling_backward::primitive_desc pd(
+        dnnl::pooling_backward::desc(d.alg, d.src, d.dst, d.strides, d.kernel, d.pad_l, d.pad_r),
+        du::ScratchpadAttr(), du::Engine(), fwd_pd);
+    return std::make_shared<Entry>(
+        Entry{fwd_pd, dnnl::pooling_forward(fwd_pd), pd, dnnl::pooling_backward(pd)});
+  });
+  std::unordered_map<int, dnnl::memory> args;
+  std::unique_ptr<du::ScratchBuffer> ws, y;
+  if (max) {
+    const dnnl::memory::desc ws_md = e.fwd_pd.workspace_desc();
+    ws = std::make_unique<du::ScratchBuffer>(ws_md.get_size());
+    y = std::make_unique<du::ScratchBuffer>(d.dst.get_size());
+    const dnnl::memory ws_mem(ws_md, du::Engine(), ws->data());
+    du::Execute(e.fwd, e.fwd_pd,
+                {{DNNL_ARG_SRC, dnnl::memory(d.src, du::Engine(), in[1].dptr)},
+                 {DNNL_ARG_DST, dnnl::memory(d.dst, du::Engine(), y->data())},
+                 {DNNL_ARG_WORKSPACE, ws_mem}});
+    args[DNNL_ARG_WORKSPACE] = ws_mem;
+  }
+  du::WriteFloatOutput(req[0], out[0], [&](float* dx) {
+    args[DNNL_ARG_DIFF_DST] = dnnl::memory(d.dst, du::Engine(), in[0].dptr);
+    args[DNNL_ARG_DIFF_SRC] = dnnl::memory(d.src, du::Engine(), dx);
+    du::Execute(e.prim, e.pd, args);
+  });
+}
+
 template <bool Planar>
 void ForwardKernel(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
                    std::span<const OpReq> req, std::span<const TBlob> out) {
@@ -397,6 +532,7 @@ const bool kRegistered = [] {
       .Inputs({"data"})
       .InferShape(PoolingShape)
       .InferType(ConvType)
+      .Kernel("onednn", DnnlForward, DnnlPoolSupports(0))
       .Kernel("planar", ForwardKernel<true>, PlanarSupports)
       .Kernel("reference", ForwardKernel<false>)
       .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
@@ -436,6 +572,7 @@ const bool kRegistered = [] {
       .Inputs({"dy", "data", "output"})
       .InferShape(BackwardShape)
       .InferType(ConvType)
+      .Kernel("onednn", DnnlBackward, DnnlPoolSupports(1))
       .Kernel("planar", BackwardKernel<true>, PlanarSupports)
       .Kernel("reference", BackwardKernel<false>)
       .Sample(OpSample{.attrs = {{"kernel", "(2, 2)"}, {"pool_type", "avg"}},
