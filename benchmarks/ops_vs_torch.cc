@@ -279,6 +279,38 @@ std::vector<Workload> Workloads() {
   };
   w.push_back(bn(false));
   w.push_back(bn(true));
+  for (const bool backward : {false, true}) {
+    w.push_back(
+        {std::string("LayerNorm (2048, 768)") + (backward ? " fwd+bwd" : " fwd"), "LayerNorm", 0,
+         [=] {
+           return MixnetCall("LayerNorm", {MxRandom({2048, 768}), MxRandom({768}), MxRandom({768})},
+                             {{"eps", "1e-5"}}, backward);
+         },
+         [=] {
+           auto x = torch::rand({2048, 768}).requires_grad_(backward);
+           auto g = torch::rand({768}).requires_grad_(backward);
+           auto b = torch::rand({768}).requires_grad_(backward);
+           return std::function<void()>([=] {
+             auto y = torch::layer_norm(x, {768}, g, b, 1e-5);
+             if (backward) y.backward(torch::ones_like(y));
+           });
+         },
+         10});
+  }
+  w.push_back(
+      {"LRN nsize 5 (8,64,56,56) fwd", "LRN", 0,
+       [] {
+         return MixnetCall("LRN", {MxRandom({8, 64, 56, 56})}, {{"nsize", "5"}}, false);
+       },
+       [] {
+         auto x = torch::rand({8, 64, 56, 56});
+         return std::function<void()>([x] {
+           torch::nn::functional::local_response_norm(
+               x,
+               torch::nn::functional::LocalResponseNormFuncOptions(5).alpha(1e-4).beta(0.75).k(2));
+         });
+       },
+       5});
   return w;
 }
 

@@ -66,21 +66,30 @@ void Execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
   Stream().wait();
 }
 
-void WriteFloatOutput(OpReq req, const TBlob& out, const std::function<void(float*)>& run) {
-  if (req == OpReq::kNull) return;
-  if (req != OpReq::kAdd) {
-    run(out.data<float>());
+OutputSlot::OutputSlot(OpReq req, const TBlob& out) : req_(req), out_(out) {
+  if (req == OpReq::kWrite || req == OpReq::kWriteInplace) {
+    ptr_ = out.data<float>();
     return;
   }
-  const int64_t size = out.Size();
-  float* dst = out.data<float>();
-  ScratchBuffer sum(static_cast<size_t>(size) * sizeof(float));
-  const float* y = static_cast<const float*>(sum.data());
-  run(static_cast<float*>(sum.data()));
-  ParallelFor(size, kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+  buf_ = std::make_unique<ScratchBuffer>(static_cast<size_t>(out.Size()) * sizeof(float));
+  ptr_ = static_cast<float*>(buf_->data());
+}
+
+void OutputSlot::Commit() {
+  if (req_ != OpReq::kAdd) return;
+  float* dst = out_.data<float>();
+  const float* y = ptr_;
+  ParallelFor(out_.Size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i)
       dst[i] += y[i];
   });
+}
+
+void WriteFloatOutput(OpReq req, const TBlob& out, const std::function<void(float*)>& run) {
+  if (req == OpReq::kNull) return;
+  OutputSlot slot(req, out);
+  run(slot.ptr());
+  slot.Commit();
 }
 
 }  // namespace mixnet::op::dnnl_util

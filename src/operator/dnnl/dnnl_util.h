@@ -32,6 +32,11 @@ const dnnl::engine& Engine();
 /*! \brief The calling thread's in-order stream on Engine(). */
 dnnl::stream& Stream();
 
+/*! \brief A memory object over user data (oneDNN takes a non-const pointer for inputs too). */
+inline memory Mem(const memory::desc& d, const void* p) {
+  return memory(d, Engine(), const_cast<void*>(p));
+}
+
 /*! \brief A pooled CPU buffer that lives for one kernel call. */
 class ScratchBuffer {
  public:
@@ -113,9 +118,24 @@ void Execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
              std::unordered_map<int, memory> args);
 
 /*!
- * \brief Calls run(y) with y the float32 buffer a primitive should write: `out` itself, or for
- * OpReq::kAdd a pooled scratch buffer that is then added to `out`. Nothing for kNull.
+ * \brief Where a primitive writes one float32 output under `req`: the output itself for
+ * kWrite/kWriteInplace, else a pooled scratch buffer that Commit() adds to the output (kAdd)
+ * or drops (kNull, for primitives that write every output they have).
  */
+class OutputSlot {
+ public:
+  OutputSlot(OpReq req, const TBlob& out);
+  float* ptr() const { return ptr_; }
+  void Commit();
+
+ private:
+  OpReq req_;
+  const TBlob& out_;
+  std::unique_ptr<ScratchBuffer> buf_;
+  float* ptr_;
+};
+
+/*! \brief Calls run(y) with y = OutputSlot(req, out).ptr(), then commits; nothing for kNull. */
 void WriteFloatOutput(OpReq req, const TBlob& out, const std::function<void(float*)>& run);
 
 // ---- implementation of the template ----

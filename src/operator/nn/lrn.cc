@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "operator/dnnl/dnnl_util.h"
 #include "operator/nn/norm_util.h"
 
 namespace mixnet::op {
@@ -109,6 +110,89 @@ void Backward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
   });
 }
 
+// ---- oneDNN (float32, odd nsize: its window matches MXNet's only then) ----
+
+namespace du = dnnl_util;
+
+std::string DnnlSupports(const Attrs& attrs, std::span<const TBlob> in, std::span<const TBlob>) {
+  if (in[0].dtype != DType::kFloat32) return "oneDNN kernels run float32 only";
+  if (attrs.param<LRNParam>().nsize % 2 == 0) return "even nsize";
+  if (in[0].Size() == 0) return "zero-size array";
+  return "";
+}
+
+struct DnnlLrn {
+  dnnl::memory::desc data;
+  dnnl::lrn_forward::primitive_desc fwd_pd;
+  dnnl::lrn_forward fwd;
+  dnnl::lrn_backward::primitive_desc bwd_pd;
+  dnnl::lrn_backward bwd;
+};
+
+/*! \brief Primitives for data viewed as (n, c, spatial, 1). */
+const DnnlLrn& GetDnnlLrn(const Attrs& attrs, const Shape& shape, bool backward) {
+  const auto& p = attrs.param<LRNParam>();
+  const Columns l(shape);
+  du::Key key(backward ? "lrn_bwd" : "lrn");
+  key << l.n << l.c << l.s << p.nsize;
+  const std::string k = key.str() + "/" + std::to_string(p.alpha) + "/" + std::to_string(p.beta) +
+                        "/" + std::to_string(p.knorm);
+  return du::Cached<DnnlLrn>(k, [&] {
+    using dnnl::memory;
+    auto e = std::make_shared<DnnlLrn>();
+    e->data = memory::desc({l.n, l.c, l.s, 1}, memory::data_type::f32, memory::format_tag::nchw);
+    const auto alg = dnnl::algorithm::lrn_across_channels;
+    const auto alpha = static_cast<float>(p.alpha), beta = static_cast<float>(p.beta);
+    const auto knorm = static_cast<float>(p.knorm);
+    e->fwd_pd = dnnl::lrn_forward::primitive_desc(
+        dnnl::lrn_forward::desc(
+            backward ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, alg,
+            e->data, p.nsize, alpha, beta, knorm),
+        du::ScratchpadAttr(), du::Engine());
+    e->fwd = dnnl::lrn_forward(e->fwd_pd);
+    if (backward) {
+      e->bwd_pd = dnnl::lrn_backward::primitive_desc(
+          dnnl::lrn_backward::desc(alg, e->data, e->data, p.nsize, alpha, beta, knorm),
+          du::ScratchpadAttr(), du::Engine(), e->fwd_pd);
+      e->bwd = dnnl::lrn_backward(e->bwd_pd);
+    }
+    return e;
+  });
+}
+
+void DnnlForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                 std::span<const OpReq> req, std::span<const TBlob> out) {
+  const DnnlLrn& e = GetDnnlLrn(attrs, in[0].shape, false);
+  du::WriteFloatOutput(req[0], out[0], [&](float* y) {
+    du::Execute(e.fwd, e.fwd_pd,
+                {{DNNL_ARG_SRC, du::Mem(e.data, in[0].dptr)}, {DNNL_ARG_DST, du::Mem(e.data, y)}});
+  });
+}
+
+/*! \brief in (data, ograd); reruns a training forward when the backward needs its workspace. */
+void DnnlBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                  std::span<const OpReq> req, std::span<const TBlob> out) {
+  const DnnlLrn& e = GetDnnlLrn(attrs, in[0].shape, true);
+  std::unordered_map<int, dnnl::memory> args;
+  std::unique_ptr<du::ScratchBuffer> ws, y;
+  const dnnl::memory::desc ws_md = e.fwd_pd.workspace_desc();
+  if (ws_md.get_size() > 0) {
+    ws = std::make_unique<du::ScratchBuffer>(ws_md.get_size());
+    y = std::make_unique<du::ScratchBuffer>(e.data.get_size());
+    args[DNNL_ARG_WORKSPACE] = du::Mem(ws_md, ws->data());
+    du::Execute(e.fwd, e.fwd_pd,
+                {{DNNL_ARG_SRC, du::Mem(e.data, in[0].dptr)},
+                 {DNNL_ARG_DST, du::Mem(e.data, y->data())},
+                 {DNNL_ARG_WORKSPACE, args[DNNL_ARG_WORKSPACE]}});
+  }
+  du::WriteFloatOutput(req[0], out[0], [&](float* dx) {
+    args[DNNL_ARG_SRC] = du::Mem(e.data, in[0].dptr);
+    args[DNNL_ARG_DIFF_DST] = du::Mem(e.data, in[1].dptr);
+    args[DNNL_ARG_DIFF_SRC] = du::Mem(e.data, dx);
+    du::Execute(e.bwd, e.bwd_pd, args);
+  });
+}
+
 MIXNET_REGISTER_OP(LRN)
     .Describe(
         "Local response normalization across channels (axis 1): divides each value by "
@@ -117,6 +201,7 @@ MIXNET_REGISTER_OP(LRN)
     .Inputs({"data"})
     .InferShape(Infer)
     .InferType(FloatingSameType)
+    .Kernel("onednn", DnnlForward, DnnlSupports)
     .Kernel("reference", Forward)
     .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
                  std::span<const GValue>, std::span<const GValue> dout) {
@@ -134,9 +219,12 @@ MIXNET_REGISTER_OP(_lrn_backward)
     .Inputs({"data", "ograd"})
     .InferShape(Infer)
     .InferType(FloatingSameType)
+    .Kernel("onednn", DnnlBackward, DnnlSupports)
     .Kernel("reference", Backward)
     .Sample(OpSample{.attrs = {{"nsize", "3"}, {"alpha", "0.5"}},
-                     .inputs = {Shape{2, 5, 2}, Shape{2, 5, 2}}});
+                     .inputs = {Shape{2, 5, 2}, Shape{2, 5, 2}}})
+    .Sample(OpSample{.attrs = {{"nsize", "5"}, {"alpha", "0.5"}, {"knorm", "1"}},
+                     .inputs = {Shape{2, 7, 3, 4}, Shape{2, 7, 3, 4}}});
 
 }  // namespace
 }  // namespace mixnet::op

@@ -441,8 +441,7 @@ void DnnlForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in
   });
   du::WriteFloatOutput(req[0], out[0], [&](float* y) {
     du::Execute(e.prim, e.pd,
-                {{DNNL_ARG_SRC, dnnl::memory(d.src, du::Engine(), in[0].dptr)},
-                 {DNNL_ARG_DST, dnnl::memory(d.dst, du::Engine(), y)}});
+                {{DNNL_ARG_SRC, du::Mem(d.src, in[0].dptr)}, {DNNL_ARG_DST, du::Mem(d.dst, y)}});
   });
 }
 
@@ -478,14 +477,14 @@ void DnnlBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> i
     y = std::make_unique<du::ScratchBuffer>(d.dst.get_size());
     const dnnl::memory ws_mem(ws_md, du::Engine(), ws->data());
     du::Execute(e.fwd, e.fwd_pd,
-                {{DNNL_ARG_SRC, dnnl::memory(d.src, du::Engine(), in[1].dptr)},
-                 {DNNL_ARG_DST, dnnl::memory(d.dst, du::Engine(), y->data())},
+                {{DNNL_ARG_SRC, du::Mem(d.src, in[1].dptr)},
+                 {DNNL_ARG_DST, du::Mem(d.dst, y->data())},
                  {DNNL_ARG_WORKSPACE, ws_mem}});
     args[DNNL_ARG_WORKSPACE] = ws_mem;
   }
   du::WriteFloatOutput(req[0], out[0], [&](float* dx) {
-    args[DNNL_ARG_DIFF_DST] = dnnl::memory(d.dst, du::Engine(), in[0].dptr);
-    args[DNNL_ARG_DIFF_SRC] = dnnl::memory(d.src, du::Engine(), dx);
+    args[DNNL_ARG_DIFF_DST] = du::Mem(d.dst, in[0].dptr);
+    args[DNNL_ARG_DIFF_SRC] = du::Mem(d.src, dx);
     du::Execute(e.prim, e.pd, args);
   });
 }
