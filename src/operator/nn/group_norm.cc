@@ -65,6 +65,8 @@ MIXNET_REGISTER_OP(GroupNorm)
       Infer(a, false, in, out);
     })
     .InferType(FloatingSameType)
+    .Kernel("rows_f32", norm::AffineNormRowsForwardKernel<GroupNormParam>(Layout),
+            norm::AffineNormRowsSupports(Layout))
     .Kernel("reference", norm::AffineNormForwardKernel<GroupNormParam>(Layout))
     .Gradient(norm::AffineNormGradient("_group_norm_backward"))
     .Sample(OpSample{.attrs = {{"num_groups", "2"}},
@@ -72,6 +74,9 @@ MIXNET_REGISTER_OP(GroupNorm)
                      .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}}})
     .Sample(OpSample{.attrs = {{"num_groups", "3"}, {"output_mean_var", "True"}},
                      .inputs = {Shape{2, 3, 2, 2}, Shape{3}, Shape{3}},
+                     .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}}})
+    .Sample(OpSample{.attrs = {{"num_groups", "2"}, {"output_mean_var", "True"}},
+                     .inputs = {Shape{2, 4, 3, 7}, Shape{2}, Shape{2}},
                      .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}}});
 
 MIXNET_REGISTER_OP(_group_norm_backward)
@@ -86,10 +91,16 @@ MIXNET_REGISTER_OP(_group_norm_backward)
       Infer(a, true, in, out);
     })
     .InferType(FloatingSameType)
+    .Kernel("rows_f32", norm::AffineNormRowsBackwardKernel<GroupNormParam>(Layout),
+            norm::AffineNormRowsSupports(Layout))
     .Kernel("reference", norm::AffineNormBackwardKernel<GroupNormParam>(Layout))
     .Sample(OpSample{.attrs = {{"num_groups", "2"}, {"output_mean_var", "True"}},
                      .inputs = {Shape{2, 4, 3}, Shape{2}, Shape{2, 4, 3}, Shape{2, 2}, Shape{2, 2}},
-                     .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}, {-1, 1}, {-1, 1}}});
+                     .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}, {-1, 1}, {-1, 1}}})
+    .Sample(OpSample{
+        .attrs = {{"num_groups", "2"}, {"output_mean_var", "True"}},
+        .inputs = {Shape{2, 4, 3, 7}, Shape{2}, Shape{2, 4, 3, 7}, Shape{2, 2}, Shape{2, 2}},
+        .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}, {-1, 1}, {-1, 1}}});
 
 }  // namespace
 }  // namespace mixnet::op

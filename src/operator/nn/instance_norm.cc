@@ -43,12 +43,16 @@ MIXNET_REGISTER_OP(InstanceNorm)
       Infer(a, false, in, out);
     })
     .InferType(FloatingSameType)
+    .Kernel("rows_f32", norm::AffineNormRowsForwardKernel<InstanceNormParam>(Layout),
+            norm::AffineNormRowsSupports(Layout))
     .Kernel("reference", norm::AffineNormForwardKernel<InstanceNormParam>(Layout))
     .Gradient(norm::AffineNormGradient("_instance_norm_backward"))
     .Sample(OpSample{.inputs = {Shape{2, 3, 4}, Shape{3}, Shape{3}},
                      .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}}})
     .Sample(OpSample{.attrs = {{"eps", "1e-5"}},
                      .inputs = {Shape{2, 2, 2, 3}, Shape{2}, Shape{2}},
+                     .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}}})
+    .Sample(OpSample{.inputs = {Shape{2, 3, 19}, Shape{3}, Shape{3}},
                      .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}}});
 
 MIXNET_REGISTER_OP(_instance_norm_backward)
@@ -60,8 +64,12 @@ MIXNET_REGISTER_OP(_instance_norm_backward)
       Infer(a, true, in, out);
     })
     .InferType(FloatingSameType)
+    .Kernel("rows_f32", norm::AffineNormRowsBackwardKernel<InstanceNormParam>(Layout),
+            norm::AffineNormRowsSupports(Layout))
     .Kernel("reference", norm::AffineNormBackwardKernel<InstanceNormParam>(Layout))
     .Sample(OpSample{.inputs = {Shape{2, 3, 4}, Shape{3}, Shape{2, 3, 4}},
+                     .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}}})
+    .Sample(OpSample{.inputs = {Shape{2, 3, 19}, Shape{3}, Shape{2, 3, 19}},
                      .ranges = {{-2, 2}, {0.5, 1.5}, {-1, 1}}});
 
 }  // namespace

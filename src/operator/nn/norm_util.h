@@ -217,6 +217,33 @@ ComputeFn AffineNormBackwardKernel(LayoutFn layout) {
   };
 }
 
+/*!
+ * \brief Float32 kernels for layouts whose groups are contiguous rows with one gamma and beta
+ * each (InstanceNorm, MXNet's GroupNorm): vector row loops (norm_rows.h) instead of the
+ * per-element double arithmetic above. The support check declines other layouts and dtypes.
+ */
+SupportsFn AffineNormRowsSupports(LayoutFn layout);
+void AffineNormRowsForward(const GroupLayout& l, double eps, std::span<const TBlob> in,
+                           std::span<const OpReq> req, std::span<const TBlob> out);
+void AffineNormRowsBackward(const GroupLayout& l, double eps, std::span<const TBlob> in,
+                            std::span<const OpReq> req, std::span<const TBlob> out);
+
+template <typename P>
+ComputeFn AffineNormRowsForwardKernel(LayoutFn layout) {
+  return [layout](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                  std::span<const OpReq> req, std::span<const TBlob> out) {
+    AffineNormRowsForward(layout(attrs, in[0].shape), attrs.param<P>().eps, in, req, out);
+  };
+}
+
+template <typename P>
+ComputeFn AffineNormRowsBackwardKernel(LayoutFn layout) {
+  return [layout](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                  std::span<const OpReq> req, std::span<const TBlob> out) {
+    AffineNormRowsBackward(layout(attrs, in[0].shape), attrs.param<P>().eps, in, req, out);
+  };
+}
+
 /*! \brief Gradient through op `backward` (the kernel above) w.r.t. data, gamma and beta. */
 GradientFn AffineNormGradient(const char* backward);
 
