@@ -81,10 +81,15 @@ MIXNET_SIMD_INLINE V Log1pNonNegative(V u) {
   return w == Splat<V>(1.0f) ? u : y;
 }
 
-/*! \brief 1 / (1 + e^-x). */
+/*!
+ * \brief 1 / (1 + e^-x), as e^x / (1 + e^x) below 0: e^-|x| never overflows, so results down
+ * to the subnormals keep their precision.
+ */
 template <class V>
 MIXNET_SIMD_INLINE V Sigmoid(V x) {
-  return Splat<V>(1.0f) / (Splat<V>(1.0f) + Exp(-x));
+  const V e = Exp(-Abs(x));
+  const V r = Splat<V>(1.0f) / (Splat<V>(1.0f) + e);
+  return x >= Splat<V>(0.0f) ? r : e * r;
 }
 
 /*!
