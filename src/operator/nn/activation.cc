@@ -6,6 +6,7 @@
 
 #include "operator/grad_ops.h"
 #include "operator/linalg/gemm.h"
+#include "operator/tensor/elemwise_simd.h"
 
 namespace mixnet::op {
 namespace {
@@ -37,6 +38,13 @@ T Activate(int act, T x) {
     default:
       return x / (T(1) + std::abs(x));
   }
+}
+
+simd::UnaryOp SimdActivation(const Attrs& attrs) {
+  constexpr simd::UnaryOp kOps[] = {simd::UnaryOp::kRelu, simd::UnaryOp::kSigmoid,
+                                    simd::UnaryOp::kTanh, simd::UnaryOp::kSoftrelu,
+                                    simd::UnaryOp::kSoftsign};
+  return kOps[attrs.param<ActivationParam>().act_type];
 }
 
 // MXNet's LeakyReLU act_type enum without rrelu (random slopes in training).
@@ -171,6 +179,15 @@ const bool kRegistered = [] {
           .InferShape(SameShape)
           .InferType(FloatingSameType)
           .InPlace({{0, 0}})
+          .Kernel(
+              "simd",
+              [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                 std::span<const OpReq> req, std::span<const TBlob> out) {
+                SimdUnary(SimdActivation(attrs), in[0], req[0], out[0]);
+              },
+              [](const Attrs& attrs, std::span<const TBlob> in, std::span<const TBlob> out) {
+                return SimdDTypeSupport(in, out, simd::HasFloat64(SimdActivation(attrs)));
+              })
           .Kernel("reference",
                   [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
                      std::span<const OpReq> req, std::span<const TBlob> out) {

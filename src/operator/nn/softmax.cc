@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "operator/linalg/gemm.h"
+#include "operator/tensor/elemwise_simd.h"
 
 namespace mixnet::op {
 namespace {
@@ -141,6 +142,78 @@ void SoftmaxBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob
   });
 }
 
+/*! \brief Elements per thread chunk for softmax (an exp and a few passes per element). */
+constexpr int64_t kSoftmaxGrain = 16384;
+/*! \brief Columns per task when the axis is not the last. */
+constexpr int64_t kSoftmaxColumns = 64;
+
+/*!
+ * \brief Splits the view for the simd kernels: f(offset, count, cols) for `count` contiguous
+ * rows at offset (the last axis), or one slice's columns [c, c + cols) at offset + c.
+ */
+template <typename F>
+void SplitSoftmax(const AxisView& v, F f) {
+  if (v.inner == 1) {
+    ParallelFor(v.outer, std::max<int64_t>(1, kSoftmaxGrain / std::max<int64_t>(1, v.n)),
+                [&](int64_t lo, int64_t hi) { f(lo * v.n, hi - lo, int64_t{1}); });
+    return;
+  }
+  const int64_t chunks = (v.inner + kSoftmaxColumns - 1) / kSoftmaxColumns;
+  const int64_t per_task = std::max<int64_t>(1, v.n * std::min(v.inner, kSoftmaxColumns));
+  ParallelFor(v.outer * chunks, std::max<int64_t>(1, kSoftmaxGrain / per_task),
+              [&](int64_t lo, int64_t hi) {
+                for (int64_t t = lo; t < hi; ++t) {
+                  const int64_t c = (t % chunks) * kSoftmaxColumns;
+                  f((t / chunks) * v.n * v.inner + c, int64_t{1},
+                    std::min(kSoftmaxColumns, v.inner - c));
+                }
+              });
+}
+
+std::string SimdSoftmaxSupport(const Attrs&, std::span<const TBlob> in,
+                               std::span<const TBlob> out) {
+  std::string why = SimdDTypeSupport(in, out, false);
+  if (why.empty() && out[0].Size() == 0) why = "empty input";
+  return why;
+}
+
+template <int kKind>
+constexpr simd::SoftmaxKind kSimdKind =
+    kKind == kLogSoftmax ? simd::SoftmaxKind::kLogSoftmax : simd::SoftmaxKind::kSoftmax;
+
+template <int kKind>
+float SoftmaxScale(const Attrs& attrs) {
+  return static_cast<float>((kKind == kSoftmin ? -1.0 : 1.0) /
+                            attrs.param<SoftmaxParam>().temperature.value_or(1.0));
+}
+
+template <int kKind>
+void SimdSoftmaxForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                        std::span<const OpReq> req, std::span<const TBlob> out) {
+  if (req[0] == OpReq::kNull) return;
+  const AxisView v = ViewAround(attrs, in[0].shape);
+  const float* x = in[0].data<float>();
+  float* y = out[0].data<float>();
+  SplitSoftmax(v, [&](int64_t offset, int64_t count, int64_t cols) {
+    simd::Best().softmax(kSimdKind<kKind>, x + offset, y + offset, count, v.n, v.inner, cols,
+                         SoftmaxScale<kKind>(attrs), req[0] == OpReq::kAdd);
+  });
+}
+
+template <int kKind>
+void SimdSoftmaxBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                         std::span<const OpReq> req, std::span<const TBlob> out) {
+  if (req[0] == OpReq::kNull) return;
+  const AxisView v = ViewAround(attrs, in[1].shape);
+  const float* dy = in[0].data<float>();
+  const float* y = in[1].data<float>();
+  float* dx = out[0].data<float>();
+  SplitSoftmax(v, [&](int64_t offset, int64_t count, int64_t cols) {
+    simd::Best().softmax_grad(kSimdKind<kKind>, dy + offset, y + offset, dx + offset, count, v.n,
+                              v.inner, cols, SoftmaxScale<kKind>(attrs), req[0] == OpReq::kAdd);
+  });
+}
+
 /*! \brief Softmax (or its log, or softmin) along `axis` in double, for expected values. */
 std::vector<double> SoftmaxExpected(const std::vector<double>& x, const Shape& s, int axis,
                                     double t, int kind) {
@@ -168,6 +241,7 @@ void RegisterSoftmax(const char* name, const char* backward, const char* doc) {
       .Inputs({"data"})
       .InferShape(SoftmaxInferShape)
       .InferType(SoftmaxInferType)
+      .Kernel("simd", SimdSoftmaxForward<kKind>, SimdSoftmaxSupport)
       .Kernel("reference", SoftmaxForward<kKind>)
       .Gradient([backward](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
                            std::span<const GValue> out, std::span<const GValue> dout) {
@@ -202,6 +276,7 @@ void RegisterSoftmax(const char* name, const char* backward, const char* doc) {
         AssignType(attrs, "out_grad", &(*in)[0], (*in)[1]);
         AssignType(attrs, "data_grad", &(*out)[0], (*in)[2]);
       })
+      .Kernel("simd", SimdSoftmaxBackward<kKind>, SimdSoftmaxSupport)
       .Kernel("reference", SoftmaxBackward<kKind>)
       .Sample(OpSample{.attrs = {{"axis", "0"}, {"temperature", "0.5"}},
                        .inputs = {Shape{4, 3}, Shape{4, 3}, Shape{4, 3}},

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "operator/tensor/broadcast.h"
+#include "operator/tensor/elemwise_simd.h"
 
 namespace mixnet::op {
 namespace {
@@ -55,24 +56,27 @@ OpSample BroadcastSample(const Shape& sa, const Shape& sb, std::pair<double, dou
       }};
 }
 
-/*! \brief Registers broadcast_`base`; `grad` null means zero gradient (comparisons). */
+/*!
+ * \brief Registers broadcast_`base`; `grad` null means zero gradient (comparisons). With
+ * `simd`, a vector kernel comes before the reference.
+ */
 template <typename F>
 OpDef& RegisterBroadcast(const char* name, F f, BinaryOpGrad grad,
                          std::pair<double, double> lhs_range, std::pair<double, double> rhs_range,
-                         const char* doc) {
+                         const char* doc, std::optional<simd::BinaryOp> simd = std::nullopt) {
   const std::function<double(double, double)> fd = [f](double a, double b) { return f(a, b); };
   OpDef& def = Registry::Add(name)
                    .Describe(doc)
                    .Inputs({"lhs", "rhs"})
                    .InferShape(BroadcastBinaryShape)
-                   .InferType(FloatingSameType)
-                   .Kernel("reference",
-                           [f](const OpContext&, const Attrs&, std::span<const TBlob> in,
-                               std::span<const OpReq> req, std::span<const TBlob> out) {
-                             BroadcastBinary(in[0], in[1], req[0], out[0], f);
-                           })
-                   .Sample(BroadcastSample(Shape{3, 1, 4}, Shape{5, 1}, lhs_range, rhs_range, fd))
-                   .Sample(BroadcastSample(Shape{2, 3}, Shape{2, 3}, lhs_range, rhs_range, fd));
+                   .InferType(FloatingSameType);
+  if (simd) AddSimdBroadcastKernel(def, *simd);
+  def.Kernel(
+         "reference",
+         [f](const OpContext&, const Attrs&, std::span<const TBlob> in, std::span<const OpReq> req,
+             std::span<const TBlob> out) { BroadcastBinary(in[0], in[1], req[0], out[0], f); })
+      .Sample(BroadcastSample(Shape{3, 1, 4}, Shape{5, 1}, lhs_range, rhs_range, fd))
+      .Sample(BroadcastSample(Shape{2, 3}, Shape{2, 3}, lhs_range, rhs_range, fd));
   def.Gradient([grad](GradBuilder& g, const Attrs&, std::span<const GValue> in,
                       std::span<const GValue> out, std::span<const GValue> dout) {
     if (!grad) return std::vector<GValue>{GValue{}, GValue{}};
@@ -85,18 +89,18 @@ const bool kRegistered = [] {
   const std::pair<double, double> any{-2.0, 2.0}, positive{0.5, 2.0};
   RegisterBroadcast(
       "broadcast_add", [](auto a, auto b) { return a + b; }, binary_grad::Add, any, any,
-      "lhs + rhs with broadcasting.")
+      "lhs + rhs with broadcasting.", simd::BinaryOp::kAdd)
       .Alias("broadcast_plus");
   RegisterBroadcast(
       "broadcast_sub", [](auto a, auto b) { return a - b; }, binary_grad::Sub, any, any,
-      "lhs - rhs with broadcasting.")
+      "lhs - rhs with broadcasting.", simd::BinaryOp::kSub)
       .Alias("broadcast_minus");
   RegisterBroadcast(
       "broadcast_mul", [](auto a, auto b) { return a * b; }, binary_grad::Multiply, any, any,
-      "lhs * rhs with broadcasting.");
+      "lhs * rhs with broadcasting.", simd::BinaryOp::kMul);
   RegisterBroadcast(
       "broadcast_div", [](auto a, auto b) { return a / b; }, binary_grad::Divide, any, positive,
-      "lhs / rhs with broadcasting.");
+      "lhs / rhs with broadcasting.", simd::BinaryOp::kDiv);
   RegisterBroadcast(
       "broadcast_mod", [](auto a, auto b) { return Mod(a, b); }, binary_grad::Modulo, {-3.0, 3.0},
       positive,
@@ -108,32 +112,32 @@ const bool kRegistered = [] {
       positive, any, "lhs ^ rhs with broadcasting.");
   RegisterBroadcast(
       "broadcast_maximum", [](auto a, auto b) { return a >= b ? a : b; }, binary_grad::Maximum, any,
-      any, "max(lhs, rhs) with broadcasting.");
+      any, "max(lhs, rhs) with broadcasting.", simd::BinaryOp::kMaximum);
   RegisterBroadcast(
       "broadcast_minimum", [](auto a, auto b) { return a <= b ? a : b; }, binary_grad::Minimum, any,
-      any, "min(lhs, rhs) with broadcasting.");
+      any, "min(lhs, rhs) with broadcasting.", simd::BinaryOp::kMinimum);
   RegisterBroadcast(
       "broadcast_hypot", [](auto a, auto b) { return std::hypot(a, b); }, binary_grad::Hypot, any,
       any, "sqrt(lhs^2 + rhs^2) with broadcasting.");
   // Comparisons and logical ops give 1 or 0 in the inputs' dtype (MXNet 1.x), zero gradient.
   RegisterBroadcast(
       "broadcast_equal", [](auto a, auto b) { return Bool<decltype(a)>(a == b); }, nullptr, any,
-      any, "lhs == rhs with broadcasting, as 1 or 0.");
+      any, "lhs == rhs with broadcasting, as 1 or 0.", simd::BinaryOp::kEqual);
   RegisterBroadcast(
       "broadcast_not_equal", [](auto a, auto b) { return Bool<decltype(a)>(a != b); }, nullptr, any,
-      any, "lhs != rhs with broadcasting, as 1 or 0.");
+      any, "lhs != rhs with broadcasting, as 1 or 0.", simd::BinaryOp::kNotEqual);
   RegisterBroadcast(
       "broadcast_greater", [](auto a, auto b) { return Bool<decltype(a)>(a > b); }, nullptr, any,
-      any, "lhs > rhs with broadcasting, as 1 or 0.");
+      any, "lhs > rhs with broadcasting, as 1 or 0.", simd::BinaryOp::kGreater);
   RegisterBroadcast(
       "broadcast_greater_equal", [](auto a, auto b) { return Bool<decltype(a)>(a >= b); }, nullptr,
-      any, any, "lhs >= rhs with broadcasting, as 1 or 0.");
+      any, any, "lhs >= rhs with broadcasting, as 1 or 0.", simd::BinaryOp::kGreaterEqual);
   RegisterBroadcast(
       "broadcast_lesser", [](auto a, auto b) { return Bool<decltype(a)>(a < b); }, nullptr, any,
-      any, "lhs < rhs with broadcasting, as 1 or 0.");
+      any, "lhs < rhs with broadcasting, as 1 or 0.", simd::BinaryOp::kLesser);
   RegisterBroadcast(
       "broadcast_lesser_equal", [](auto a, auto b) { return Bool<decltype(a)>(a <= b); }, nullptr,
-      any, any, "lhs <= rhs with broadcasting, as 1 or 0.");
+      any, any, "lhs <= rhs with broadcasting, as 1 or 0.", simd::BinaryOp::kLesserEqual);
   RegisterBroadcast(
       "broadcast_logical_and",
       [](auto a, auto b) { return Bool<decltype(a)>(a != decltype(a)(0) && b != decltype(b)(0)); },

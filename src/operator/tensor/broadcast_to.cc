@@ -2,6 +2,7 @@
 // _broadcast_to_shape_of / _reduce_sum_to_shape_of that their gradients and the broadcasting
 // binary ops' gradients are made of (each is the other's gradient).
 #include "operator/tensor/broadcast.h"
+#include "operator/tensor/reduce_simd.h"
 
 namespace mixnet::op {
 namespace {
@@ -113,6 +114,16 @@ Shape BroadcastLikeShape(const Attrs& attrs, const Shape& lhs, const Shape& rhs)
   return out;
 }
 
+/*! \brief The dims of x that summing it to the shape `like` reduces. */
+std::vector<bool> SummedToShapeOf(const Shape& x, const Shape& like) {
+  std::vector<bool> reduced(static_cast<size_t>(x.ndim()));
+  for (int d = 0; d < x.ndim(); ++d) {
+    const int e = d - (x.ndim() - like.ndim());
+    reduced[static_cast<size_t>(d)] = e < 0 || (like[e] == 1 && x[d] != 1);
+  }
+  return reduced;
+}
+
 const bool kRegistered = [] {
   Registry::Add("broadcast_to")
       .Describe("Broadcasts dims of size 1 to the given shape (equal rank; 0 keeps a dim).")
@@ -212,17 +223,21 @@ const bool kRegistered = [] {
         AssignShape(attrs, "output", &(*out)[0], like);
       })
       .InferType(FloatingSameType)
+      .Kernel(
+          "simd",
+          [](const OpContext&, const Attrs&, std::span<const TBlob> in, std::span<const OpReq> req,
+             std::span<const TBlob> out) {
+            SimdReduce({simd::ReduceOp::kSum}, in[0], SummedToShapeOf(in[0].shape, in[1].shape),
+                       req[0], out[0]);
+          },
+          [](const Attrs&, std::span<const TBlob> in, std::span<const TBlob> out) {
+            return SimdReduceSupport(in[0], SummedToShapeOf(in[0].shape, in[1].shape), out[0]);
+          })
       .Kernel("reference",
               [](const OpContext&, const Attrs&, std::span<const TBlob> in,
                  std::span<const OpReq> req, std::span<const TBlob> out) {
-                const Shape& x = in[0].shape;
-                const Shape& like = in[1].shape;
-                std::vector<bool> reduced(static_cast<size_t>(x.ndim()));
-                for (int d = 0; d < x.ndim(); ++d) {
-                  const int e = d - (x.ndim() - like.ndim());
-                  reduced[static_cast<size_t>(d)] = e < 0 || (like[e] == 1 && x[d] != 1);
-                }
-                ReduceKernel<SumReducer>(in[0], reduced, req[0], out[0]);
+                ReduceKernel<SumReducer>(in[0], SummedToShapeOf(in[0].shape, in[1].shape), req[0],
+                                         out[0]);
               })
       .Gradient([](GradBuilder& g, const Attrs&, std::span<const GValue> in,
                    std::span<const GValue>, std::span<const GValue> dout) {

@@ -26,11 +26,11 @@ const bool kRegistered = [] {
       .Alias("_Power");
   RegisterSameShape(
       "_maximum", [](auto a, auto b) { return a >= b ? a : b; }, binary_grad::Maximum, any, any,
-      "max(lhs, rhs).")
+      "max(lhs, rhs).", simd::BinaryOp::kMaximum)
       .Alias("_Maximum");
   RegisterSameShape(
       "_minimum", [](auto a, auto b) { return a <= b ? a : b; }, binary_grad::Minimum, any, any,
-      "min(lhs, rhs).")
+      "min(lhs, rhs).", simd::BinaryOp::kMinimum)
       .Alias("_Minimum");
   RegisterSameShape(
       "_hypot", [](auto a, auto b) { return std::hypot(a, b); }, binary_grad::Hypot, any, any,
@@ -39,27 +39,27 @@ const bool kRegistered = [] {
   // Comparisons and logical ops give 1 or 0 in the inputs' dtype (MXNet 1.x), zero gradient.
   RegisterSameShape(
       "_equal", [](auto a, auto b) { return Bool<decltype(a)>(a == b); }, nullptr, any, any,
-      "lhs == rhs, as 1 or 0.")
+      "lhs == rhs, as 1 or 0.", simd::BinaryOp::kEqual)
       .Alias("_Equal");
   RegisterSameShape(
       "_not_equal", [](auto a, auto b) { return Bool<decltype(a)>(a != b); }, nullptr, any, any,
-      "lhs != rhs, as 1 or 0.")
+      "lhs != rhs, as 1 or 0.", simd::BinaryOp::kNotEqual)
       .Alias("_Not_Equal");
   RegisterSameShape(
       "_greater", [](auto a, auto b) { return Bool<decltype(a)>(a > b); }, nullptr, any, any,
-      "lhs > rhs, as 1 or 0.")
+      "lhs > rhs, as 1 or 0.", simd::BinaryOp::kGreater)
       .Alias("_Greater");
   RegisterSameShape(
       "_greater_equal", [](auto a, auto b) { return Bool<decltype(a)>(a >= b); }, nullptr, any, any,
-      "lhs >= rhs, as 1 or 0.")
+      "lhs >= rhs, as 1 or 0.", simd::BinaryOp::kGreaterEqual)
       .Alias("_Greater_Equal");
   RegisterSameShape(
       "_lesser", [](auto a, auto b) { return Bool<decltype(a)>(a < b); }, nullptr, any, any,
-      "lhs < rhs, as 1 or 0.")
+      "lhs < rhs, as 1 or 0.", simd::BinaryOp::kLesser)
       .Alias("_Lesser");
   RegisterSameShape(
       "_lesser_equal", [](auto a, auto b) { return Bool<decltype(a)>(a <= b); }, nullptr, any, any,
-      "lhs <= rhs, as 1 or 0.")
+      "lhs <= rhs, as 1 or 0.", simd::BinaryOp::kLesserEqual)
       .Alias("_Lesser_Equal");
   RegisterSameShape(
       "_logical_and", [](auto a, auto b) { return Bool<decltype(a)>(Truth(a) && Truth(b)); },

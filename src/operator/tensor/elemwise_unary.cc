@@ -2,9 +2,11 @@
 // written with registered ops, and the input range its samples are drawn from.
 #include <cmath>
 #include <numbers>
+#include <optional>
 
 #include "operator/grad_ops.h"
 #include "operator/tensor/elemwise.h"
+#include "operator/tensor/elemwise_simd.h"
 
 namespace mixnet::op {
 namespace {
@@ -14,28 +16,31 @@ using std::numbers::pi;
 /*! \brief Gradient of y = f(x) given x, y and dy. */
 using UnaryGrad = GValue (*)(GradBuilder& g, GValue x, GValue y, GValue dy);
 
-/*! \brief Registers `name` computing `f` element-wise; `grad` null means zero gradient. */
+/*!
+ * \brief Registers `name` computing `f` element-wise; `grad` null means zero gradient. With
+ * `simd`, a vector kernel comes before the reference.
+ */
 template <typename F>
 OpDef& RegisterUnary(const char* name, F f, UnaryGrad grad, std::pair<double, double> range,
-                     const char* doc) {
+                     const char* doc, std::optional<simd::UnaryOp> simd = std::nullopt) {
   OpDef& def = Registry::Add(name)
                    .Describe(doc)
                    .Inputs({"data"})
                    .InferShape(SameShape)
                    .InferType(FloatingSameType)
-                   .InPlace({{0, 0}})
-                   .Kernel("reference",
-                           [f](const OpContext&, const Attrs&, std::span<const TBlob> in,
-                               std::span<const OpReq> req,
-                               std::span<const TBlob> out) { MapUnary(in[0], req[0], out[0], f); })
-                   .Sample(OpSample{.inputs = {Shape{3, 5}},
-                                    .ranges = {range},
-                                    .expected = [f](const std::vector<std::vector<double>>& in) {
-                                      std::vector<double> out(in[0].size());
-                                      for (size_t i = 0; i < out.size(); ++i)
-                                        out[i] = f(in[0][i]);
-                                      return std::vector<std::vector<double>>{out};
-                                    }});
+                   .InPlace({{0, 0}});
+  if (simd) AddSimdUnaryKernel(def, *simd);
+  def.Kernel("reference", [f](const OpContext&, const Attrs&, std::span<const TBlob> in,
+                              std::span<const OpReq> req,
+                              std::span<const TBlob> out) { MapUnary(in[0], req[0], out[0], f); })
+      .Sample(OpSample{.inputs = {Shape{3, 5}},
+                       .ranges = {range},
+                       .expected = [f](const std::vector<std::vector<double>>& in) {
+                         std::vector<double> out(in[0].size());
+                         for (size_t i = 0; i < out.size(); ++i)
+                           out[i] = f(in[0][i]);
+                         return std::vector<std::vector<double>>{out};
+                       }});
   def.Gradient([grad](GradBuilder& g, const Attrs&, std::span<const GValue> in,
                       std::span<const GValue> out, std::span<const GValue> dout) {
     return std::vector<GValue>{grad ? grad(g, in[0], out[0], dout[0]) : GValue{}};
@@ -94,19 +99,19 @@ const bool kRegistered = [] {
   RegisterUnary(
       "negative", [](auto x) { return -x; },
       [](GradBuilder& g, GValue, GValue, GValue dy) { return Neg(g, dy); }, any,
-      "Numerical negative: -x.")
+      "Numerical negative: -x.", simd::UnaryOp::kNegative)
       .Alias("_np_negative");
   RegisterUnary(
       "abs", [](auto x) { return std::abs(x); },
       [](GradBuilder& g, GValue x, GValue, GValue dy) { return Mul(g, dy, Unary(g, "sign", x)); },
-      any, "Absolute value: |x|.");
+      any, "Absolute value: |x|.", simd::UnaryOp::kAbs);
   RegisterUnary(
       "sign", [](auto x) { return Sign(x); }, nullptr, any,
       "Sign of x: -1, 0 or 1. Its gradient is zero.");
   RegisterUnary(
       "exp", [](auto x) { return std::exp(x); },
       [](GradBuilder& g, GValue, GValue y, GValue dy) { return Mul(g, dy, y); }, any,
-      "Exponential: e^x.");
+      "Exponential: e^x.", simd::UnaryOp::kExp);
   RegisterUnary(
       "expm1", [](auto x) { return std::expm1(x); },
       [](GradBuilder& g, GValue, GValue y, GValue dy) { return Mul(g, dy, AddScalar(g, y, 1.0)); },
@@ -114,7 +119,7 @@ const bool kRegistered = [] {
   RegisterUnary(
       "log", [](auto x) { return std::log(x); },
       [](GradBuilder& g, GValue x, GValue, GValue dy) { return Div(g, dy, x); }, positive,
-      "Natural logarithm.");
+      "Natural logarithm.", simd::UnaryOp::kLog);
   RegisterUnary(
       "log1p", [](auto x) { return std::log1p(x); },
       [](GradBuilder& g, GValue x, GValue, GValue dy) { return Div(g, dy, AddScalar(g, x, 1.0)); },
@@ -134,13 +139,13 @@ const bool kRegistered = [] {
   RegisterUnary(
       "sqrt", [](auto x) { return std::sqrt(x); },
       [](GradBuilder& g, GValue, GValue y, GValue dy) { return Div(g, MulScalar(g, dy, 0.5), y); },
-      positive, "Square root.");
+      positive, "Square root.", simd::UnaryOp::kSqrt);
   RegisterUnary(
       "rsqrt", [](auto x) { return decltype(x)(1) / std::sqrt(x); },
       [](GradBuilder& g, GValue x, GValue y, GValue dy) {
         return Mul(g, MulScalar(g, dy, -0.5), Div(g, y, x));
       },
-      positive, "Reciprocal square root: 1 / sqrt(x).");
+      positive, "Reciprocal square root: 1 / sqrt(x).", simd::UnaryOp::kRsqrt);
   RegisterUnary(
       "cbrt", [](auto x) { return std::cbrt(x); },
       [](GradBuilder& g, GValue, GValue y, GValue dy) {
@@ -150,13 +155,13 @@ const bool kRegistered = [] {
   RegisterUnary(
       "square", [](auto x) { return x * x; },
       [](GradBuilder& g, GValue x, GValue, GValue dy) { return Mul(g, MulScalar(g, dy, 2.0), x); },
-      any, "Square: x^2.");
+      any, "Square: x^2.", simd::UnaryOp::kSquare);
   RegisterUnary(
       "reciprocal", [](auto x) { return decltype(x)(1) / x; },
       [](GradBuilder& g, GValue, GValue y, GValue dy) {
         return Neg(g, Mul(g, dy, Unary(g, "square", y)));
       },
-      positive, "Reciprocal: 1 / x.");
+      positive, "Reciprocal: 1 / x.", simd::UnaryOp::kReciprocal);
   RegisterUnary(
       "sin", [](auto x) { return std::sin(x); },
       [](GradBuilder& g, GValue x, GValue, GValue dy) { return Mul(g, dy, Unary(g, "cos", x)); },
@@ -204,7 +209,7 @@ const bool kRegistered = [] {
       [](GradBuilder& g, GValue, GValue y, GValue dy) {
         return Mul(g, dy, RSubScalar(g, Unary(g, "square", y), 1.0));
       },
-      any, "Hyperbolic tangent.");
+      any, "Hyperbolic tangent.", simd::UnaryOp::kTanh);
   RegisterUnary(
       "arcsinh", [](auto x) { return std::asinh(x); },
       [](GradBuilder& g, GValue x, GValue, GValue dy) {
@@ -236,19 +241,19 @@ const bool kRegistered = [] {
       [](GradBuilder& g, GValue, GValue y, GValue dy) {
         return Mul(g, dy, Mul(g, y, RSubScalar(g, y, 1.0)));
       },
-      any, "Logistic sigmoid: 1 / (1 + e^-x).");
+      any, "Logistic sigmoid: 1 / (1 + e^-x).", simd::UnaryOp::kSigmoid);
   RegisterUnary(
       "relu", [](auto x) { return x > decltype(x)(0) ? x : decltype(x)(0); },
       [](GradBuilder& g, GValue x, GValue, GValue dy) {
         return Mul(g, dy, g.Apply1("_greater_scalar", {x}, Scalar(0.0)));
       },
-      any, "Rectified linear unit: max(x, 0).");
+      any, "Rectified linear unit: max(x, 0).", simd::UnaryOp::kRelu);
   RegisterUnary(
       "softsign", [](auto x) { return x / (decltype(x)(1) + std::abs(x)); },
       [](GradBuilder& g, GValue x, GValue, GValue dy) {
         return Div(g, dy, Unary(g, "square", AddScalar(g, Unary(g, "abs", x), 1.0)));
       },
-      any, "Softsign: x / (1 + |x|).");
+      any, "Softsign: x / (1 + |x|).", simd::UnaryOp::kSoftsign);
   RegisterUnary(
       "erf", [](auto x) { return std::erf(x); },
       [](GradBuilder& g, GValue x, GValue, GValue dy) {

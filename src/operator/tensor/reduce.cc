@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "operator/tensor/broadcast.h"
+#include "operator/tensor/reduce_simd.h"
 
 namespace mixnet::op {
 namespace {
@@ -160,9 +161,15 @@ OpSample ReduceSample(AttrDict attrs, Shape s, std::vector<bool> reduced,
 using ReduceGrad = GValue (*)(GradBuilder& g, const ReduceAxesParam& p, GValue x, GValue y,
                               GValue dy);
 
+/*! \brief The dims a sum/mean/... reduces, from its attributes. */
+std::vector<bool> AxesReduced(const Attrs& attrs, const Shape& x) {
+  const auto& p = attrs.param<ReduceAxesParam>();
+  return ReducedDims(attrs, x, p.axis, p.exclude);
+}
+
 template <template <typename> class Reducer>
 OpDef& RegisterReduce(const char* name, ReduceGrad grad, std::pair<double, double> range,
-                      GroupFn fold, const char* doc) {
+                      GroupFn fold, const char* doc, SimdFold simd) {
   const Shape s{2, 3, 4};
   OpDef& def =
       Registry::Add(name)
@@ -171,12 +178,19 @@ OpDef& RegisterReduce(const char* name, ReduceGrad grad, std::pair<double, doubl
           .Inputs({"data"})
           .InferShape(ReduceAxesShape)
           .InferType(FloatingSameType)
+          .Kernel(
+              "simd",
+              [simd](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                     std::span<const OpReq> req, std::span<const TBlob> out) {
+                SimdReduce(simd, in[0], AxesReduced(attrs, in[0].shape), req[0], out[0]);
+              },
+              [](const Attrs& attrs, std::span<const TBlob> in, std::span<const TBlob> out) {
+                return SimdReduceSupport(in[0], AxesReduced(attrs, in[0].shape), out[0]);
+              })
           .Kernel("reference",
                   [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
                      std::span<const OpReq> req, std::span<const TBlob> out) {
-                    const auto& p = attrs.param<ReduceAxesParam>();
-                    ReduceKernel<Reducer>(in[0], ReducedDims(attrs, in[0].shape, p.axis, p.exclude),
-                                          req[0], out[0]);
+                    ReduceKernel<Reducer>(in[0], AxesReduced(attrs, in[0].shape), req[0], out[0]);
                   })
           .Sample(ReduceSample({}, s, {true, true, true}, range, fold))
           .Sample(ReduceSample({{"axis", "1"}}, s, {false, true, false}, range, fold))
@@ -218,6 +232,10 @@ struct NormParam {
         .Doc("Keep reduced axes in the result as dims of size 1.");
   }
 };
+
+std::vector<bool> NormReduced(const Attrs& attrs, const Shape& x) {
+  return ReducedDims(attrs, x, attrs.param<NormParam>().axis, false);
+}
 
 struct ReduceAxisParam {
   std::optional<int> axis;
@@ -288,7 +306,7 @@ const bool kRegistered = [] {
       [](GradBuilder& g, const ReduceAxesParam& p, GValue x, GValue, GValue dy) {
         return BroadcastBack(g, p, dy, x);
       },
-      any, Sum, "Sum over the given axes.")
+      any, Sum, "Sum over the given axes.", SimdFold{simd::ReduceOp::kSum})
       .Alias("sum_axis");
   RegisterReduce<MeanReducer>(
       "mean",
@@ -296,25 +314,26 @@ const bool kRegistered = [] {
         return BroadcastBack(g, p, dy, x, true);
       },
       any, [](const std::vector<double>& v) { return Sum(v) / static_cast<double>(v.size()); },
-      "Mean over the given axes.");
+      "Mean over the given axes.", SimdFold{simd::ReduceOp::kSum, ReduceFinish::kMean});
   RegisterReduce<ProdReducer>(
       "prod",
       [](GradBuilder& g, const ReduceAxesParam& p, GValue x, GValue y, GValue dy) {
         return Div(g, BroadcastBack(g, p, Mul(g, dy, y), x), x);
       },
-      {0.5, 1.5}, Prod, "Product over the given axes.");
+      {0.5, 1.5}, Prod, "Product over the given axes.", SimdFold{simd::ReduceOp::kProd});
   RegisterReduce<NanSumReducer>(
       "nansum",
       [](GradBuilder& g, const ReduceAxesParam& p, GValue x, GValue, GValue dy) {
         return Mul(g, BroadcastBack(g, p, dy, x), g.Apply1("_equal", {x, x}));
       },
-      any, Sum, "Sum over the given axes, NaN counted as 0.");
+      any, Sum, "Sum over the given axes, NaN counted as 0.", SimdFold{simd::ReduceOp::kNanSum});
   RegisterReduce<NanProdReducer>(
       "nanprod",
       [](GradBuilder& g, const ReduceAxesParam& p, GValue x, GValue y, GValue dy) {
         return Div(g, BroadcastBack(g, p, Mul(g, dy, y), x), x);
       },
-      {0.5, 1.5}, Prod, "Product over the given axes, NaN counted as 1.");
+      {0.5, 1.5}, Prod, "Product over the given axes, NaN counted as 1.",
+      SimdFold{simd::ReduceOp::kNanProd});
   RegisterReduce<MaxReducer>(
       "max",
       [](GradBuilder& g, const ReduceAxesParam& p, GValue x, GValue y, GValue dy) {
@@ -329,7 +348,7 @@ const bool kRegistered = [] {
           m = std::max(m, x);
         return m;
       },
-      "Maximum over the given axes.")
+      "Maximum over the given axes.", SimdFold{simd::ReduceOp::kMax})
       .Alias("max_axis");
   RegisterReduce<MinReducer>(
       "min",
@@ -344,7 +363,7 @@ const bool kRegistered = [] {
           m = std::min(m, x);
         return m;
       },
-      "Minimum over the given axes.")
+      "Minimum over the given axes.", SimdFold{simd::ReduceOp::kMin})
       .Alias("min_axis");
 
   const Shape ns{2, 3, 4};
@@ -369,11 +388,23 @@ const bool kRegistered = [] {
                     ReducedShape(x, ReducedDims(attrs, x, p.axis, false), p.keepdims));
       })
       .InferType(FloatingSameType)
+      .Kernel(
+          "simd",
+          [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+             std::span<const OpReq> req, std::span<const TBlob> out) {
+            const SimdFold l1{simd::ReduceOp::kSumAbs},
+                l2{simd::ReduceOp::kSumSquare, ReduceFinish::kSqrt};
+            SimdReduce(attrs.param<NormParam>().ord == 1 ? l1 : l2, in[0],
+                       NormReduced(attrs, in[0].shape), req[0], out[0]);
+          },
+          [](const Attrs& attrs, std::span<const TBlob> in, std::span<const TBlob> out) {
+            return SimdReduceSupport(in[0], NormReduced(attrs, in[0].shape), out[0]);
+          })
       .Kernel("reference",
               [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
                  std::span<const OpReq> req, std::span<const TBlob> out) {
                 const auto& p = attrs.param<NormParam>();
-                const auto reduced = ReducedDims(attrs, in[0].shape, p.axis, false);
+                const auto reduced = NormReduced(attrs, in[0].shape);
                 if (p.ord == 1) {
                   ReduceKernel<L1Reducer>(in[0], reduced, req[0], out[0]);
                 } else {
