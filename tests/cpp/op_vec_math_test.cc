@@ -482,5 +482,38 @@ TEST(OpVecMath, SoftmaxRowsAndColumnsForwardAndBackward) {
   }
 }
 
+TEST(OpVecMath, NormRowsMatchDoubleMath) {
+  for (const Kernels* k : Tables()) {
+    SCOPED_TRACE(IsaName(k->isa));
+    for (int64_t n = 0; n <= 67; ++n) {
+      SCOPED_TRACE("n = " + std::to_string(n));
+      std::vector<float> x(static_cast<size_t>(n)), dy(x.size()), y(x.size() + 1, 5.0f);
+      for (int64_t i = 0; i < n; ++i) {
+        x[i] = 0.25f * static_cast<float>((i * 7) % 13) - 1.0f;
+        dy[i] = 0.5f * static_cast<float>((i * 5) % 11) - 2.0f;
+      }
+      const float m = 0.3f;
+      double want_sq = 0, want_dy = 0, want_dev = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        want_sq += (static_cast<double>(x[i]) - m) * (static_cast<double>(x[i]) - m);
+        want_dy += dy[i];
+        want_dev += static_cast<double>(dy[i]) * (static_cast<double>(x[i]) - m);
+      }
+      EXPECT_NEAR(k->norm.sum_squared_dev(x.data(), n, m), want_sq, 1e-4);
+      double s = 1, t = 2;  // the sums are added to what the outputs held
+      k->norm.grad_sums(dy.data(), x.data(), n, m, &s, &t);
+      EXPECT_NEAR(s, want_dy + 1, 1e-4);
+      EXPECT_NEAR(t, want_dev + 2, 1e-4);
+      k->norm.affine(dy.data(), x.data(), y.data(), n, 2.0f, -0.5f, 0.25f, false);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_FLOAT_EQ(y[i], 2.0f * dy[i] - 0.5f * x[i] + 0.25f) << i;
+      k->norm.affine(dy.data(), nullptr, y.data(), n, 1.0f, 0.0f, 1.0f, true);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_FLOAT_EQ(y[i], 3.0f * dy[i] - 0.5f * x[i] + 1.25f) << i;
+      EXPECT_EQ(y[static_cast<size_t>(n)], 5.0f);  // nothing written past the end
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mixnet::op::simd

@@ -1,87 +1,25 @@
 #include "operator/nn/norm_rows.h"
 
-// Each loop keeps kLanes independent float partial sums so the compiler vectorises it without
-// reassociating a single accumulator (which strict IEEE semantics forbid).
-#define MIXNET_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#include "operator/simd/kernels.h"
 
 namespace mixnet::op::norm {
-namespace {
-constexpr int kLanes = 16;
-}  // namespace
 
-MIXNET_ROW_KERNEL double RowSum(const float* x, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j)
-      acc[j] += x[i + j];
-  double s = 0;
-  for (int j = 0; j < kLanes; ++j)
-    s += acc[j];
-  for (; i < n; ++i)
-    s += x[i];
-  return s;
+double RowSum(const float* x, int64_t n) {
+  return simd::Best().f32.reduce(simd::ReduceOp::kSum, x, n);
 }
 
-MIXNET_ROW_KERNEL double RowSumSquaredDev(const float* x, int64_t n, float m) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) {
-      const float d = x[i + j] - m;
-      acc[j] += d * d;
-    }
-  double s = 0;
-  for (int j = 0; j < kLanes; ++j)
-    s += acc[j];
-  for (; i < n; ++i) {
-    const double d = x[i] - m;
-    s += d * d;
-  }
-  return s;
+double RowSumSquaredDev(const float* x, int64_t n, float m) {
+  return simd::Best().norm.sum_squared_dev(x, n, m);
 }
 
-MIXNET_ROW_KERNEL void RowGradSums(const float* dy, const float* x, int64_t n, float m,
-                                   double* sum_dy, double* sum_dy_dev) {
-  float a[kLanes] = {}, b[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) {
-      a[j] += dy[i + j];
-      b[j] += dy[i + j] * (x[i + j] - m);
-    }
-  double s = 0, t = 0;
-  for (int j = 0; j < kLanes; ++j) {
-    s += a[j];
-    t += b[j];
-  }
-  for (; i < n; ++i) {
-    s += dy[i];
-    t += static_cast<double>(dy[i]) * (x[i] - m);
-  }
-  *sum_dy += s;
-  *sum_dy_dev += t;
+void RowGradSums(const float* dy, const float* x, int64_t n, float m, double* sum_dy,
+                 double* sum_dy_dev) {
+  simd::Best().norm.grad_sums(dy, x, n, m, sum_dy, sum_dy_dev);
 }
 
-MIXNET_ROW_KERNEL void RowAffine(const float* u, const float* v, float* y, int64_t n, float a,
-                                 float b, float c, bool add) {
-  if (v == nullptr) {
-    if (add) {
-      for (int64_t i = 0; i < n; ++i)
-        y[i] += a * u[i] + c;
-    } else {
-      for (int64_t i = 0; i < n; ++i)
-        y[i] = a * u[i] + c;
-    }
-    return;
-  }
-  if (add) {
-    for (int64_t i = 0; i < n; ++i)
-      y[i] += a * u[i] + b * v[i] + c;
-  } else {
-    for (int64_t i = 0; i < n; ++i)
-      y[i] = a * u[i] + b * v[i] + c;
-  }
+void RowAffine(const float* u, const float* v, float* y, int64_t n, float a, float b, float c,
+               bool add) {
+  simd::Best().norm.affine(u, v, y, n, a, b, c, add);
 }
 
 }  // namespace mixnet::op::norm

@@ -1,6 +1,6 @@
 // Float32 loops over contiguous rows for the normalisation layers' fast kernels: sums with
-// vector-wide float lanes (totals in double) and affine maps. Each is compiled for AVX-512,
-// AVX2 and baseline x86-64 (GCC target clones), picked once at load time by the CPU.
+// vector-wide float lanes (totals in double) and affine maps, on the SIMD build this CPU runs
+// best (simd/norm.h, NOTE [ SIMD kernels ] in simd/vec.h).
 #pragma once
 
 #include <cstdint>

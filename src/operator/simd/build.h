@@ -22,6 +22,7 @@
 MIXNET_SIMD_TARGET_PRAGMA(MIXNET_SIMD_TARGET)
 
 #include "operator/simd/map.h"
+#include "operator/simd/norm.h"
 #include "operator/simd/reduce.h"
 #include "operator/simd/softmax.h"
 
@@ -70,7 +71,8 @@ const Kernels& Table() {
                                      .f32 = kTyped<float>,
                                      .f64 = kTyped<double>,
                                      .softmax = SoftmaxEntry,
-                                     .softmax_grad = SoftmaxGradEntry};
+                                     .softmax_grad = SoftmaxGradEntry,
+                                     .norm = {RowSumSquaredDev, RowGradSums, RowAffine}};
   return kTable;
 }
 

@@ -127,12 +127,22 @@ using SoftmaxGradFn = void (*)(SoftmaxKind kind, const float* dy, const float* y
                                int64_t count, int64_t n, int64_t stride, int64_t cols, float scale,
                                bool accumulate);
 
+/*! \brief Row loops of the normalisation layers (float32; nn/norm_rows.h documents them). */
+struct NormRowKernels {
+  double (*sum_squared_dev)(const float* x, int64_t n, float m);
+  void (*grad_sums)(const float* dy, const float* x, int64_t n, float m, double* sum_dy,
+                    double* sum_dy_dev);
+  void (*affine)(const float* u, const float* v, float* y, int64_t n, float a, float b, float c,
+                 bool accumulate);
+};
+
 struct Kernels {
   Isa isa;
   TypedKernels<float> f32;
   TypedKernels<double> f64;
   SoftmaxFn softmax;
   SoftmaxGradFn softmax_grad;
+  NormRowKernels norm;
 };
 
 /*! \brief The widest build this CPU runs, chosen once. */
