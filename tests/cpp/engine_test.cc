@@ -209,6 +209,33 @@ TEST_P(EngineTest, DeleteVariableRunsAfterPendingUses) {
   EXPECT_EQ(log, (std::vector<int>{1, 2, 3}));
 }
 
+TEST_P(EngineTest, DeleteVariableOfAnIdleVarRunsAtOnce) {
+  VarHandle v = e()->NewVariable();
+  int value = 0;
+  e()->PushSync([&](RunContext) { value = 1; }, kCpu, {}, {v});
+  e()->WaitForVar(v);
+  bool deleted = false;
+  e()->DeleteVariable([&](RunContext) { deleted = value == 1; }, kCpu, v);
+  EXPECT_TRUE(deleted);  // nothing pending: no trip through a worker
+}
+
+TEST_P(EngineTest, DeleteVariableWaitsForPendingReads) {
+  VarHandle v = e()->NewVariable();
+  std::atomic<int> reads_done{0};
+  for (int i = 0; i < 3; ++i) {
+    e()->PushSync(
+        [&](RunContext) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          ++reads_done;
+        },
+        kCpu, {v}, {});
+  }
+  int seen = -1;
+  e()->DeleteVariable([&](RunContext) { seen = reads_done.load(); }, kCpu, v);
+  e()->WaitForAll();
+  EXPECT_EQ(seen, 3);
+}
+
 TEST_P(EngineTest, DuplicateVarsCountAsWrites) {
   VarHandle v = e()->NewVariable();
   uint64_t value = 0;

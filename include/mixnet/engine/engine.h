@@ -178,8 +178,9 @@ class Engine {
   /*! \brief A new variable. */
   virtual VarHandle NewVariable() = 0;
   /*!
-   * \brief Schedules `fn` after all pending uses of `var`, then frees the var.
-   * The var must not be used in pushes after this call.
+   * \brief Runs `fn` after all pending uses of `var`, then frees the var: at once in the
+   * caller if none is pending, else on the thread that completes the last one. The var must
+   * not be used in pushes after this call.
    */
   virtual void DeleteVariable(SyncFn fn, Context ctx, VarHandle var) = 0;
 
