@@ -214,6 +214,19 @@ void* NDArray::RawData() const {
   return base ? base + byte_offset_ : nullptr;
 }
 
+NDArray::DataRef NDArray::data_ref() const {
+  CheckNotNone(*this, "data_ref");
+  DataRef r;
+  r.chunk_ = ptr_.get();
+  r.byte_offset_ = byte_offset_;
+  return r;
+}
+
+void* NDArray::DataRef::Data() const {
+  char* base = chunk_->Data();
+  return base ? base + byte_offset_ : nullptr;
+}
+
 // ---------------------------------------------------------------- synchronisation
 
 void NDArray::WaitToRead() const {
