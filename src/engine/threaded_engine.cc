@@ -289,7 +289,14 @@ void ThreadedEngine::Schedule(OprBlock* opr) {
     AppendRead(v, opr);
   for (VarHandle v : opr->mutable_vars)
     AppendWrite(v, opr);
-  Ready(opr);  // drops the push guard
+  // Drop the push guard. Reaching zero here means every var was free at once.
+  if (opr->wait.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (opr->prop == FnProperty::kSmall && opr->ctx.is_host()) {
+      Execute(opr);  // NOTE [ Small ops inline ] in engine.h
+    } else {
+      Dispatch(opr);
+    }
+  }
 }
 
 void ThreadedEngine::PushAsync(AsyncFn fn, Context ctx, std::span<const VarHandle> const_vars,
@@ -317,7 +324,7 @@ void ThreadedEngine::PushSync(SyncFn fn, Context ctx, std::span<const VarHandle>
   }
   CheckContext(ctx, opr_name);
   BulkState& bulk = Bulk();
-  if (bulk.size > 1 && prop == FnProperty::kNormal) {
+  if (bulk.size > 1 && (prop == FnProperty::kNormal || prop == FnProperty::kSmall)) {
     if (!bulk.items.empty() && bulk.ctx != ctx) FlushBulk();
     bulk.ctx = ctx;
     bulk.items.push_back(BulkItem{std::move(fn), opr_name});

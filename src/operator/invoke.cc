@@ -184,17 +184,20 @@ std::vector<NDArray> Invoke(const OpDef* op, std::span<const NDArray> inputs, co
     }
   }
 
+  int64_t elements = 0;
   p->in.resize(inputs.size());
   p->in_refs.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     p->in[i] = TBlob{nullptr, inputs[i].shape(), inputs[i].dtype()};
     p->in_refs[i] = inputs[i].data_ref();
+    elements += inputs[i].Size();
   }
   p->out.resize(outs.size());
   p->out_refs.resize(outs.size());
   for (size_t i = 0; i < outs.size(); ++i) {
     p->out[i] = TBlob{nullptr, outs[i].shape(), outs[i].dtype()};
     p->out_refs[i] = outs[i].data_ref();
+    elements += outs[i].Size();
   }
   p->req.assign(outs.size(), OpReq::kWrite);
   p->kernel = &SelectKernel(attrs, p->in, p->out, ctx.is_host() ? DeviceType::kCPU : ctx.dev_type,
@@ -223,8 +226,9 @@ std::vector<NDArray> Invoke(const OpDef* op, std::span<const NDArray> inputs, co
     p->rng = &r.engine;
   }
   p->is_train = options.is_train;
-  Engine::Get()->PushSync(std::move(p), ctx, reads, writes, FnProperty::kNormal, 0,
-                          def.name.c_str());
+  // Small calls run in the caller when their inputs are ready (NOTE [ Small ops inline ]).
+  const FnProperty prop = elements <= kSmallOpElements ? FnProperty::kSmall : FnProperty::kNormal;
+  Engine::Get()->PushSync(std::move(p), ctx, reads, writes, prop, 0, def.name.c_str());
   return outs;
 }
 

@@ -27,6 +27,14 @@
 
 namespace mixnet {
 
+/*!
+ * \brief Operations on at most this many elements (all arrays together) are pushed as
+ * FnProperty::kSmall: they run in the caller when their arrays are free, because a hand-off to
+ * a worker costs more than such a kernel (NOTE [ Small ops inline ] in engine.h). Below the
+ * kernels' parallel grain, so a small op never starts a thread team in the caller.
+ */
+inline constexpr int64_t kSmallOpElements = 16384;
+
 class NDArray {
   struct Chunk;  // the storage and engine var shared by all views (ndarray.cc)
 
