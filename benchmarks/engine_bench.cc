@@ -8,6 +8,7 @@
 
 #include "mixnet/engine/engine.h"
 #include "mixnet/ndarray/ndarray.h"
+#include "mixnet/op/invoke.h"
 
 namespace mixnet {
 namespace {
@@ -90,6 +91,20 @@ void BM_NDArrayCopySmall(benchmark::State& state) {
   RunPushes(state, Engine::Get(), [&](int) { a.CopyTo(b); });
 }
 BENCHMARK(BM_NDArrayCopySmall)->UseRealTime();
+
+/*!
+ * \brief Eager op invocation by name on 1000 floats, where the kernel is negligible: the
+ * per-op overhead of lookup, attribute parsing, inference, output allocation and the push.
+ */
+void BM_InvokeSmall(benchmark::State& state, const char* op, int num_inputs) {
+  std::vector<NDArray> in;
+  for (int i = 0; i < num_inputs; ++i)
+    in.push_back(NDArray::Ones(Shape{1000}));
+  RunPushes(state, Engine::Get(), [&](int) { op::Invoke(op, in); });
+}
+BENCHMARK_CAPTURE(BM_InvokeSmall, elemwise_add, "elemwise_add", 2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_InvokeSmall, exp, "exp", 1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_InvokeSmall, sum, "sum", 1)->UseRealTime();
 
 }  // namespace
 }  // namespace mixnet

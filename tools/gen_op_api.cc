@@ -129,7 +129,9 @@ void EmitOp(std::ostream& os, const OpDef& def) {
       os << "  if (!" << args_name << ".num_args) {\n    gen_attrs.emplace_back(\"num_args\", "
          << "std::to_string(" << variadic << ".size()));\n  }\n";
     }
-    os << "  auto gen_out = Invoke(\"" << def.name << "\", gen_in, gen_attrs);\n";
+    // Resolved once: a call skips the registry lookup.
+    os << "  static const OpDef* const gen_op = GetOp(\"" << def.name << "\");\n";
+    os << "  auto gen_out = Invoke(gen_op, gen_in, gen_attrs);\n";
     os << (single ? "  return gen_out[0];\n" : "  return gen_out;\n") << "}\n";
   }
   os << "\n";

@@ -165,6 +165,7 @@ void ThreadedEngine::AppendWrite(VarHandle var, OprBlock* opr) {
 
 void ThreadedEngine::CompleteRead(VarHandle var) {
   VarWaiter* w = nullptr;
+  SyncFn deletion;
   {
     std::lock_guard<std::mutex> lock(var->mu);
     MX_INTERNAL_ASSERT(var->running_reads > 0);
@@ -175,17 +176,21 @@ void ThreadedEngine::CompleteRead(VarHandle var) {
       if (!var->head) var->tail = nullptr;
       var->write_running = true;
     }
+    TakeDeletionIfIdle(var, &deletion);
   }
   if (w) {
     OprBlock* opr = w->opr;
     ObjectPool<VarWaiter>::Delete(w);
     Ready(opr);
+  } else if (deletion) {
+    RunDeletion(std::move(deletion), var->delete_ctx, var);
   }
 }
 
 void ThreadedEngine::CompleteWrite(VarHandle var) {
   VarWaiter* reads = nullptr;  // detached chain of reads to start
   VarWaiter* write = nullptr;
+  SyncFn deletion;
   {
     std::lock_guard<std::mutex> lock(var->mu);
     MX_INTERNAL_ASSERT(var->write_running);
@@ -210,6 +215,11 @@ void ThreadedEngine::CompleteWrite(VarHandle var) {
       if (!var->head) var->tail = nullptr;
       var->write_running = true;
     }
+    TakeDeletionIfIdle(var, &deletion);
+  }
+  if (deletion) {
+    RunDeletion(std::move(deletion), var->delete_ctx, var);
+    return;
   }
   while (reads) {
     VarWaiter* next = reads->next;
@@ -223,6 +233,21 @@ void ThreadedEngine::CompleteWrite(VarHandle var) {
     ObjectPool<VarWaiter>::Delete(write);
     Ready(opr);
   }
+}
+
+void ThreadedEngine::TakeDeletionIfIdle(VarHandle var, SyncFn* fn) {
+  if (var->to_delete && !var->write_running && var->running_reads == 0 && var->head == nullptr) {
+    *fn = std::move(var->on_delete);
+  }
+}
+
+void ThreadedEngine::RunDeletion(SyncFn fn, Context ctx, VarHandle var) {
+  try {
+    fn(RunContext{ctx});
+  } catch (...) {
+    pending_errors_.Add(CaptureOpError("DeleteVariable"));
+  }
+  after_shutdown_.FreeVar(var);
 }
 
 // ---------------------------------------------------------------- pushing
@@ -264,7 +289,14 @@ void ThreadedEngine::Schedule(OprBlock* opr) {
     AppendRead(v, opr);
   for (VarHandle v : opr->mutable_vars)
     AppendWrite(v, opr);
-  Ready(opr);  // drops the push guard
+  // Drop the push guard. Reaching zero here means every var was free at once.
+  if (opr->wait.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (opr->prop == FnProperty::kSmall && opr->ctx.is_host()) {
+      Execute(opr);  // NOTE [ Small ops inline ] in engine.h
+    } else {
+      Dispatch(opr);
+    }
+  }
 }
 
 void ThreadedEngine::PushAsync(AsyncFn fn, Context ctx, std::span<const VarHandle> const_vars,
@@ -292,7 +324,7 @@ void ThreadedEngine::PushSync(SyncFn fn, Context ctx, std::span<const VarHandle>
   }
   CheckContext(ctx, opr_name);
   BulkState& bulk = Bulk();
-  if (bulk.size > 1 && prop == FnProperty::kNormal) {
+  if (bulk.size > 1 && (prop == FnProperty::kNormal || prop == FnProperty::kSmall)) {
     if (!bulk.items.empty() && bulk.ctx != ctx) FlushBulk();
     bulk.ctx = ctx;
     bulk.items.push_back(BulkItem{std::move(fn), opr_name});
@@ -312,8 +344,19 @@ void ThreadedEngine::DeleteVariable(SyncFn fn, Context ctx, VarHandle var) {
     after_shutdown_.DeleteVariable(std::move(fn), ctx, var);
     return;
   }
-  const VarHandle vars[] = {var};
-  PushSync(std::move(fn), ctx, {}, vars, FnProperty::kDeleteVar, 0, "DeleteVariable");
+  CheckContext(ctx, "DeleteVariable");
+  FlushBulk();  // a pending bulk of this thread may use the var
+  {
+    std::lock_guard<std::mutex> lock(var->mu);
+    if (var->write_running || var->running_reads > 0 || var->head != nullptr) {
+      // The completion that leaves the var idle runs it (NOTE [ Var deletion ] in var.h).
+      var->on_delete = std::move(fn);
+      var->delete_ctx = ctx;
+      var->to_delete = true;
+      return;
+    }
+  }
+  RunDeletion(std::move(fn), ctx, var);
 }
 
 // ---------------------------------------------------------------- bulk

@@ -94,6 +94,10 @@ class ThreadedEngine final : public Engine {
   void AppendWrite(VarHandle var, OprBlock* opr);
   void CompleteRead(VarHandle var);
   void CompleteWrite(VarHandle var);
+  /*! \brief With var->mu held: moves out the deletion DeleteVariable left, if now idle. */
+  static void TakeDeletionIfIdle(VarHandle var, SyncFn* fn);
+  /*! \brief Runs a var's deletion function, then frees the var (NOTE [ Var deletion ]). */
+  void RunDeletion(SyncFn fn, Context ctx, VarHandle var);
   void Ready(OprBlock* opr) {
     if (opr->wait.fetch_sub(1, std::memory_order_acq_rel) == 1) Dispatch(opr);
   }

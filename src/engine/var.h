@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "engine/engine_error.h"
+#include "mixnet/engine/engine.h"
 
 namespace mixnet {
 
@@ -27,6 +28,14 @@ struct VarWaiter {
  * and nothing waits (so a queued write is never starved); a write starts only if nothing runs
  * and nothing waits. When the last read ends, a waiting write at the head starts. When a write
  * ends, every consecutive read at the head starts, or else the next write.
+ *
+ * NOTE [ Var deletion ]
+ * DeleteVariable on an idle var runs the deletion at once, in the caller. On a busy var it
+ * stores the deletion here (`to_delete`, `on_delete`); the completion that leaves the var idle
+ * runs it. No op can be queued behind it (the var must not be used after DeleteVariable), so
+ * this is the order a pushed delete op would have had, without a trip through a worker queue:
+ * every dropped NDArray deletes its chunk this way, so it would double the engine ops of an
+ * eager call.
  */
 struct EngineVar {
   std::mutex mu;  // guards the fields below (threaded engine)
@@ -35,6 +44,8 @@ struct EngineVar {
   engine::VarWaiter* head = nullptr;  // first waiting op
   engine::VarWaiter* tail = nullptr;
   bool to_delete = false;
+  SyncFn on_delete;  // with to_delete: runs when the var becomes idle
+  Context delete_ctx;
 
   std::atomic<uint64_t> version{0};  // completed writes
   engine::ErrorRef error;            // set by the last write that failed or was skipped;
@@ -44,6 +55,7 @@ struct EngineVar {
     write_running = false;
     head = tail = nullptr;
     to_delete = false;
+    on_delete.Reset();
     version.store(0, std::memory_order_relaxed);
     error.reset();
   }

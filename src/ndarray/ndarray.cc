@@ -69,6 +69,10 @@ SyncFn NoAllocFn(F f) {
   return SyncFn(std::move(f));
 }
 
+FnProperty SizeProperty(int64_t elements) {
+  return elements <= kSmallOpElements ? FnProperty::kSmall : FnProperty::kNormal;
+}
+
 void CheckNotNone(const NDArray& a, const char* op) {
   MX_CHECK(!a.is_none(), ValueError) << "NDArray::" << op << ": none array";
 }
@@ -181,7 +185,7 @@ NDArray NDArray::Arange(double start, double stop, double step, int repeat, DTyp
   Engine::Get()->PushSync(
       NoAllocFn([chunk = out.ptr_.get(), n = static_cast<size_t>(n), dtype, start, step,
                  repeat](RunContext) { ArangeRaw(chunk->Data(), n, dtype, start, step, repeat); }),
-      ctx, {}, {out.ptr_->var}, FnProperty::kNormal, 0, "Arange");
+      ctx, {}, {out.ptr_->var}, SizeProperty(n), 0, "Arange");
   return out;
 }
 
@@ -214,6 +218,19 @@ void* NDArray::RawData() const {
   return base ? base + byte_offset_ : nullptr;
 }
 
+NDArray::DataRef NDArray::data_ref() const {
+  CheckNotNone(*this, "data_ref");
+  DataRef r;
+  r.chunk_ = ptr_.get();
+  r.byte_offset_ = byte_offset_;
+  return r;
+}
+
+void* NDArray::DataRef::Data() const {
+  char* base = chunk_->Data();
+  return base ? base + byte_offset_ : nullptr;
+}
+
 // ---------------------------------------------------------------- synchronisation
 
 void NDArray::WaitToRead() const {
@@ -223,7 +240,7 @@ void NDArray::WaitToRead() const {
 void NDArray::WaitToWrite() const {
   if (is_none()) return;
   // WaitForVar waits for writes only; a no-op write queues behind pending reads too.
-  Engine::Get()->PushSync([](RunContext) {}, ptr_->ctx, {}, {ptr_->var}, FnProperty::kNormal, 0,
+  Engine::Get()->PushSync([](RunContext) {}, ptr_->ctx, {}, {ptr_->var}, FnProperty::kSmall, 0,
                           "WaitToWrite");
   Engine::Get()->WaitForVar(ptr_->var);
 }
@@ -241,7 +258,9 @@ void NDArray::SyncCopyFromHost(const void* data, size_t num_elems) const {
       NoAllocFn([chunk = ptr_.get(), off = byte_offset_, data, bytes = nbytes()](RunContext) {
         std::memcpy(chunk->Data() + off, data, bytes);
       }),
-      ptr_->ctx, {}, {ptr_->var}, FnProperty::kNormal, 0, "SyncCopyFromHost");
+      // The caller waits for the copy anyway: running it here, when the array is free, saves
+      // the hand-off whatever its size.
+      ptr_->ctx, {}, {ptr_->var}, FnProperty::kSmall, 0, "SyncCopyFromHost");
   Engine::Get()->WaitForVar(ptr_->var);
 }
 
@@ -268,7 +287,7 @@ void NDArray::CopyTo(const NDArray& dst, int priority) const {
                  dst_dtype = dst.dtype_](RunContext) {
         CastRaw(src->Data() + src_off, src_dtype, dst_chunk->Data() + dst_off, dst_dtype, n);
       }),
-      dst.ptr_->ctx, {ptr_->var}, {dst.ptr_->var}, FnProperty::kNormal, priority, "CopyTo");
+      dst.ptr_->ctx, {ptr_->var}, {dst.ptr_->var}, SizeProperty(Size()), priority, "CopyTo");
 }
 
 NDArray NDArray::Copy(Context ctx) const {
@@ -290,7 +309,7 @@ void NDArray::Fill(double value) const {
       NoAllocFn([chunk = ptr_.get(), off = byte_offset_, n = static_cast<size_t>(Size()),
                  dtype = dtype_,
                  value](RunContext) { FillRaw(chunk->Data() + off, n, dtype, value); }),
-      ptr_->ctx, {}, {ptr_->var}, FnProperty::kNormal, 0, "Fill");
+      ptr_->ctx, {}, {ptr_->var}, SizeProperty(Size()), 0, "Fill");
 }
 
 // ---------------------------------------------------------------- views

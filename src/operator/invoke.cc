@@ -1,9 +1,14 @@
 #include "mixnet/op/invoke.h"
 
+#include <array>
+#include <cstddef>
 #include <cstdio>
+#include <memory_resource>
 #include <sstream>
 
+#include "engine/object_pool.h"
 #include "mixnet/base/env.h"
+#include "operator/attrs_cache.h"
 #include "operator/op_def.h"
 #include "operator/random_resource.h"
 
@@ -54,32 +59,98 @@ Context CtxAttr(const AttrDict& dict) {
   return Context::cpu();
 }
 
+void CheckInputCount(const OpDef& def, const Attrs& attrs, size_t given) {
+  const size_t expected =
+      def.static_inputs ? def.static_inputs->size() : static_cast<size_t>(def.NumInputs(attrs));
+  if (given == expected) return;
+  const std::vector<std::string> names = def.input_names(attrs);
+  std::string list;
+  for (size_t i = 0; i < names.size(); ++i)
+    list += (i ? ", " : "") + names[i];
+  MX_THROW(ValueError) << def.name << " takes " << names.size() << " input(s) (" << list
+                       << "), got " << given;
+}
+
+/*!
+ * \brief One eager call: the work area of inference at push time, then what the pushed
+ * function needs to run the kernel. Pooled (NOTE [ Allocation-free push ] in docs/design.md):
+ * the vectors keep their capacity, so a warm call allocates only its output arrays.
+ */
+struct PushedOp {
+  // Inference (push time).
+  std::vector<Shape> in_shapes, out_shapes;
+  std::vector<int> in_types, out_types;
+  // The kernel call (run time). Arrays are reached through DataRefs: the engine keeps their
+  // chunks alive until this op has run.
+  const KernelDef* kernel = nullptr;
+  std::shared_ptr<const Attrs> attrs;
+  std::vector<NDArray::DataRef> in_refs, out_refs;
+  std::vector<TBlob> in, out;  // shapes and dtypes at push, pointers at run
+  std::vector<OpReq> req;
+  bool is_train = false;
+  std::mt19937_64* rng = nullptr;
+
+  void Run(RunContext rctx) {
+    for (size_t i = 0; i < in.size(); ++i)
+      in[i].dptr = in_refs[i].Data();
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i].dptr = out_refs[i].Data();
+    kernel->compute(OpContext{rctx, is_train, rng}, *attrs, in, req, out);
+  }
+};
+
+/*!
+ * \brief Owns a PushedOp until the engine destroys the pushed function (after running it, or
+ * after skipping it because an input carries an error); then returns it to the pool.
+ */
+class PushedOpRef {
+ public:
+  PushedOpRef() : op_(engine::ObjectPool<PushedOp>::New()) {}
+  PushedOpRef(PushedOpRef&& o) noexcept : op_(std::exchange(o.op_, nullptr)) {}
+  PushedOpRef& operator=(PushedOpRef&&) = delete;
+  ~PushedOpRef() {
+    if (!op_) return;
+    op_->attrs.reset();  // the cached Attrs may be evicted meanwhile; drop our share now
+    engine::ObjectPool<PushedOp>::Delete(op_);
+  }
+  PushedOp* operator->() const { return op_; }
+  void operator()(RunContext rctx) const { op_->Run(rctx); }
+
+ private:
+  PushedOp* op_;
+};
+
 }  // namespace
 
-std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inputs,
-                            const AttrDict& dict, std::span<const NDArray> outputs,
-                            InvokeOptions options) {
-  const OpDef& def = Registry::Get(name);
-  Attrs attrs = def.ParseAttrs(dict);
-  const std::vector<std::string> in_names = def.input_names(attrs);
-  MX_CHECK(inputs.size() == in_names.size(), ValueError) << def.name << " takes " << in_names.size()
-                                                         << " input(s) (" <<
-      [&] {
-        std::string s;
-        for (size_t i = 0; i < in_names.size(); ++i)
-          s += (i ? ", " : "") + in_names[i];
-        return s;
-      }() << "), got " << inputs.size();
-  const int n_out = def.NumOutputs(attrs);
+const OpDef* GetOp(std::string_view name) {
+  return &Registry::Get(name);
+}
+
+std::vector<NDArray> Invoke(const OpDef* op, std::span<const NDArray> inputs, const AttrDict& dict,
+                            std::span<const NDArray> outputs, InvokeOptions options) {
+  MX_CHECK(op != nullptr, ValueError) << "Invoke: null operator handle";
+  const OpDef& def = *op;
+  PushedOpRef p;
+  p->attrs = CachedAttrs(def, dict);
+  const Attrs& attrs = *p->attrs;
+  CheckInputCount(def, attrs, inputs.size());
+  const int n_out =
+      def.static_outputs ? static_cast<int>(def.static_outputs->size()) : def.NumOutputs(attrs);
   MX_CHECK(outputs.empty() || static_cast<int>(outputs.size()) == n_out, ValueError)
       << def.name << " has " << n_out << " output(s), got " << outputs.size() << " to write to";
 
   // Meta first: nothing is pushed unless shapes and dtypes are consistent.
-  std::vector<Shape> in_shapes, out_shapes(static_cast<size_t>(n_out));
-  std::vector<int> in_types, out_types(static_cast<size_t>(n_out), -1);
+  auto& in_shapes = p->in_shapes;
+  auto& out_shapes = p->out_shapes;
+  auto& in_types = p->in_types;
+  auto& out_types = p->out_types;
+  in_shapes.clear();
+  in_types.clear();
+  out_shapes.assign(static_cast<size_t>(n_out), Shape());
+  out_types.assign(static_cast<size_t>(n_out), -1);
   for (size_t i = 0; i < inputs.size(); ++i) {
     MX_CHECK(!inputs[i].is_none(), ValueError)
-        << def.name << ": input '" << in_names[i] << "' is a none array";
+        << def.name << ": input '" << InputName(attrs, i) << "' is a none array";
     in_shapes.push_back(inputs[i].shape());
     in_types.push_back(static_cast<int>(inputs[i].dtype()));
   }
@@ -87,13 +158,12 @@ std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inpu
     out_shapes[i] = outputs[i].shape();
     out_types[i] = static_cast<int>(outputs[i].dtype());
   }
-  const std::vector<Shape> given_in_shapes = in_shapes;
-  const std::vector<int> given_in_types = in_types;
   if (def.infer_shape) def.infer_shape(attrs, &in_shapes, &out_shapes);
   if (def.infer_type) def.infer_type(attrs, &in_types, &out_types);
   for (size_t i = 0; i < inputs.size(); ++i) {
     // Inference may not change what the caller gave; only fill what was unknown.
-    MX_INTERNAL_ASSERT(in_shapes[i] == given_in_shapes[i] && in_types[i] == given_in_types[i])
+    MX_INTERNAL_ASSERT(in_shapes[i] == inputs[i].shape() &&
+                       in_types[i] == static_cast<int>(inputs[i].dtype()))
         << def.name << " inference changed input " << i;
   }
   for (int i = 0; i < n_out; ++i) {
@@ -105,6 +175,7 @@ std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inpu
   const Context ctx =
       inputs.empty() ? (outputs.empty() ? CtxAttr(dict) : outputs[0].ctx()) : inputs[0].ctx();
   std::vector<NDArray> outs;
+  outs.reserve(static_cast<size_t>(n_out));
   for (int i = 0; i < n_out; ++i) {
     if (outputs.empty()) {
       outs.emplace_back(out_shapes[i], ctx, static_cast<DType>(out_types[i]));
@@ -113,46 +184,58 @@ std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inpu
     }
   }
 
-  std::vector<TBlob> in_meta, out_meta;
+  int64_t elements = 0;
+  p->in.resize(inputs.size());
+  p->in_refs.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    in_meta.push_back(TBlob{nullptr, inputs[i].shape(), inputs[i].dtype()});
+    p->in[i] = TBlob{nullptr, inputs[i].shape(), inputs[i].dtype()};
+    p->in_refs[i] = inputs[i].data_ref();
+    elements += inputs[i].Size();
   }
-  for (const NDArray& o : outs)
-    out_meta.push_back(TBlob{nullptr, o.shape(), o.dtype()});
-  const KernelDef& kernel = SelectKernel(
-      attrs, in_meta, out_meta, ctx.is_host() ? DeviceType::kCPU : ctx.dev_type, options.kernel);
+  p->out.resize(outs.size());
+  p->out_refs.resize(outs.size());
+  for (size_t i = 0; i < outs.size(); ++i) {
+    p->out[i] = TBlob{nullptr, outs[i].shape(), outs[i].dtype()};
+    p->out_refs[i] = outs[i].data_ref();
+    elements += outs[i].Size();
+  }
+  p->req.assign(outs.size(), OpReq::kWrite);
+  p->kernel = &SelectKernel(attrs, p->in, p->out, ctx.is_host() ? DeviceType::kCPU : ctx.dev_type,
+                            options.kernel);
 
-  std::vector<VarHandle> reads, writes;
+  // The var lists live on this stack frame (the engine copies them, or, the naive engine,
+  // uses them during the call), so they need no allocation and survive nested calls.
+  const std::vector<int> mutated = def.mutate_inputs(attrs);
+  std::array<std::byte, 512> var_buf;
+  std::pmr::monotonic_buffer_resource var_mem(var_buf.data(), var_buf.size());
+  std::pmr::vector<VarHandle> reads(&var_mem), writes(&var_mem);
+  reads.reserve(inputs.size());
+  writes.reserve(outs.size() + mutated.size() + 1);
   for (const NDArray& a : inputs)
     reads.push_back(a.var());
   for (const NDArray& o : outs)
     writes.push_back(o.var());
-  for (int i : def.mutate_inputs(attrs)) {
+  for (int i : mutated) {
     MX_INTERNAL_ASSERT(i >= 0 && i < static_cast<int>(inputs.size()));
     writes.push_back(inputs[static_cast<size_t>(i)].var());  // the engine dedups the read
   }
-  std::mt19937_64* rng = nullptr;
+  p->rng = nullptr;
   if (def.needs_random) {
     RandomResource& r = RandomFor(ctx);
     writes.push_back(r.var);  // random ops on a context run in push order: reproducible
-    rng = &r.engine;
+    p->rng = &r.engine;
   }
-  std::vector<NDArray> in_arrays(inputs.begin(), inputs.end());
-  Engine::Get()->PushSync(
-      [in_arrays = std::move(in_arrays), outs, attrs = std::move(attrs), &kernel,
-       is_train = options.is_train, rng](RunContext rctx) {
-        std::vector<TBlob> in(in_arrays.size()), out(outs.size());
-        for (size_t i = 0; i < in.size(); ++i) {
-          in[i] = TBlob{in_arrays[i].RawData(), in_arrays[i].shape(), in_arrays[i].dtype()};
-        }
-        for (size_t i = 0; i < out.size(); ++i) {
-          out[i] = TBlob{outs[i].RawData(), outs[i].shape(), outs[i].dtype()};
-        }
-        const std::vector<OpReq> req(out.size(), OpReq::kWrite);
-        kernel.compute(OpContext{rctx, is_train, rng}, attrs, in, req, out);
-      },
-      ctx, reads, writes, FnProperty::kNormal, 0, def.name.c_str());
+  p->is_train = options.is_train;
+  // Small calls run in the caller when their inputs are ready (NOTE [ Small ops inline ]).
+  const FnProperty prop = elements <= kSmallOpElements ? FnProperty::kSmall : FnProperty::kNormal;
+  Engine::Get()->PushSync(std::move(p), ctx, reads, writes, prop, 0, def.name.c_str());
   return outs;
+}
+
+std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inputs,
+                            const AttrDict& attrs, std::span<const NDArray> outputs,
+                            InvokeOptions options) {
+  return Invoke(&Registry::Get(name), inputs, attrs, outputs, options);
 }
 
 std::vector<std::string> ListOps() {

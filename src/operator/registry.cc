@@ -1,15 +1,22 @@
 #include <algorithm>
-#include <map>
+#include <functional>
 #include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include "operator/op_def.h"
 
 namespace mixnet::op {
 namespace {
+/*! \brief Hashes std::string and string_view alike, so lookups by string_view do not copy. */
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct Table {
   std::mutex mu;
-  std::map<std::string, OpDef*, std::less<>> by_name;  // names and aliases
+  std::unordered_map<std::string, OpDef*, NameHash, std::equal_to<>> by_name;  // and aliases
   std::vector<std::unique_ptr<OpDef>> defs;
 };
 // Never destroyed: op definitions are referenced from static objects of other layers.
@@ -22,6 +29,7 @@ std::vector<std::string> AllNames(const Table& t) {
   std::vector<std::string> names;
   for (const auto& [name, def] : t.by_name)
     names.push_back(name);
+  std::sort(names.begin(), names.end());  // suggestions in a stable order
   return names;
 }
 }  // namespace
@@ -78,9 +86,18 @@ Attrs OpDef::ParseAttrs(const AttrDict& d) const {
   return a;
 }
 
+namespace {
+/*! \brief Name `i` of a list: the static names when the op has them (no call, no copy). */
+std::string NameAt(const Attrs& attrs, const std::optional<std::vector<std::string>>& fixed,
+                   const NamesFn& names_fn, size_t i, const char* kind) {
+  if (fixed) return i < fixed->size() ? (*fixed)[i] : kind + std::to_string(i);
+  const auto names = names_fn(attrs);
+  return i < names.size() ? names[i] : kind + std::to_string(i);
+}
+}  // namespace
+
 std::string InputName(const Attrs& attrs, size_t i) {
-  const auto names = attrs.op->input_names(attrs);
-  return i < names.size() ? names[i] : "input " + std::to_string(i);
+  return NameAt(attrs, attrs.op->static_inputs, attrs.op->input_names, i, "input ");
 }
 
 void AssignShape(const Attrs& attrs, std::string_view arg, Shape* dst, const Shape& src) {
@@ -113,11 +130,21 @@ void AssignType(const Attrs& attrs, std::string_view arg, int* dst, int src) {
 
 namespace {
 std::string OutputName(const Attrs& attrs, size_t i) {
-  const auto names = attrs.op->output_names(attrs);
-  return i < names.size() ? names[i] : "output " + std::to_string(i);
+  return NameAt(attrs, attrs.op->static_outputs, attrs.op->output_names, i, "output ");
+}
+
+/*! \brief True if AssignShape(dst, src) succeeds (so the argument's name is not needed). */
+bool ShapesAgree(const Shape& dst, const Shape& src) {
+  if (src.is_unknown() || dst.is_unknown()) return true;
+  if (dst.ndim() != src.ndim()) return false;
+  for (int i = 0; i < src.ndim(); ++i) {
+    if (dst[i] >= 0 && src[i] >= 0 && dst[i] != src[i]) return false;
+  }
+  return true;
 }
 }  // namespace
 
+// Names are built only for messages: eager calls run these on every invocation.
 void SameShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
   Shape s;
   for (const Shape& x : *in) {
@@ -126,12 +153,16 @@ void SameShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* o
   for (const Shape& x : *out) {
     if (!x.is_unknown() && s.is_unknown()) s = x;
   }
-  for (size_t i = 0; i < in->size(); ++i)
-    AssignShape(attrs, InputName(attrs, i), &(*in)[i], s);
+  for (size_t i = 0; i < in->size(); ++i) {
+    Shape& x = (*in)[i];
+    AssignShape(attrs, ShapesAgree(x, s) ? "" : InputName(attrs, i), &x, s);
+  }
   for (size_t i = 0; i < in->size(); ++i)
     AssignShape(attrs, "the shape", &s, (*in)[i]);
-  for (size_t i = 0; i < out->size(); ++i)
-    AssignShape(attrs, OutputName(attrs, i), &(*out)[i], s);
+  for (size_t i = 0; i < out->size(); ++i) {
+    Shape& x = (*out)[i];
+    AssignShape(attrs, ShapesAgree(x, s) ? "" : OutputName(attrs, i), &x, s);
+  }
 }
 
 void SameType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
@@ -140,10 +171,15 @@ void SameType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
     t = t < 0 ? x : t;
   for (int x : *out)
     t = t < 0 ? x : t;
-  for (size_t i = 0; i < in->size(); ++i)
-    AssignType(attrs, InputName(attrs, i), &(*in)[i], t);
-  for (size_t i = 0; i < out->size(); ++i)
-    AssignType(attrs, OutputName(attrs, i), &(*out)[i], t);
+  const auto agree = [t](int x) { return x < 0 || t < 0 || x == t; };
+  for (size_t i = 0; i < in->size(); ++i) {
+    int& x = (*in)[i];
+    AssignType(attrs, agree(x) ? "" : InputName(attrs, i), &x, t);
+  }
+  for (size_t i = 0; i < out->size(); ++i) {
+    int& x = (*out)[i];
+    AssignType(attrs, agree(x) ? "" : OutputName(attrs, i), &x, t);
+  }
 }
 
 }  // namespace mixnet::op

@@ -40,34 +40,35 @@ void CPUPooledManager::Alloc(StorageHandle* h) {
   if (h->size == 0) return;
   if (h->size > kMaxRequest) ThrowOutOfMemory(h->size, ctx_);
   const size_t bytes = RoundedSize(h->size, pooled_);
-  void* p = nullptr;
-  bool hit = false;
   if (pooled_) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = free_.find(bytes);
-    if (it != free_.end() && !it->second.empty()) {
-      p = it->second.back();
+    if (it != free_.end() && !it->second.empty()) {  // a hit: one lock for all of it
+      h->dptr = it->second.back();
       it->second.pop_back();
       stats_.bytes_pooled -= bytes;
-      hit = true;
+      ++stats_.num_pool_hits;
+      CountAlloc(bytes);
+      return;
     }
   }
+  // Outside the lock: the system allocator is thread-safe and may be slow.
+  void* p = std::aligned_alloc(kStorageAlign, bytes);
   if (!p) {
-    // Outside the lock: the system allocator is thread-safe and may be slow.
+    // Cached blocks of other sizes may be what stands in the way; drop them and retry.
+    ReleaseAll();
     p = std::aligned_alloc(kStorageAlign, bytes);
-    if (!p) {
-      // Cached blocks of other sizes may be what stands in the way; drop them and retry.
-      ReleaseAll();
-      p = std::aligned_alloc(kStorageAlign, bytes);
-      if (!p) ThrowOutOfMemory(h->size, ctx_);
-    }
+    if (!p) ThrowOutOfMemory(h->size, ctx_);
   }
   std::lock_guard<std::mutex> lock(mu_);
+  CountAlloc(bytes);
+  h->dptr = p;
+}
+
+void CPUPooledManager::CountAlloc(size_t bytes) {
   ++stats_.num_allocs;
-  if (hit) ++stats_.num_pool_hits;
   stats_.bytes_in_use += bytes;
   stats_.peak_bytes_in_use = std::max(stats_.peak_bytes_in_use, stats_.bytes_in_use);
-  h->dptr = p;
 }
 
 void CPUPooledManager::Free(StorageHandle h) {

@@ -36,6 +36,8 @@ class CPUPooledManager final : public StorageManager {
   static size_t RoundedSize(size_t size, bool pooled);
 
  private:
+  void CountAlloc(size_t bytes);  // with mu_ held
+
   const Context ctx_;
   const bool pooled_;
   mutable std::mutex mu_;

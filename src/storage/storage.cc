@@ -1,5 +1,7 @@
 #include "mixnet/storage/storage.h"
 
+#include <array>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -22,9 +24,14 @@ bool CPUPoolEnabled() {
 }
 }  // namespace
 
+// Device types are small (context.h); slots cover every valid (type, id) pair.
+constexpr size_t kMaxDeviceType = 8;
+
 struct Storage::Impl {
-  std::mutex mu;
+  std::mutex mu;  // creation of managers
   std::map<Context, std::unique_ptr<StorageManager>> managers;
+  // Every Alloc and Free looks its manager up: once created, without taking the mutex.
+  std::array<std::atomic<StorageManager*>, kMaxDeviceType * Context::kMaxDevId> slots{};
 };
 
 Storage* Storage::Get() {
@@ -44,6 +51,10 @@ StorageManager* Storage::Manager(Context ctx) {
       << "Storage: device id of " << ctx << " must be in [0, " << Context::kMaxDevId << ")";
   MX_CHECK(ctx.is_host(), NotImplementedError)
       << "Storage: cannot allocate on " << ctx << ": no GPU backend is built";
+  const size_t type = static_cast<size_t>(ctx.dev_type);
+  MX_INTERNAL_ASSERT(type < kMaxDeviceType) << "device type " << type << " has no storage slot";
+  std::atomic<StorageManager*>& fast = impl_->slots[type * Context::kMaxDevId + ctx.dev_id];
+  if (StorageManager* m = fast.load(std::memory_order_acquire)) return m;
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto& slot = impl_->managers[ctx];
   if (!slot) {
@@ -51,6 +62,7 @@ StorageManager* Storage::Manager(Context ctx) {
     // cpu_shared is process-private host memory until multi-process data loading needs more.
     slot = std::make_unique<storage::CPUPooledManager>(ctx, CPUPoolEnabled());
   }
+  fast.store(slot.get(), std::memory_order_release);
   return slot.get();
 }
 

@@ -35,6 +35,7 @@ struct OpSpec {
   uint64_t salt = 0;
   bool async = false;
   bool fails = false;
+  bool small = false;  // pushed as FnProperty::kSmall: may run in the pushing thread
 };
 
 /*! \brief A thread that runs the bodies of async ops and calls their completion. */
@@ -138,6 +139,7 @@ OpSpec RandomOp(std::mt19937_64& rng, int first_var, int end_var, bool failures)
   op.salt = rng();
   op.async = rng() % 8 == 0;
   op.fails = failures && rng() % 40 == 0;
+  op.small = (op.salt >> 7) & 1;  // from the salt: the same op stream as without the flag
   return op;
 }
 
@@ -162,7 +164,7 @@ void Push(Engine* engine, const std::vector<VarHandle>& vars, const OpSpec& op, 
         Context::cpu(), reads, writes, FnProperty::kAsync, 0, "stress_async");
   } else {
     engine->PushSync([&op, s](RunContext) { RunChecked(op, s); }, Context::cpu(), reads, writes,
-                     FnProperty::kNormal, 0, "stress_sync");
+                     op.small ? FnProperty::kSmall : FnProperty::kNormal, 0, "stress_sync");
   }
 }
 

@@ -209,6 +209,64 @@ TEST_P(EngineTest, DeleteVariableRunsAfterPendingUses) {
   EXPECT_EQ(log, (std::vector<int>{1, 2, 3}));
 }
 
+TEST_P(EngineTest, DeleteVariableOfAnIdleVarRunsAtOnce) {
+  VarHandle v = e()->NewVariable();
+  int value = 0;
+  e()->PushSync([&](RunContext) { value = 1; }, kCpu, {}, {v});
+  e()->WaitForAll();  // WaitForVar may return while its own read of v is still completing
+  bool deleted = false;
+  e()->DeleteVariable([&](RunContext) { deleted = value == 1; }, kCpu, v);
+  EXPECT_TRUE(deleted);  // nothing pending: no trip through a worker
+}
+
+TEST_P(EngineTest, DeleteVariableWaitsForPendingReads) {
+  VarHandle v = e()->NewVariable();
+  std::atomic<int> reads_done{0};
+  for (int i = 0; i < 3; ++i) {
+    e()->PushSync(
+        [&](RunContext) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          ++reads_done;
+        },
+        kCpu, {v}, {});
+  }
+  int seen = -1;
+  e()->DeleteVariable([&](RunContext) { seen = reads_done.load(); }, kCpu, v);
+  e()->WaitForAll();
+  EXPECT_EQ(seen, 3);
+}
+
+TEST_P(EngineTest, SmallOpsKeepTheContract) {
+  // NOTE [ Small ops inline ]: a small op may run in the pusher, but never out of var order,
+  // and its error is raised at the sync point, not by the push.
+  VarHandle v = e()->NewVariable();
+  std::vector<int> log;
+  e()->PushSync(
+      [&](RunContext) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        log.push_back(1);
+      },
+      kCpu, {}, {v});
+  e()->PushSync([&](RunContext) { log.push_back(2); }, kCpu, {v}, {}, FnProperty::kSmall);
+  e()->WaitForVar(v);
+  e()->WaitForAll();
+  EXPECT_EQ(log, (std::vector<int>{1, 2}));
+  EXPECT_NO_THROW(e()->PushSync([](RunContext) { throw ValueError("small failure"); }, kCpu, {},
+                                {v}, FnProperty::kSmall, 0, "small_op"));
+  const std::string text = ErrorText([&] { e()->WaitForVar(v); });
+  EXPECT_NE(text.find("Operator 'small_op' failed"), std::string::npos) << text;
+}
+
+TEST(ThreadedEngine, SmallOpWithFreeVarsRunsInThePusher) {
+  auto engine = Engine::Create(Kind::kThreaded, 1);
+  VarHandle v = engine->NewVariable();
+  std::thread::id ran_on;
+  engine->PushSync([&](RunContext) { ran_on = std::this_thread::get_id(); }, kCpu, {}, {v},
+                   FnProperty::kSmall);
+  EXPECT_EQ(ran_on, std::this_thread::get_id());  // done before the push returned
+  engine->WaitForAll();
+}
+
 TEST_P(EngineTest, DuplicateVarsCountAsWrites) {
   VarHandle v = e()->NewVariable();
   uint64_t value = 0;

@@ -2,8 +2,10 @@
 // syntax, and errors that name the op, the argument and the shapes.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mixnet/op/invoke.h"
@@ -176,6 +178,54 @@ TEST(OpInvoke, ZeroSizeAndHalfPrecision) {
   NDArray f(y.shape(), Context::cpu(), DType::kFloat32);
   y.CopyTo(f);
   EXPECT_EQ(f.ToVector<float>(), (std::vector<float>{3, 3, 3, 3}));
+}
+
+TEST(OpInvoke, CachedAttributesFollowTheStrings) {
+  // Parsed attributes are cached per (op, strings): alternating values must not be mixed up.
+  const NDArray a = NDArray::FromVector<float>({1, 2}, {2});
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Invoke("_plus_scalar", {a}, {{"scalar", "1"}})[0].ToVector<float>(),
+              (std::vector<float>{2, 3}));
+    EXPECT_EQ(Invoke("_plus_scalar", {a}, {{"scalar", "10"}})[0].ToVector<float>(),
+              (std::vector<float>{11, 12}));
+    EXPECT_EQ(Invoke("_minus_scalar", {a}, {{"scalar", "1"}})[0].ToVector<float>(),
+              (std::vector<float>{0, 1}));
+  }
+  // A bad value raises every time: failures are not cached.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_ERROR(Invoke("_plus_scalar", {a}, {{"scalar", "one"}}), ValueError, "_plus_scalar",
+                 "scalar", "'one'");
+  }
+}
+
+TEST(OpInvoke, ByHandle) {
+  const OpDef* add = GetOp("_plus");  // an alias resolves to its op
+  EXPECT_EQ(add, &Registry::Get("elemwise_add"));
+  const NDArray a = NDArray::FromVector<float>({1, 2}, {2});
+  const NDArray ab[] = {a, a};
+  EXPECT_EQ(Invoke(add, ab)[0].ToVector<float>(), (std::vector<float>{2, 4}));
+  EXPECT_ERROR(GetOp("elemwise_ad"), ValueError, "unknown operator 'elemwise_ad'");
+}
+
+TEST(OpInvoke, CallerMayDropArraysWhileTheOpIsPending) {
+  // The pushed op holds no references: the engine deletes a dropped array's chunk only after
+  // the ops already pushed on it (NOTE [ Chunk lifetime ]).
+  const NDArray out = NDArray::Zeros({1000});
+  std::atomic<bool> open{Engine::Get()->kind() == Engine::Kind::kNaive};  // naive: no waiting
+  {
+    const std::vector<NDArray> in = {NDArray::Ones({1000}), NDArray::Ones({1000})};
+    // Hold the first input so that the ops below wait until the arrays have been dropped.
+    Engine::Get()->PushSync(
+        [&open](RunContext) {
+          while (!open)
+            std::this_thread::yield();
+        },
+        Context::cpu(), {}, {in[0].var()});
+    Invoke("elemwise_add", in, {}, std::span<const NDArray>(&out, 1));
+    Invoke("elemwise_add", in);  // its output is dropped at once
+  }
+  open = true;
+  EXPECT_EQ(out.ToVector<float>(), std::vector<float>(1000, 2.0f));
 }
 
 }  // namespace

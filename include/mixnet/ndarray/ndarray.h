@@ -27,7 +27,17 @@
 
 namespace mixnet {
 
+/*!
+ * \brief Operations on at most this many elements (all arrays together) are pushed as
+ * FnProperty::kSmall: they run in the caller when their arrays are free, because a hand-off to
+ * a worker costs more than such a kernel (NOTE [ Small ops inline ] in engine.h). Below the
+ * kernels' parallel grain, so a small op never starts a thread team in the caller.
+ */
+inline constexpr int64_t kSmallOpElements = 16384;
+
 class NDArray {
+  struct Chunk;  // the storage and engine var shared by all views (ndarray.cc)
+
  public:
   /*! \brief A "none" array: no shape, no storage (MXNet's is_none()). */
   NDArray() = default;
@@ -91,6 +101,23 @@ class NDArray {
    * pushed function that declared this array's var, or after WaitToRead/WaitToWrite.
    */
   void* RawData() const;
+  /*!
+   * \brief A pushed function's way to this array's memory without owning it: no reference
+   * count changes hands between the pushing thread and the worker. Valid inside functions
+   * pushed with this array's var while the array was alive, because the chunk is deleted only
+   * after every op already pushed on its var (NOTE [ Chunk lifetime ] in ndarray.cc).
+   */
+  class DataRef {
+   public:
+    /*! \brief Pointer to the first element, allocating deferred storage (as RawData()). */
+    void* Data() const;
+
+   private:
+    friend class NDArray;
+    Chunk* chunk_ = nullptr;
+    size_t byte_offset_ = 0;
+  };
+  DataRef data_ref() const;
   template <typename T>
   T* Data() const {
     MX_CHECK(DTypeOf<T>::value == dtype_, TypeError)
@@ -146,7 +173,6 @@ class NDArray {
   }
 
  private:
-  struct Chunk;
   std::shared_ptr<Chunk> ptr_;
   Shape shape_;
   DType dtype_ = DType::kFloat32;

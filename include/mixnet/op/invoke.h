@@ -29,11 +29,27 @@ struct InvokeOptions {
   std::string_view kernel;
 };
 
+/*! \brief A registered operator (opaque here; see src/operator/op_def.h). */
+struct OpDef;
+
+/*!
+ * \brief The op called `name` (or an alias), to invoke it without looking the name up on every
+ * call; ValueError naming the nearest names if there is none. Handles live for the process.
+ */
+const OpDef* GetOp(std::string_view name);
+
 /*!
  * \brief Runs op `name` (or an alias) on `inputs`. With `outputs` given, results are written
  * there (they must have the inferred shapes and dtypes); else new arrays are returned.
+ *
+ * Parsed attributes are cached per thread (equal strings parse once, NOTE [ Attribute cache ]
+ * in src/operator/attrs_cache.h), and a warm call allocates little beyond its outputs.
  */
 std::vector<NDArray> Invoke(std::string_view name, std::span<const NDArray> inputs,
+                            const AttrDict& attrs = {}, std::span<const NDArray> outputs = {},
+                            InvokeOptions options = {});
+/*! \brief The same for an op resolved with GetOp. */
+std::vector<NDArray> Invoke(const OpDef* op, std::span<const NDArray> inputs,
                             const AttrDict& attrs = {}, std::span<const NDArray> outputs = {},
                             InvokeOptions options = {});
 inline std::vector<NDArray> Invoke(std::string_view name, std::initializer_list<NDArray> inputs,
