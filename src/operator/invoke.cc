@@ -89,13 +89,16 @@ struct PushedOp {
   std::vector<OpReq> req;
   bool is_train = false;
   std::mt19937_64* rng = nullptr;
+  bool needs_temp = false;
 
   void Run(RunContext rctx) {
     for (size_t i = 0; i < in.size(); ++i)
       in[i].dptr = in_refs[i].Data();
     for (size_t i = 0; i < out.size(); ++i)
       out[i].dptr = out_refs[i].Data();
-    kernel->compute(OpContext{rctx, is_train, rng}, *attrs, in, req, out);
+    TempSpace temp;  // allocates nothing unless the kernel asks
+    kernel->compute(OpContext{rctx, is_train, rng, needs_temp ? &temp : nullptr}, *attrs, in, req,
+                    out);
   }
 };
 
@@ -226,6 +229,7 @@ std::vector<NDArray> Invoke(const OpDef* op, std::span<const NDArray> inputs, co
     p->rng = &r.engine;
   }
   p->is_train = options.is_train;
+  p->needs_temp = def.needs_temp_space;
   // Small calls run in the caller when their inputs are ready (NOTE [ Small ops inline ]).
   const FnProperty prop = elements <= kSmallOpElements ? FnProperty::kSmall : FnProperty::kNormal;
   Engine::Get()->PushSync(std::move(p), ctx, reads, writes, prop, 0, def.name.c_str());

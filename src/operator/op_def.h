@@ -33,6 +33,7 @@
 #include "mixnet/op/attrs.h"
 #include "operator/gradient.h"
 #include "operator/param.h"
+#include "operator/temp_space.h"
 
 namespace mixnet::op {
 
@@ -72,6 +73,13 @@ struct OpContext {
   bool is_train = false;
   /*! \brief The context's generator, for ops registered with NeedsRandom(). */
   std::mt19937_64* rng = nullptr;
+  /*! \brief Scratch memory for this call, for ops registered with NeedsTempSpace(). */
+  TempSpace* temp = nullptr;
+
+  TempSpace& Temp() const {
+    MX_INTERNAL_ASSERT(temp != nullptr);  // the op must declare NeedsTempSpace()
+    return *temp;
+  }
 };
 
 using InferShapeFn =
@@ -126,6 +134,7 @@ struct OpDef {
   std::vector<KernelDef> kernels;
   GradientFn gradient;  // empty: not differentiable
   bool needs_random = false;
+  bool needs_temp_space = false;
   /*!
    * \brief MXNet's loss-layer semantics (SoftmaxOutput, *RegressionOutput, MakeLoss): the
    * gradient is that of an implied loss and ignores the gradient flowing into the output.
@@ -198,13 +207,18 @@ struct OpDef {
     return *this;
   }
 
-  /*! \brief Kernels get the context's random generator (OpContext::rng), in engine order. */
   OpDef& LossLayer() {
     loss_layer = true;
     return *this;
   }
+  /*! \brief Kernels get the context's random generator (OpContext::rng), in engine order. */
   OpDef& NeedsRandom() {
     needs_random = true;
+    return *this;
+  }
+  /*! \brief Kernels get scratch memory for the call (OpContext::Temp()). */
+  OpDef& NeedsTempSpace() {
+    needs_temp_space = true;
     return *this;
   }
   OpDef& MutateInputs(std::vector<int> inputs) {

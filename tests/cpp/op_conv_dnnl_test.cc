@@ -71,12 +71,15 @@ TEST(OpConvDnnl, BadLayoutVariableIsNamed) {
       Geom(Case{"", 2, 1, 1, 1, 1, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}});
   std::vector<float> x(9), w(1), y(9);
   LayoutScope scope("nhwc");
-  EXPECT_ERROR(RunConvPass(ConvPass::kForward, ConvAlgo::kOneDnn, g, Blob(x, {1, 1, 3, 3}),
-                           Blob(w, {1, 1, 1, 1}), OpReq::kWrite, Blob(y, {1, 1, 3, 3})),
-               ValueError, "MIXNET_CONV_LAYOUT", "nhwc", "auto, blocked or plain");
+  TempSpace temp;
+  EXPECT_ERROR(
+      RunConvPass(ConvPass::kForward, ConvAlgo::kOneDnn, g, Blob(x, {1, 1, 3, 3}),
+                  Blob(w, {1, 1, 1, 1}), OpReq::kWrite, Blob(y, {1, 1, 3, 3}), nullptr, &temp),
+      ValueError, "MIXNET_CONV_LAYOUT", "nhwc", "auto, blocked or plain");
 }
 
 void ExpectMatchesReference(const ConvGeom& g) {
+  TempSpace temp;
   const Shape xs = ConvInShape(g), ys = ConvOutShape(g), ws = ConvWeightShape(g);
   std::vector<float> x = RandomFloats(xs.Size(), 1), w = RandomFloats(ws.Size(), 2);
   std::vector<float> dy = RandomFloats(ys.Size(), 3), bias = RandomFloats(g.out_c, 4);
@@ -100,12 +103,14 @@ void ExpectMatchesReference(const ConvGeom& g) {
                 p.bias);
     const std::vector<double> want_d(want.begin(), want.end());
     for (int call = 0; call < 2; ++call) {  // the second call reuses the cached primitive
-      RunConvPass(p.pass, ConvAlgo::kOneDnn, g, p.a, p.b, OpReq::kWrite, Blob(got, p.out), p.bias);
+      RunConvPass(p.pass, ConvAlgo::kOneDnn, g, p.a, p.b, OpReq::kWrite, Blob(got, p.out), p.bias,
+                  &temp);
       testing_util::ExpectNear(std::vector<double>(got.begin(), got.end()), want_d, 1e-4);
     }
     // kAdd accumulates onto what the output held.
     std::vector<float> acc(n, 0.5f);
-    RunConvPass(p.pass, ConvAlgo::kOneDnn, g, p.a, p.b, OpReq::kAdd, Blob(acc, p.out), p.bias);
+    RunConvPass(p.pass, ConvAlgo::kOneDnn, g, p.a, p.b, OpReq::kAdd, Blob(acc, p.out), p.bias,
+                &temp);
     std::vector<double> want_acc(want_d);
     for (double& v : want_acc)
       v += 0.5;

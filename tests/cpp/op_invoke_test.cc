@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "mixnet/op/invoke.h"
+#include "mixnet/storage/storage.h"
 #include "operator/op_def.h"
 #include "test_util.h"
 
@@ -226,6 +228,29 @@ TEST(OpInvoke, CallerMayDropArraysWhileTheOpIsPending) {
   }
   open = true;
   EXPECT_EQ(out.ToVector<float>(), std::vector<float>(1000, 2.0f));
+}
+
+TEST(OpTempSpace, BlocksAreAlignedDistinctAndReturnToThePool) {
+  Engine::Get()->WaitForAll();
+  const size_t before = Storage::Get()->Stats(Context::cpu()).bytes_in_use;
+  {
+    TempSpace temp;
+    auto* a = static_cast<char*>(temp.Alloc(100));
+    float* b = temp.Alloc<float>(1000);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % kStorageAlign, 0u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b) % kStorageAlign, 0u);
+    EXPECT_TRUE(a + 100 <= reinterpret_cast<char*>(b) || reinterpret_cast<char*>(b + 1000) <= a);
+    EXPECT_GE(Storage::Get()->Stats(Context::cpu()).bytes_in_use, before + 4100);
+  }
+  EXPECT_EQ(Storage::Get()->Stats(Context::cpu()).bytes_in_use, before);
+}
+
+TEST(OpTempSpace, DeclaredByTheOpsWhoseKernelsUseIt) {
+  for (const char* op : {"Convolution", "_convolution_backward_weight", "Deconvolution", "Pooling",
+                         "_pooling_backward", "LayerNorm", "_layer_norm_backward", "LRN"}) {
+    EXPECT_TRUE(Registry::Get(op).needs_temp_space) << op;
+  }
+  EXPECT_FALSE(Registry::Get("elemwise_add").needs_temp_space);
 }
 
 }  // namespace

@@ -14,12 +14,6 @@ dnnl::stream& Stream() {
   return stream;
 }
 
-ScratchBuffer::ScratchBuffer(size_t bytes) : h_(Storage::Get()->Alloc(bytes, Context::cpu())) {}
-
-ScratchBuffer::~ScratchBuffer() {
-  Storage::Get()->Free(h_);
-}
-
 dnnl::primitive_attr ScratchpadAttr() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -41,10 +35,10 @@ void Arg::Plan(const memory::desc& user, const memory::desc& want, bool in) {
   reorder_ = dnnl::reorder(src, dst);
 }
 
-BoundArg::BoundArg(const Arg& arg, void* ptr) : arg_(arg), user_(arg.user_, Engine(), ptr) {
+BoundArg::BoundArg(const Arg& arg, void* ptr, TempSpace& temp)
+    : arg_(arg), user_(arg.user_, Engine(), ptr) {
   if (!arg_.reorder_) return;
-  buf_ = std::make_unique<ScratchBuffer>(arg_.want_.get_size());
-  want_ = memory(arg_.want_, Engine(), buf_->data());
+  want_ = memory(arg_.want_, Engine(), temp.Alloc(arg_.want_.get_size()));
   if (arg_.in_) arg_.reorder_.execute(Stream(), user_, want_);
 }
 
@@ -55,24 +49,18 @@ void BoundArg::Finish() {
 }
 
 void Execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
-             std::unordered_map<int, memory> args) {
+             std::unordered_map<int, memory> args, TempSpace& temp) {
   const memory::desc scratch_md = pd.scratchpad_desc();
-  std::unique_ptr<ScratchBuffer> scratch;
   if (scratch_md.get_size() > 0) {
-    scratch = std::make_unique<ScratchBuffer>(scratch_md.get_size());
-    args[DNNL_ARG_SCRATCHPAD] = memory(scratch_md, Engine(), scratch->data());
+    args[DNNL_ARG_SCRATCHPAD] = memory(scratch_md, Engine(), temp.Alloc(scratch_md.get_size()));
   }
   prim.execute(Stream(), args);
   Stream().wait();
 }
 
-OutputSlot::OutputSlot(OpReq req, const TBlob& out) : req_(req), out_(out) {
-  if (req == OpReq::kWrite || req == OpReq::kWriteInplace) {
-    ptr_ = out.data<float>();
-    return;
-  }
-  buf_ = std::make_unique<ScratchBuffer>(static_cast<size_t>(out.Size()) * sizeof(float));
-  ptr_ = static_cast<float*>(buf_->data());
+OutputSlot::OutputSlot(OpReq req, const TBlob& out, TempSpace& temp) : req_(req), out_(out) {
+  const bool direct = req == OpReq::kWrite || req == OpReq::kWriteInplace;
+  ptr_ = direct ? out.data<float>() : temp.Alloc<float>(out.Size());
 }
 
 void OutputSlot::Commit() {
@@ -85,9 +73,10 @@ void OutputSlot::Commit() {
   });
 }
 
-void WriteFloatOutput(OpReq req, const TBlob& out, const std::function<void(float*)>& run) {
+void WriteFloatOutput(OpReq req, const TBlob& out, TempSpace& temp,
+                      const std::function<void(float*)>& run) {
   if (req == OpReq::kNull) return;
-  OutputSlot slot(req, out);
+  OutputSlot slot(req, out, temp);
   run(slot.ptr());
   slot.Commit();
 }

@@ -5,10 +5,11 @@
 // A oneDNN kernel builds its primitive (and the reorders around it) once per shape and
 // parameters and keeps it in a cache owned by the calling thread, so engine workers never
 // share a primitive and no lock is taken on the hot path. Primitives use a user-managed
-// scratchpad drawn from the pooled storage, so a cached primitive holds no working memory.
-// Arrays stay in MXNet's plain layouts (NCHW, OIHW) between ops; a primitive that prefers a
-// blocked layout gets reorders into pooled scratch buffers around it, and each kernel decides
-// per shape whether that pays (NOTE [ Conv layouts ] in nn/conv_dnnl.cc).
+// scratchpad drawn from the call's TempSpace (the ops declare NeedsTempSpace()), so a cached
+// primitive holds no working memory. Arrays stay in MXNet's plain layouts (NCHW, OIHW) between
+// ops; a primitive that prefers a blocked layout gets reorders into temporary buffers around
+// it, and each kernel decides per shape whether that pays (NOTE [ Conv layouts ] in
+// nn/conv_dnnl.cc).
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -20,7 +21,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include "mixnet/storage/storage.h"
 #include "operator/op_def.h"
 
 namespace mixnet::op::dnnl_util {
@@ -36,19 +36,6 @@ dnnl::stream& Stream();
 inline memory Mem(const memory::desc& d, const void* p) {
   return memory(d, Engine(), const_cast<void*>(p));
 }
-
-/*! \brief A pooled CPU buffer that lives for one kernel call. */
-class ScratchBuffer {
- public:
-  explicit ScratchBuffer(size_t bytes);
-  ~ScratchBuffer();
-  ScratchBuffer(const ScratchBuffer&) = delete;
-  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
-  void* data() const { return h_.dptr; }
-
- private:
-  StorageHandle h_;
-};
 
 /*! \brief Primitive attributes with a user-managed scratchpad (NOTE [ oneDNN kernels ]). */
 dnnl::primitive_attr ScratchpadAttr();
@@ -100,43 +87,43 @@ class Arg {
  */
 class BoundArg {
  public:
-  BoundArg(const Arg& arg, void* ptr);
+  BoundArg(const Arg& arg, void* ptr, TempSpace& temp);
   const memory& mem() const { return arg_.reorder_ ? want_ : user_; }
   void Finish();
 
  private:
   const Arg& arg_;
-  std::unique_ptr<ScratchBuffer> buf_;
   memory user_, want_;
 };
 
 /*!
- * \brief Runs `prim` with `args`, giving it a pooled scratchpad of the size `pd` asks for.
+ * \brief Runs `prim` with `args`, giving it a scratchpad of the size `pd` asks for from `temp`.
  * Waits for the stream, so results are in memory when it returns.
  */
 void Execute(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
-             std::unordered_map<int, memory> args);
+             std::unordered_map<int, memory> args, TempSpace& temp);
 
 /*!
  * \brief Where a primitive writes one float32 output under `req`: the output itself for
- * kWrite/kWriteInplace, else a pooled scratch buffer that Commit() adds to the output (kAdd)
- * or drops (kNull, for primitives that write every output they have).
+ * kWrite/kWriteInplace, else a temporary buffer that Commit() adds to the output (kAdd) or
+ * drops (kNull, for primitives that write every output they have).
  */
 class OutputSlot {
  public:
-  OutputSlot(OpReq req, const TBlob& out);
+  OutputSlot(OpReq req, const TBlob& out, TempSpace& temp);
   float* ptr() const { return ptr_; }
   void Commit();
 
  private:
   OpReq req_;
   const TBlob& out_;
-  std::unique_ptr<ScratchBuffer> buf_;
   float* ptr_;
 };
 
-/*! \brief Calls run(y) with y = OutputSlot(req, out).ptr(), then commits; nothing for kNull. */
-void WriteFloatOutput(OpReq req, const TBlob& out, const std::function<void(float*)>& run);
+/*! \brief Calls run(y) with y = OutputSlot(req, out, temp).ptr(), then commits; nothing for kNull.
+ */
+void WriteFloatOutput(OpReq req, const TBlob& out, TempSpace& temp,
+                      const std::function<void(float*)>& run);
 
 // ---- implementation of the template ----
 

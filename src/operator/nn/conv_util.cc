@@ -295,11 +295,12 @@ Shape ConvWeightShape(const ConvGeom& g) {
 }
 
 void RunConvPass(ConvPass pass, ConvAlgo algo, const ConvGeom& g, const TBlob& a, const TBlob& b,
-                 OpReq req, const TBlob& out, const TBlob* bias) {
+                 OpReq req, const TBlob& out, const TBlob* bias, TempSpace* temp) {
   if (req == OpReq::kNull) return;
   if (algo == ConvAlgo::kOneDnn) {
     const bool fuse_bias = pass == ConvPass::kForward;
-    DnnlConvPass(pass, g, a, b, fuse_bias ? bias : nullptr, req, out);
+    MX_INTERNAL_ASSERT(temp != nullptr);
+    DnnlConvPass(pass, g, a, b, fuse_bias ? bias : nullptr, req, out, *temp);
     if (bias && !fuse_bias) AddChannelBias(*bias, out);
     return;
   }
@@ -325,10 +326,10 @@ namespace {
 
 ComputeFn ConvPassKernel(ConvPass pass, ConvAlgo algo, ConvGeomFn geom, int a, int b,
                          bool bias_input) {
-  return [=](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+  return [=](const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
              std::span<const OpReq> req, std::span<const TBlob> out) {
     const TBlob* bias = bias_input && in.size() > 2 ? &in[2] : nullptr;
-    RunConvPass(pass, algo, geom(attrs, in), in[a], in[b], req[0], out[0], bias);
+    RunConvPass(pass, algo, geom(attrs, in), in[a], in[b], req[0], out[0], bias, ctx.temp);
   };
 }
 
@@ -343,7 +344,7 @@ OpDef& AddConvKernels(OpDef& def, const char* gemm_name, ConvPass pass, ConvGeom
     if (g.batch * g.in_c * g.out_c * g.InSize() * g.OutSize() == 0) return "zero-size array";
     return "";
   };
-  return def
+  return def.NeedsTempSpace()
       .Kernel("onednn", ConvPassKernel(pass, ConvAlgo::kOneDnn, geom, a, b, bias_input),
               dnnl_supports)
       .Kernel(gemm_name, ConvPassKernel(pass, ConvAlgo::kIm2col, geom, a, b, bias_input))

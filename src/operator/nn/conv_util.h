@@ -127,9 +127,11 @@ enum class ConvAlgo {
 /*!
  * \brief Runs one pass: kForward(a = x, b = w) -> y, kBackwardData(a = dy, b = w) -> dx,
  * kBackwardWeight(a = x, b = dy) -> dw, then adds `bias` per channel of the output if given.
+ * ConvAlgo::kOneDnn needs `temp` (the ops declare NeedsTempSpace()).
  */
 void RunConvPass(ConvPass pass, ConvAlgo algo, const ConvGeom& g, const TBlob& a, const TBlob& b,
-                 OpReq req, const TBlob& out, const TBlob* bias = nullptr);
+                 OpReq req, const TBlob& out, const TBlob* bias = nullptr,
+                 TempSpace* temp = nullptr);
 
 /*! \brief Geometry of one call of a convolution-family op, from its attributes and inputs. */
 using ConvGeomFn = ConvGeom (*)(const Attrs& attrs, std::span<const TBlob> in);
@@ -147,7 +149,7 @@ OpDef& AddConvKernels(OpDef& def, const char* gemm_name, ConvPass pass, ConvGeom
  * Primitives are cached per thread by shape (NOTE [ oneDNN kernels ]).
  */
 void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob& b,
-                  const TBlob* bias, OpReq req, const TBlob& out);
+                  const TBlob* bias, OpReq req, const TBlob& out, TempSpace& temp);
 
 /*! \brief out[n, c, ...] += bias[c] for every batch and position. */
 void AddChannelBias(const TBlob& bias, const TBlob& out);

@@ -103,44 +103,44 @@ const DnnlLayerNorm& GetDnnlLayerNorm(const Attrs& attrs, const Shape& shape, bo
 }
 
 // out: output [, mean, std (sqrt(var + eps))].
-void DnnlForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+void DnnlForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                  std::span<const OpReq> req, std::span<const TBlob> out) {
   const bool stats = out.size() > 1;
   const DnnlLayerNorm& e = GetDnnlLayerNorm(attrs, in[0].shape, stats, false);
-  du::OutputSlot y(req[0], out[0]);
+  TempSpace& temp = ctx.Temp();
+  du::OutputSlot y(req[0], out[0], temp);
   std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, du::Mem(e.data, in[0].dptr)},
                                                 {DNNL_ARG_SCALE, du::Mem(e.param, in[1].dptr)},
                                                 {DNNL_ARG_SHIFT, du::Mem(e.param, in[2].dptr)},
                                                 {DNNL_ARG_DST, du::Mem(e.data, y.ptr())}};
   if (!stats) {
-    du::Execute(e.fwd, e.fwd_pd, std::move(args));
+    du::Execute(e.fwd, e.fwd_pd, std::move(args), temp);
     y.Commit();
     return;
   }
-  du::OutputSlot mean(req[1], out[1]);
-  du::ScratchBuffer var(e.stats.get_size());
+  du::OutputSlot mean(req[1], out[1], temp);
+  float* v = temp.Alloc<float>(out[1].Size());
   args[DNNL_ARG_MEAN] = du::Mem(e.stats, mean.ptr());
-  args[DNNL_ARG_VARIANCE] = du::Mem(e.stats, var.data());
-  du::Execute(e.fwd, e.fwd_pd, std::move(args));
+  args[DNNL_ARG_VARIANCE] = du::Mem(e.stats, v);
+  du::Execute(e.fwd, e.fwd_pd, std::move(args), temp);
   y.Commit();
   mean.Commit();
   const double eps = attrs.param<LayerNormParam>().eps;
-  const float* v = static_cast<const float*>(var.data());
-  du::WriteFloatOutput(req[2], out[2], [&](float* sd) {
+  du::WriteFloatOutput(req[2], out[2], temp, [&](float* sd) {
     for (int64_t i = 0; i < out[2].Size(); ++i)
       sd[i] = static_cast<float>(std::sqrt(v[i] + eps));
   });
 }
 
 // in: data, gamma, ograd. out: data_grad, gamma_grad, beta_grad.
-void DnnlBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+void DnnlBackward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                   std::span<const OpReq> req, std::span<const TBlob> out) {
   const DnnlLayerNorm& e = GetDnnlLayerNorm(attrs, in[0].shape, true, true);
   const int64_t len = in[0].shape[in[0].shape.ndim() - 1], rows = in[0].Size() / len;
-  du::ScratchBuffer mean(e.stats.get_size()), var(e.stats.get_size());
+  TempSpace& temp = ctx.Temp();
   const float* x = in[0].data<float>();
-  float* m = static_cast<float*>(mean.data());
-  float* v = static_cast<float*>(var.data());
+  float* m = temp.Alloc<float>(rows);
+  float* v = temp.Alloc<float>(rows);
   ParallelFor(rows, std::max<int64_t>(1, kElementwiseGrain / len), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const double mu = norm::RowSum(x + r * len, len) / static_cast<double>(len);
@@ -149,7 +149,8 @@ void DnnlBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> i
                                 static_cast<double>(len));
     }
   });
-  du::OutputSlot dx(req[0], out[0]), dgamma(req[1], out[1]), dbeta(req[2], out[2]);
+  du::OutputSlot dx(req[0], out[0], temp), dgamma(req[1], out[1], temp),
+      dbeta(req[2], out[2], temp);
   du::Execute(e.bwd, e.bwd_pd,
               {{DNNL_ARG_SRC, du::Mem(e.data, x)},
                {DNNL_ARG_MEAN, du::Mem(e.stats, m)},
@@ -160,7 +161,8 @@ void DnnlBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> i
                {DNNL_ARG_SHIFT, du::Mem(e.param, in[1].dptr)},
                {DNNL_ARG_DIFF_SRC, du::Mem(e.data, dx.ptr())},
                {DNNL_ARG_DIFF_SCALE, du::Mem(e.param, dgamma.ptr())},
-               {DNNL_ARG_DIFF_SHIFT, du::Mem(e.param, dbeta.ptr())}});
+               {DNNL_ARG_DIFF_SHIFT, du::Mem(e.param, dbeta.ptr())}},
+              temp);
   dx.Commit();
   dgamma.Commit();
   dbeta.Commit();
@@ -181,6 +183,7 @@ MIXNET_REGISTER_OP(LayerNorm)
       Infer(a, false, in, out);
     })
     .InferType(FloatingSameType)
+    .NeedsTempSpace()
     .Kernel("onednn", DnnlForward, DnnlSupports)
     .Kernel("reference", norm::AffineNormForwardKernel<LayerNormParam>(Layout))
     .Gradient(norm::AffineNormGradient("_layer_norm_backward"))
@@ -205,6 +208,7 @@ MIXNET_REGISTER_OP(_layer_norm_backward)
       Infer(a, true, in, out);
     })
     .InferType(FloatingSameType)
+    .NeedsTempSpace()
     .Kernel("onednn", DnnlBackward, DnnlSupports)
     .Kernel("reference", norm::AffineNormBackwardKernel<LayerNormParam>(Layout))
     .Sample(OpSample{.inputs = {Shape{3, 5}, Shape{5}, Shape{3, 5}},

@@ -160,36 +160,37 @@ const DnnlLrn& GetDnnlLrn(const Attrs& attrs, const Shape& shape, bool backward)
   });
 }
 
-void DnnlForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+void DnnlForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                  std::span<const OpReq> req, std::span<const TBlob> out) {
   const DnnlLrn& e = GetDnnlLrn(attrs, in[0].shape, false);
-  du::WriteFloatOutput(req[0], out[0], [&](float* y) {
+  du::WriteFloatOutput(req[0], out[0], ctx.Temp(), [&](float* y) {
     du::Execute(e.fwd, e.fwd_pd,
-                {{DNNL_ARG_SRC, du::Mem(e.data, in[0].dptr)}, {DNNL_ARG_DST, du::Mem(e.data, y)}});
+                {{DNNL_ARG_SRC, du::Mem(e.data, in[0].dptr)}, {DNNL_ARG_DST, du::Mem(e.data, y)}},
+                ctx.Temp());
   });
 }
 
 /*! \brief in (data, ograd); reruns a training forward when the backward needs its workspace. */
-void DnnlBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+void DnnlBackward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                   std::span<const OpReq> req, std::span<const TBlob> out) {
   const DnnlLrn& e = GetDnnlLrn(attrs, in[0].shape, true);
   std::unordered_map<int, dnnl::memory> args;
-  std::unique_ptr<du::ScratchBuffer> ws, y;
   const dnnl::memory::desc ws_md = e.fwd_pd.workspace_desc();
   if (ws_md.get_size() > 0) {
-    ws = std::make_unique<du::ScratchBuffer>(ws_md.get_size());
-    y = std::make_unique<du::ScratchBuffer>(e.data.get_size());
-    args[DNNL_ARG_WORKSPACE] = du::Mem(ws_md, ws->data());
+    void* ws = ctx.Temp().Alloc(ws_md.get_size());
+    void* y = ctx.Temp().Alloc(e.data.get_size());
+    args[DNNL_ARG_WORKSPACE] = du::Mem(ws_md, ws);
     du::Execute(e.fwd, e.fwd_pd,
                 {{DNNL_ARG_SRC, du::Mem(e.data, in[0].dptr)},
-                 {DNNL_ARG_DST, du::Mem(e.data, y->data())},
-                 {DNNL_ARG_WORKSPACE, args[DNNL_ARG_WORKSPACE]}});
+                 {DNNL_ARG_DST, du::Mem(e.data, y)},
+                 {DNNL_ARG_WORKSPACE, args[DNNL_ARG_WORKSPACE]}},
+                ctx.Temp());
   }
-  du::WriteFloatOutput(req[0], out[0], [&](float* dx) {
+  du::WriteFloatOutput(req[0], out[0], ctx.Temp(), [&](float* dx) {
     args[DNNL_ARG_SRC] = du::Mem(e.data, in[0].dptr);
     args[DNNL_ARG_DIFF_DST] = du::Mem(e.data, in[1].dptr);
     args[DNNL_ARG_DIFF_SRC] = du::Mem(e.data, dx);
-    du::Execute(e.bwd, e.bwd_pd, args);
+    du::Execute(e.bwd, e.bwd_pd, args, ctx.Temp());
   });
 }
 
@@ -201,6 +202,7 @@ MIXNET_REGISTER_OP(LRN)
     .Inputs({"data"})
     .InferShape(Infer)
     .InferType(FloatingSameType)
+    .NeedsTempSpace()
     .Kernel("onednn", DnnlForward, DnnlSupports)
     .Kernel("reference", Forward)
     .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
@@ -219,6 +221,7 @@ MIXNET_REGISTER_OP(_lrn_backward)
     .Inputs({"data", "ograd"})
     .InferShape(Infer)
     .InferType(FloatingSameType)
+    .NeedsTempSpace()
     .Kernel("onednn", DnnlBackward, DnnlSupports)
     .Kernel("reference", Backward)
     .Sample(OpSample{.attrs = {{"nsize", "3"}, {"alpha", "0.5"}},

@@ -427,7 +427,7 @@ SupportsFn DnnlPoolSupports(int data_index) {
   };
 }
 
-void DnnlForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+void DnnlForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                  std::span<const OpReq> req, std::span<const TBlob> out) {
   struct Entry {
     dnnl::pooling_forward::primitive_desc pd;
@@ -439,9 +439,10 @@ void DnnlForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in
     auto pd = DnnlPoolForwardPd(d, false);
     return std::make_shared<Entry>(Entry{pd, dnnl::pooling_forward(pd)});
   });
-  du::WriteFloatOutput(req[0], out[0], [&](float* y) {
+  du::WriteFloatOutput(req[0], out[0], ctx.Temp(), [&](float* y) {
     du::Execute(e.prim, e.pd,
-                {{DNNL_ARG_SRC, du::Mem(d.src, in[0].dptr)}, {DNNL_ARG_DST, du::Mem(d.dst, y)}});
+                {{DNNL_ARG_SRC, du::Mem(d.src, in[0].dptr)}, {DNNL_ARG_DST, du::Mem(d.dst, y)}},
+                ctx.Temp());
   });
 }
 
@@ -450,7 +451,7 @@ void DnnlForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in
  * argmax of each window), which the separate forward op did not keep, so it reruns a training
  * forward into scratch memory first.
  */
-void DnnlBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+void DnnlBackward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                   std::span<const OpReq> req, std::span<const TBlob> out) {
   struct Entry {
     dnnl::pooling_forward::primitive_desc fwd_pd;
@@ -470,22 +471,22 @@ void DnnlBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> i
         Entry{fwd_pd, dnnl::pooling_forward(fwd_pd), pd, dnnl::pooling_backward(pd)});
   });
   std::unordered_map<int, dnnl::memory> args;
-  std::unique_ptr<du::ScratchBuffer> ws, y;
   if (max) {
     const dnnl::memory::desc ws_md = e.fwd_pd.workspace_desc();
-    ws = std::make_unique<du::ScratchBuffer>(ws_md.get_size());
-    y = std::make_unique<du::ScratchBuffer>(d.dst.get_size());
-    const dnnl::memory ws_mem(ws_md, du::Engine(), ws->data());
+    void* ws = ctx.Temp().Alloc(ws_md.get_size());
+    void* y = ctx.Temp().Alloc(d.dst.get_size());
+    const dnnl::memory ws_mem(ws_md, du::Engine(), ws);
     du::Execute(e.fwd, e.fwd_pd,
                 {{DNNL_ARG_SRC, du::Mem(d.src, in[1].dptr)},
-                 {DNNL_ARG_DST, du::Mem(d.dst, y->data())},
-                 {DNNL_ARG_WORKSPACE, ws_mem}});
+                 {DNNL_ARG_DST, du::Mem(d.dst, y)},
+                 {DNNL_ARG_WORKSPACE, ws_mem}},
+                ctx.Temp());
     args[DNNL_ARG_WORKSPACE] = ws_mem;
   }
-  du::WriteFloatOutput(req[0], out[0], [&](float* dx) {
+  du::WriteFloatOutput(req[0], out[0], ctx.Temp(), [&](float* dx) {
     args[DNNL_ARG_DIFF_DST] = du::Mem(d.dst, in[0].dptr);
     args[DNNL_ARG_DIFF_SRC] = du::Mem(d.src, dx);
-    du::Execute(e.prim, e.pd, args);
+    du::Execute(e.prim, e.pd, args, ctx.Temp());
   });
 }
 
@@ -531,6 +532,7 @@ const bool kRegistered = [] {
       .Inputs({"data"})
       .InferShape(PoolingShape)
       .InferType(ConvType)
+      .NeedsTempSpace()
       .Kernel("onednn", DnnlForward, DnnlPoolSupports(0))
       .Kernel("planar", ForwardKernel<true>, PlanarSupports)
       .Kernel("reference", ForwardKernel<false>)
@@ -571,6 +573,7 @@ const bool kRegistered = [] {
       .Inputs({"dy", "data", "output"})
       .InferShape(BackwardShape)
       .InferType(ConvType)
+      .NeedsTempSpace()
       .Kernel("onednn", DnnlBackward, DnnlPoolSupports(1))
       .Kernel("planar", BackwardKernel<true>, PlanarSupports)
       .Kernel("reference", BackwardKernel<false>)
