@@ -1,8 +1,9 @@
 // Operator speed, mixnet vs PyTorch (libtorch, C++), side by side in one process.
 //
 // Each workload runs the same computation in both with the same number of threads (all
-// cores: mixnet's OpenMP team, torch::set_num_threads). Figures are medians over repetitions
-// of the time per call (mixnet: asynchronous pushes, then a wait, amortised). Workloads whose
+// cores: mixnet's OpenMP team, torch::set_num_threads). The two run in alternating batches;
+// figures are medians over repetitions of the time per call (mixnet: asynchronous pushes,
+// then a wait, amortised) and the median of the per-batch ratios. Workloads whose
 // mixnet op is not registered yet print "not registered".
 //
 //   ops_vs_torch [--reps R] [--filter SUBSTRING]
@@ -28,21 +29,44 @@ namespace mo = mixnet::op;
 using mixnet::NDArray;
 using mixnet::Shape;
 
-/*! \brief Median seconds per call of `call`, timing batches of `inner` calls then `sync`. */
-double MedianSeconds(const std::function<void()>& call, const std::function<void()>& sync, int reps,
-                     int inner) {
-  call();
-  sync();  // warm up (allocations, caches, primitive creation)
-  std::vector<double> t;
+/*! \brief Seconds per call of `call` over a batch of `inner` calls ended by `sync`. */
+double BatchSeconds(const std::function<void()>& call, const std::function<void()>& sync,
+                    int inner) {
+  const auto t0 = Clock::now();
+  for (int i = 0; i < inner; ++i)
+    call();
+  sync();
+  return std::chrono::duration<double>(Clock::now() - t0).count() / inner;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/*! \brief Medians of both times and of their per-repetition ratio (torch / mixnet). */
+struct Timing {
+  double mixnet, torch, ratio;
+};
+
+/*!
+ * \brief Times the two sides in alternating batches, so a burst of load on this shared
+ * machine hits both, and reports the median of the per-pair ratios with the median times.
+ */
+Timing Compare(const std::function<void()>& mx, const std::function<void()>& th, int reps,
+               int inner) {
+  const auto mx_sync = [] { mixnet::Engine::Get()->WaitForAll(); };
+  const auto th_sync = [] {};
+  mx();
+  mx_sync();  // warm up (allocations, caches, primitive creation)
+  th();
+  std::vector<double> tm, tt, ratio;
   for (int r = 0; r < reps; ++r) {
-    const auto t0 = Clock::now();
-    for (int i = 0; i < inner; ++i)
-      call();
-    sync();
-    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / inner);
+    tm.push_back(BatchSeconds(mx, mx_sync, inner));
+    tt.push_back(BatchSeconds(th, th_sync, inner));
+    ratio.push_back(tt.back() / tm.back());
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return {Median(tm), Median(tt), Median(ratio)};
 }
 
 NDArray MxRandom(const Shape& s, float lo = -1, float hi = 1) {
@@ -345,16 +369,13 @@ int main(int argc, char** argv) {
     }
     try {
       const auto mx_call = w.make_mixnet();
-      const double mx = MedianSeconds(
-          mx_call, [] { mixnet::Engine::Get()->WaitForAll(); }, reps, w.inner);
       torch::AutoGradMode grad(true);
       const auto th_call = w.make_torch();
-      const double th = MedianSeconds(
-          th_call, [] {}, reps, w.inner);
+      const Timing t = Compare(mx_call, th_call, reps, w.inner);
       char rate[32] = "";
-      if (w.flops > 0) std::snprintf(rate, sizeof(rate), "%.1f", w.flops / mx * 1e-9);
-      std::printf("| %s | %.3f | %.3f | %.2fx | %s |\n", w.name.c_str(), mx * 1e3, th * 1e3,
-                  th / mx, rate);
+      if (w.flops > 0) std::snprintf(rate, sizeof(rate), "%.1f", w.flops / t.mixnet * 1e-9);
+      std::printf("| %s | %.3f | %.3f | %.2fx | %s |\n", w.name.c_str(), t.mixnet * 1e3,
+                  t.torch * 1e3, t.ratio, rate);
     } catch (const std::exception& e) {
       std::printf("| %s | error: %s | | | |\n", w.name.c_str(), e.what());
     }
