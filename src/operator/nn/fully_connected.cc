@@ -4,6 +4,7 @@
 // over the last axis and the leading axes are kept.
 #include "operator/grad_ops.h"
 #include "operator/linalg/gemm.h"
+#include "operator/simd/kernels.h"
 
 namespace mixnet::op {
 namespace {
@@ -94,12 +95,16 @@ void FcBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
                   out[1].data<T>(), d.k);
     }
     if (p.no_bias || req[2] == OpReq::kNull) return;
-    for (int64_t j = 0; j < n; ++j) {
-      double s = 0;
+    std::vector<double> sums(static_cast<size_t>(n), 0.0);
+    if constexpr (kBlas && std::is_same_v<T, float>) {  // column sums, vectorised across columns
+      simd::Best().f32.reduce_cols(simd::ReduceOp::kSum, g, d.m, n, n, sums.data());
+    } else {
       for (int64_t i = 0; i < d.m; ++i)
-        s += static_cast<double>(ComputeType<T>(g[i * n + j]));
-      Store(out[2].data<T>() + j, req[2], s);
+        for (int64_t j = 0; j < n; ++j)
+          sums[static_cast<size_t>(j)] += static_cast<double>(ComputeType<T>(g[i * n + j]));
     }
+    for (int64_t j = 0; j < n; ++j)
+      Store(out[2].data<T>() + j, req[2], sums[static_cast<size_t>(j)]);
   });
 }
 
