@@ -200,13 +200,13 @@ const bool kRegistered = [] {
             GValue dx;
             switch (attrs.param<ActivationParam>().act_type) {
               case kRelu:
-                dx = Mul(g, dy, Positive(g, x));
+                dx = g.Apply1("_backward_relu", {dy, x});
                 break;
               case kSigmoid:
-                dx = Mul(g, dy, Mul(g, y, RSubScalar(g, y, 1.0)));
+                dx = g.Apply1("_backward_sigmoid", {dy, y});
                 break;
               case kTanh:
-                dx = Mul(g, dy, RSubScalar(g, Unary(g, "square", y), 1.0));
+                dx = g.Apply1("_backward_tanh", {dy, y});
                 break;
               case kSoftrelu:
                 dx = Mul(g, dy, Unary(g, "sigmoid", x));

@@ -50,6 +50,10 @@ enum class BinaryOp : uint8_t {
   kGreaterEqual,
   kLesser,
   kLesserEqual,
+  // Activation gradients, (a, b) = (dy, y) or (dy, x):
+  kSigmoidGrad,  // a * b * (1 - b)
+  kTanhGrad,     // a * (1 - b * b)
+  kReluGrad,     // b > 0 ? a : 0
 };
 
 /*! \brief Which operands of a binary op are arrays and which one element (a scalar). */

@@ -142,6 +142,12 @@ MIXNET_SIMD_INLINE void Binary(BinaryOp op, Operands operands, const T* a, const
       return map([&](V u, V v) { return u < v ? one : zero; });
     case BinaryOp::kLesserEqual:
       return map([&](V u, V v) { return u <= v ? one : zero; });
+    case BinaryOp::kSigmoidGrad:
+      return map([&](V u, V v) { return u * v * (one - v); });
+    case BinaryOp::kTanhGrad:
+      return map([&](V u, V v) { return u * (one - v * v); });
+    case BinaryOp::kReluGrad:
+      return map([&](V u, V v) { return v > zero ? u : zero; });
   }
 }
 

@@ -207,7 +207,7 @@ const bool kRegistered = [] {
   RegisterUnary(
       "tanh", [](auto x) { return std::tanh(x); },
       [](GradBuilder& g, GValue, GValue y, GValue dy) {
-        return Mul(g, dy, RSubScalar(g, Unary(g, "square", y), 1.0));
+        return g.Apply1("_backward_tanh", {dy, y});
       },
       any, "Hyperbolic tangent.", simd::UnaryOp::kTanh);
   RegisterUnary(
@@ -239,13 +239,13 @@ const bool kRegistered = [] {
   RegisterUnary(
       "sigmoid", [](auto x) { return decltype(x)(1) / (decltype(x)(1) + std::exp(-x)); },
       [](GradBuilder& g, GValue, GValue y, GValue dy) {
-        return Mul(g, dy, Mul(g, y, RSubScalar(g, y, 1.0)));
+        return g.Apply1("_backward_sigmoid", {dy, y});
       },
       any, "Logistic sigmoid: 1 / (1 + e^-x).", simd::UnaryOp::kSigmoid);
   RegisterUnary(
       "relu", [](auto x) { return x > decltype(x)(0) ? x : decltype(x)(0); },
       [](GradBuilder& g, GValue x, GValue, GValue dy) {
-        return Mul(g, dy, g.Apply1("_greater_scalar", {x}, Scalar(0.0)));
+        return g.Apply1("_backward_relu", {dy, x});
       },
       any, "Rectified linear unit: max(x, 0).", simd::UnaryOp::kRelu);
   RegisterUnary(
