@@ -78,9 +78,17 @@ void BroadcastCopy(const TBlob& in, const Shape& in_shape, OpReq req, const TBlo
       plan.ForRuns(lo, hi, [&](int64_t o, int64_t n, const auto& off, const auto& st) {
         const T* p = x + off[0];
         T* q = y + o;
-        for (int64_t j = 0; j < n; ++j) {
-          const C v = C(p[j * st[0]]) * s;
-          q[j] = req == OpReq::kAdd ? T(C(q[j]) + v) : T(v);
+        const bool add = req == OpReq::kAdd;
+        if (st[0] == 0 && !add) {  // a broadcast element (a reduction's gradient): a fill
+          std::fill_n(q, n, T(C(*p) * s));
+        } else if (st[0] == 1 && !add) {  // contiguous runs vectorise
+          for (int64_t j = 0; j < n; ++j)
+            q[j] = T(C(p[j]) * s);
+        } else {
+          for (int64_t j = 0; j < n; ++j) {
+            const C v = C(p[j * st[0]]) * s;
+            q[j] = add ? T(C(q[j]) + v) : T(v);
+          }
         }
       });
     });
