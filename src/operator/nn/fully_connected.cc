@@ -108,6 +108,52 @@ void FcBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
   });
 }
 
+/*!
+ * \brief Gradient of _backward_FullyConnected (second order). On 2-D views, with dy (m, n),
+ * x (m, k), W (n, k) and the head gradients gdx, gdW, gdb of dx = dy W, dW = dy^T x and
+ * db = column sums of dy: d dy = gdx W^T + x gdW^T + gdb (each row), d x = dy gdW,
+ * d W = dy^T gdx. Absent heads contribute nothing.
+ */
+std::vector<GValue> BackwardGradient(GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
+                                     std::span<const GValue>, std::span<const GValue> dout) {
+  const auto& p = attrs.param<FullyConnectedParam>();
+  const GValue dy = in[0], x = in[1], w = in[2];
+  const GValue gdx = dout[0], gdw = dout[1];
+  const GValue gdb = dout.size() > 2 ? dout[2] : GValue{};
+  // As (rows, features): FullyConnected flattens data to (batch, rest) or, without flatten,
+  // folds every axis but the last into rows.
+  const AttrDict rows_last = {{"shape", "(-1, 0)"}, {"reverse", "True"}};
+  const auto as_2d = [&](GValue v, bool data) {
+    if (p.flatten) return data ? g.Apply1("Reshape", {v}, {{"shape", "(0, -1)"}}) : v;
+    return g.Apply1("Reshape", {v}, rows_last);
+  };
+  const auto dot = [&](GValue a, GValue b, bool ta, bool tb) {
+    return g.Apply1(
+        "dot", {a, b},
+        {{"transpose_a", ta ? "True" : "False"}, {"transpose_b", tb ? "True" : "False"}});
+  };
+  const GValue dy2 = as_2d(dy, false), x2 = as_2d(x, true);
+  GValue gdx2 = gdx.valid() ? as_2d(gdx, true) : GValue{};
+  GValue d_dy, d_x, d_w;
+  const auto accumulate = [&](GValue acc, GValue term) {
+    return acc.valid() ? grad::Add(g, acc, term) : term;
+  };
+  if (gdx2.valid()) {
+    d_dy = dot(gdx2, w, false, true);
+    d_w = dot(dy2, gdx2, true, false);
+  }
+  if (gdw.valid()) {
+    d_dy = accumulate(d_dy, dot(x2, gdw, false, true));
+    d_x = g.Apply1("reshape_like", {dot(dy2, gdw, false, false), x});
+  }
+  if (gdb.valid()) {
+    const GValue base = d_dy.valid() ? d_dy : g.Apply1("zeros_like", {dy2});
+    d_dy = g.Apply1("broadcast_add", {base, gdb});
+  }
+  if (d_dy.valid()) d_dy = g.Apply1("reshape_like", {d_dy, dy});
+  return {d_dy, d_x, d_w};
+}
+
 std::vector<std::string> FcInputs(const Attrs& attrs) {
   if (attrs.param<FullyConnectedParam>().no_bias) return {"data", "weight"};
   return {"data", "weight", "bias"};
@@ -180,6 +226,7 @@ const bool kRegistered = [] {
       .InferType(FloatingSameType)
       .Kernel("blas", FcBackward<true>, BlasSupports)
       .Kernel("reference", FcBackward<false>)
+      .Gradient(BackwardGradient)
       .Sample(OpSample{.attrs = {{"num_hidden", "4"}},
                        .inputs = {Shape{3, 4}, Shape{3, 5}, Shape{4, 5}},
                        .expected =
@@ -197,7 +244,9 @@ const bool kRegistered = [] {
                              return std::vector<std::vector<double>>{dx, dw, db};
                            }})
       .Sample(OpSample{.attrs = {{"num_hidden", "3"}, {"flatten", "False"}, {"no_bias", "True"}},
-                       .inputs = {Shape{2, 2, 3}, Shape{2, 2, 5}, Shape{3, 5}}});
+                       .inputs = {Shape{2, 2, 3}, Shape{2, 2, 5}, Shape{3, 5}}})
+      .Sample(OpSample{.attrs = {{"num_hidden", "4"}},
+                       .inputs = {Shape{2, 4}, Shape{2, 2, 3}, Shape{4, 6}}});
   return true;
 }();
 
