@@ -70,7 +70,8 @@ void Accuracy::update(const std::vector<NDArray>& labels, const std::vector<NDAr
 TopKAccuracy::TopKAccuracy(int top_k) : EvalMetric("top_k_accuracy"), top_k_(top_k) {
   MX_CHECK(top_k > 1, ValueError) << "top_k_accuracy: top_k must be more than 1, got " << top_k
                                   << " (use accuracy for top 1)";
-  name_ += "_" + std::to_string(top_k);
+  name_ += '_';
+  name_ += std::to_string(top_k);
 }
 
 void TopKAccuracy::update(const std::vector<NDArray>& labels, const std::vector<NDArray>& preds) {
