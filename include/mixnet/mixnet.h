@@ -36,10 +36,13 @@
 #include "mixnet/base/error.h"
 #include "mixnet/base/shape.h"
 #include "mixnet/engine/engine.h"
+#include "mixnet/initializer/initializer.h"
+#include "mixnet/metric/metric.h"
 #include "mixnet/ndarray/ndarray.h"
 #include "mixnet/ndarray/serialize.h"
 #include "mixnet/op/invoke.h"
 #include "mixnet/op/random.h"
+#include "mixnet/optimizer/lr_scheduler.h"
 #include "mixnet/storage/storage.h"
 
 /*! \brief `mx::` is the short name users write, as `mx.` in Python. */
