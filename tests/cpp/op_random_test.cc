@@ -18,7 +18,10 @@ namespace {
 constexpr int64_t kN = 100000;
 
 std::vector<double> Draw(const std::string& op, AttrDict attrs) {
-  attrs.emplace_back("shape", "(" + std::to_string(kN) + ",)");
+  std::string shape = "(";  // appended piecewise: GCC 12 warns (-Wrestrict) on "(" + ...
+  shape += std::to_string(kN);
+  shape += ",)";
+  attrs.emplace_back("shape", shape);
   attrs.emplace_back("dtype", "float64");
   return Invoke(op, {}, attrs)[0].ToVector<double>();
 }

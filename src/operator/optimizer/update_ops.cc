@@ -339,10 +339,10 @@ void ApplyUpdate(std::span<const TBlob> in, const TBlob& out, F f) {
     ParallelFor(out.Size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) {
         std::array<C, NS> s;
-        for (size_t k = 0; k < NS; ++k)
+        for (size_t k = 0; k != NS; ++k)
           s[k] = C(st[k][i]);
         const C r = f(C(w[i]), C(g[i]), s);
-        for (size_t k = 0; k < NS; ++k)
+        for (size_t k = 0; k != NS; ++k)
           st[k][i] = T(s[k]);
         y[i] = T(r);
       }
