@@ -143,10 +143,10 @@ void DnnlBackward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlo
   float* v = temp.Alloc<float>(rows);
   ParallelFor(rows, std::max<int64_t>(1, kElementwiseGrain / len), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
-      const double mu = norm::RowSum(x + r * len, len) / static_cast<double>(len);
-      m[r] = static_cast<float>(mu);
-      v[r] = static_cast<float>(norm::RowSumSquaredDev(x + r * len, len, m[r]) /
-                                static_cast<double>(len));
+      double mean, var;
+      norm::RowMoments(x + r * len, len, &mean, &var);
+      m[r] = static_cast<float>(mean);
+      v[r] = static_cast<float>(var);
     }
   });
   du::OutputSlot dx(req[0], out[0], temp), dgamma(req[1], out[1], temp),

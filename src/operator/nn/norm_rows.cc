@@ -8,6 +8,11 @@ double RowSum(const float* x, int64_t n) {
   return simd::Best().f32.reduce(simd::ReduceOp::kSum, x, n);
 }
 
+void RowMoments(const float* x, int64_t n, double* mean, double* var) {
+  *mean = RowSum(x, n) / static_cast<double>(n);
+  *var = RowSumSquaredDev(x, n, static_cast<float>(*mean)) / static_cast<double>(n);
+}
+
 double RowSumSquaredDev(const float* x, int64_t n, float m) {
   return simd::Best().norm.sum_squared_dev(x, n, m);
 }

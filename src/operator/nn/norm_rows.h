@@ -9,6 +9,8 @@ namespace mixnet::op::norm {
 
 /*! \brief The sum of x[0, n). */
 double RowSum(const float* x, int64_t n);
+/*! \brief Mean and biased variance of x[0, n) (n > 0), two passes: sum, then squared deviations. */
+void RowMoments(const float* x, int64_t n, double* mean, double* var);
 /*! \brief The sum of (x[i] - m)^2 over [0, n). */
 double RowSumSquaredDev(const float* x, int64_t n, float m);
 /*! \brief Adds the sums of dy[i] and of dy[i] * (x[i] - m) over [0, n) to *sum_dy, *sum_dy_dev. */

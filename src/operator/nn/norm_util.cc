@@ -66,16 +66,6 @@ SupportsFn AffineNormRowsSupports(LayoutFn layout) {
   };
 }
 
-namespace {
-
-/*! \brief Mean and biased variance of a contiguous row (two passes). */
-void RowMoments(const float* x, int64_t n, double* mean, double* var) {
-  *mean = RowSum(x, n) / static_cast<double>(n);
-  *var = RowSumSquaredDev(x, n, static_cast<float>(*mean)) / static_cast<double>(n);
-}
-
-}  // namespace
-
 void AffineNormRowsForward(const GroupLayout& l, double eps, std::span<const TBlob> in,
                            std::span<const OpReq> req, std::span<const TBlob> out) {
   const float* x = in[0].data<float>();

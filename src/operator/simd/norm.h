@@ -8,14 +8,6 @@
 
 namespace mixnet::op::simd::MIXNET_SIMD_ISA {
 
-/*! \brief Adds the float-lane partial sums of one register to a double total. */
-MIXNET_SIMD_INLINE double Total(VecT<float> acc) {
-  double s = 0;
-  for (int j = 0; j < kLanes<float>; ++j)
-    s += acc[j];
-  return s;
-}
-
 inline double RowSumSquaredDev(const float* x, int64_t n, float m) {
   using V = VecT<float>;
   constexpr int W = kLanes<float>;
@@ -27,7 +19,7 @@ inline double RowSumSquaredDev(const float* x, int64_t n, float m) {
     a0 = Fma(d0, d0, a0);
     a1 = Fma(d1, d1, a1);
   }
-  double s = Total(a0) + Total(a1);
+  double s = ReduceAddAs<double>(a0) + ReduceAddAs<double>(a1);
   for (; i < n; ++i) {
     const double d = x[i] - m;
     s += d * d;
@@ -47,7 +39,7 @@ inline void RowGradSums(const float* dy, const float* x, int64_t n, float m, dou
     a += g;
     b = Fma(g, Load<V>(x + i) - mv, b);
   }
-  double s = Total(a), t = Total(b);
+  double s = ReduceAddAs<double>(a), t = ReduceAddAs<double>(b);
   for (; i < n; ++i) {
     s += dy[i];
     t += static_cast<double>(dy[i]) * (x[i] - m);

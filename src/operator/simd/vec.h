@@ -201,13 +201,19 @@ MIXNET_SIMD_INLINE V CopySign(V a, V s) {
   return BitCast<V>((BitCast<M>(a) & ~sign) | (BitCast<M>(s) & sign));
 }
 
-/*! \brief Sum of the lanes. */
-template <class V>
-MIXNET_SIMD_INLINE Elem<V> ReduceAdd(V v) {
-  Elem<V> s = 0;
+/*! \brief Sum of the lanes, accumulated in Acc (a wider type keeps the total exact-er). */
+template <typename Acc, class V>
+MIXNET_SIMD_INLINE Acc ReduceAddAs(V v) {
+  Acc s = 0;
   for (int i = 0; i < kLanesOf<V>; ++i)
     s += v[i];
   return s;
+}
+
+/*! \brief Sum of the lanes. */
+template <class V>
+MIXNET_SIMD_INLINE Elem<V> ReduceAdd(V v) {
+  return ReduceAddAs<Elem<V>>(v);
 }
 
 }  // namespace mixnet::op::simd::MIXNET_SIMD_ISA
