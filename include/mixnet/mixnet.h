@@ -31,6 +31,7 @@
  */
 #pragma once
 
+#include "mixnet/autograd/autograd.h"
 #include "mixnet/base/context.h"
 #include "mixnet/base/dtype.h"
 #include "mixnet/base/error.h"

@@ -128,7 +128,8 @@ struct NDArray::Chunk {
   const size_t nbytes;
   const VarHandle var;
   std::atomic<bool> allocated;
-  std::mutex mu;  // serialises the deferred allocation
+  std::mutex mu;                     // serialises the deferred allocation
+  std::atomic<uint64_t> version{0};  // writes issued (NDArray::version)
 };
 
 NDArray::NDArray(const Shape& shape, Context ctx, DType dtype, bool delay_alloc)
@@ -254,6 +255,7 @@ void NDArray::SyncCopyFromHost(const void* data, size_t num_elems) const {
       << shape_ << " (" << Size() << " elements)";
   if (num_elems == 0) return;
   MX_CHECK(data != nullptr, ValueError) << "NDArray::SyncCopyFromHost: null source pointer";
+  BumpVersion();
   Engine::Get()->PushSync(
       NoAllocFn([chunk = ptr_.get(), off = byte_offset_, data, bytes = nbytes()](RunContext) {
         std::memcpy(chunk->Data() + off, data, bytes);
@@ -281,6 +283,7 @@ void NDArray::CopyTo(const NDArray& dst, int priority) const {
   MX_CHECK(shape_ == dst.shape_, ValueError) << "NDArray::CopyTo: source shape " << shape_
                                              << " differs from destination shape " << dst.shape_;
   if (Size() == 0) return;
+  dst.BumpVersion();
   Engine::Get()->PushSync(
       NoAllocFn([src = ptr_.get(), dst_chunk = dst.ptr_.get(), src_off = byte_offset_,
                  dst_off = dst.byte_offset_, n = static_cast<size_t>(Size()), src_dtype = dtype_,
@@ -305,6 +308,7 @@ NDArray NDArray::AsInContext(Context ctx) const {
 void NDArray::Fill(double value) const {
   CheckNotNone(*this, "Fill");
   if (Size() == 0) return;
+  BumpVersion();
   Engine::Get()->PushSync(
       NoAllocFn([chunk = ptr_.get(), off = byte_offset_, n = static_cast<size_t>(Size()),
                  dtype = dtype_,
@@ -327,7 +331,7 @@ NDArray NDArray::Slice(int64_t begin, int64_t end) const {
   out.shape_[0] = e - b;
   out.byte_offset_ +=
       static_cast<size_t>(b * shape_.ProdDims(1, shape_.ndim())) * DTypeSize(dtype_);
-  return out;
+  return FinishView(std::move(out), ViewKind::kSlice);
 }
 
 NDArray NDArray::At(int64_t i) const {
@@ -338,6 +342,8 @@ NDArray NDArray::At(int64_t i) const {
   MX_CHECK(0 <= j && j < n, IndexError)
       << "NDArray::At: index " << i << " is out of bounds for axis 0 (size " << n
       << ") of an array of shape " << shape_;
+  // Recorded as a slice then a reshape, the two views autograd knows.
+  if (entry_.node) return Slice(j, j + 1).Reshape(Shape(shape_.dims().subspan(1)));
   NDArray out = *this;
   out.shape_ = Shape(shape_.dims().subspan(1));
   out.byte_offset_ += static_cast<size_t>(j * out.shape_.Size()) * DTypeSize(dtype_);
@@ -353,12 +359,37 @@ NDArray NDArray::Reshape(const Shape& shape) const {
       << " elements) to " << shape << " (" << shape.Size() << " elements)";
   NDArray out = *this;
   out.shape_ = shape;
-  return out;
+  return FinishView(std::move(out), ViewKind::kReshape);
 }
 
 NDArray NDArray::Reshape(std::span<const int64_t> codes, bool reverse) const {
   CheckNotNone(*this, "Reshape");
   return Reshape(InferReshape(shape_, codes, reverse));
+}
+
+// ---------------------------------------------------------------- autograd bookkeeping
+
+namespace {
+std::atomic<NDArray::ViewRecorder> g_view_recorder{nullptr};
+}
+
+uint64_t NDArray::version() const {
+  return ptr_ ? ptr_->version.load(std::memory_order_relaxed) : 0;
+}
+
+void NDArray::BumpVersion() const {
+  if (ptr_) ptr_->version.fetch_add(1, std::memory_order_relaxed);
+}
+
+void NDArray::SetViewRecorder(ViewRecorder recorder) {
+  g_view_recorder.store(recorder);
+}
+
+NDArray NDArray::FinishView(NDArray view, ViewKind kind) const {
+  if (!entry_.node) return view;
+  view.entry_ = {};
+  if (ViewRecorder r = g_view_recorder.load(std::memory_order_relaxed)) r(*this, &view, kind);
+  return view;
 }
 
 }  // namespace mixnet

@@ -1,6 +1,7 @@
 #include "mixnet/op/invoke.h"
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdio>
 #include <memory_resource>
@@ -11,6 +12,7 @@
 #include "operator/attrs_cache.h"
 #include "operator/op_def.h"
 #include "operator/random_resource.h"
+#include "operator/record_hook.h"
 
 namespace mixnet::op {
 namespace {
@@ -123,7 +125,13 @@ class PushedOpRef {
   PushedOp* op_;
 };
 
+std::atomic<RecordFn> g_record_fn{nullptr};
+
 }  // namespace
+
+void SetRecordFn(RecordFn fn) {
+  g_record_fn.store(fn);
+}
 
 const OpDef* GetOp(std::string_view name) {
   return &Registry::Get(name);
@@ -222,13 +230,27 @@ std::vector<NDArray> Invoke(const OpDef* op, std::span<const NDArray> inputs, co
     MX_INTERNAL_ASSERT(i >= 0 && i < static_cast<int>(inputs.size()));
     writes.push_back(inputs[static_cast<size_t>(i)].var());  // the engine dedups the read
   }
+  const AutogradFlags flags = t_autograd_flags;
+  const bool is_train = options.is_train || flags.training;
+  if (flags.recording) {
+    if (RecordFn record = g_record_fn.load(std::memory_order_relaxed)) {
+      record(RecordedCall{def, p->attrs, inputs, std::span<NDArray>(outs), !outputs.empty(),
+                          mutated, is_train});
+    }
+  }
+  // Every write to an existing array counts (NDArray::version): autograd checks them.
+  for (const NDArray& o : outputs)
+    o.BumpVersion();
+  for (int i : mutated)
+    inputs[static_cast<size_t>(i)].BumpVersion();
+
   p->rng = nullptr;
   if (def.needs_random) {
     RandomResource& r = RandomFor(ctx);
     writes.push_back(r.var);  // random ops on a context run in push order: reproducible
     p->rng = &r.engine;
   }
-  p->is_train = options.is_train;
+  p->is_train = is_train;
   p->needs_temp = def.needs_temp_space;
   // Small calls run in the caller when their inputs are ready (NOTE [ Small ops inline ]).
   const FnProperty prop = elements <= kSmallOpElements ? FnProperty::kSmall : FnProperty::kNormal;

@@ -27,6 +27,10 @@
 
 namespace mixnet {
 
+namespace autograd {
+struct Node;  // a recorded operation or variable (src/autograd/node.h)
+}
+
 /*!
  * \brief Operations on at most this many elements (all arrays together) are pushed as
  * FnProperty::kSmall: they run in the caller when their arrays are free, because a hand-off to
@@ -172,11 +176,40 @@ class NDArray {
     return Reshape(std::span<const int64_t>(codes.begin(), codes.size()), reverse);
   }
 
+  // ---- autograd's bookkeeping (used through mixnet/autograd/autograd.h) ----
+  /*!
+   * \brief This object's place in a recorded graph: output `index` of `node`, or none. Copies
+   * of the object share it; views (Slice, At, Reshape) get their own, recorded when autograd
+   * is recording and the source has one.
+   */
+  struct GradEntry {
+    std::shared_ptr<autograd::Node> node;
+    uint32_t index = 0;
+  };
+  const GradEntry& grad_entry() const { return entry_; }
+  void set_grad_entry(GradEntry e) { entry_ = std::move(e); }
+  /*!
+   * \brief How many writes to this array's chunk have been issued (pushed; not necessarily
+   * run). Autograd compares it with the count when it saved the array, to report in-place
+   * writes that would make a gradient wrong.
+   */
+  uint64_t version() const;
+  /*! \brief Counts one more write; every path that writes an existing array calls it. */
+  void BumpVersion() const;
+  enum class ViewKind { kSlice, kReshape };
+  /*! \brief Called for each view of an array that has a GradEntry (autograd installs it). */
+  using ViewRecorder = void (*)(const NDArray& source, NDArray* view, ViewKind kind);
+  static void SetViewRecorder(ViewRecorder recorder);
+
  private:
+  /*! \brief Gives a fresh view its own GradEntry (none, or recorded). */
+  NDArray FinishView(NDArray view, ViewKind kind) const;
+
   std::shared_ptr<Chunk> ptr_;
   Shape shape_;
   DType dtype_ = DType::kFloat32;
   size_t byte_offset_ = 0;
+  GradEntry entry_;
 };
 
 }  // namespace mixnet

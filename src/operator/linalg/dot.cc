@@ -220,6 +220,25 @@ const bool kRegistered = [] {
       .InferType(FloatingSameType)
       .Kernel("blas", DotBackward<true>, BlasSupports)
       .Kernel("reference", DotBackward<false>)
+      .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
+                   std::span<const GValue>, std::span<const GValue> dout) {
+        // lhs_grad and rhs_grad are the gradients of S = <G, dot(A, B)>, so with incoming
+        // gradients gA, gB: <gA, lhs_grad> + <gB, rhs_grad> = <G, dot(gA, B) + dot(A, gB)>.
+        // Differentiating that: by G, dot(gA, B) + dot(A, gB); by A, the lhs gradient of
+        // <G, dot(A, gB)>; by B, the rhs gradient of <G, dot(gA, B)>.
+        const GValue og = in[0], a = in[1], b = in[2], ga = dout[0], gb = dout[1];
+        GValue d_og, d_a, d_b;
+        if (ga.valid()) {
+          d_og = g.Apply1("dot", {ga, b}, attrs.dict);
+          d_b = g.Apply("_backward_dot", std::vector<GValue>{og, ga, b}, attrs.dict)[1];
+        }
+        if (gb.valid()) {
+          const GValue t = g.Apply1("dot", {a, gb}, attrs.dict);
+          d_og = d_og.valid() ? g.Apply1("elemwise_add", {d_og, t}) : t;
+          d_a = g.Apply("_backward_dot", std::vector<GValue>{og, a, gb}, attrs.dict)[0];
+        }
+        return std::vector<GValue>{d_og, d_a, d_b};
+      })
       .Sample(OpSample{.attrs = Transposes(false, false),
                        .inputs = {Shape{3, 5}, Shape{3, 4}, Shape{4, 5}},
                        .expected =
