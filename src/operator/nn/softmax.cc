@@ -2,6 +2,7 @@
 // is subtracted before exponentiating. Their backward ops need sums along the axis.
 #include <cmath>
 
+#include "operator/grad_ops.h"
 #include "operator/linalg/gemm.h"
 #include "operator/tensor/elemwise_simd.h"
 
@@ -233,6 +234,38 @@ std::vector<double> SoftmaxExpected(const std::vector<double>& x, const Shape& s
   return y;
 }
 
+/*!
+ * \brief Second order. With c = 1/t (-1/t for softmin), incoming gradient g of dx, and sums
+ * along the axis broadcast back: softmax dx = c y (dy - sum(dy y)), so d/d(dy) is the same
+ * backward applied to g, and d/dy = c (g (dy - sum(dy y)) - dy sum(g y)); log_softmax
+ * dx = c (dy - e^y sum(dy)), so d/d(dy) = c (g - sum(g e^y)) and d/dy = -c g e^y sum(dy).
+ */
+template <int kKind>
+std::vector<GValue> SoftmaxBackwardGradient(GradBuilder& g, const Attrs& attrs,
+                                            std::span<const GValue> in, std::span<const GValue>,
+                                            std::span<const GValue> dout) {
+  const auto& p = attrs.param<SoftmaxParam>();
+  const double c = (kKind == kSoftmin ? -1.0 : 1.0) / p.temperature.value_or(1.0);
+  const AttrDict sum_attrs = {{"axis", std::to_string(p.axis)}, {"keepdims", "True"}};
+  auto sum = [&](GValue v) { return g.Apply1("sum", {v}, sum_attrs); };
+  const GValue dy = in[0], y = in[1], gx = dout[0];
+  if (!gx.valid()) return {GValue{}, GValue{}, GValue{}};
+  GValue d_dy, d_y;
+  if (kKind == kLogSoftmax) {
+    const GValue ey = grad::Unary(g, "exp", y);
+    d_dy = grad::MulScalar(g, g.Apply1("broadcast_sub", {gx, sum(grad::Mul(g, gx, ey))}), c);
+    d_y = grad::MulScalar(g, g.Apply1("broadcast_mul", {grad::Mul(g, gx, ey), sum(dy)}), -c);
+  } else {
+    d_dy = g.Apply(attrs.op->name, std::vector<GValue>{gx, y, in[2]}, attrs.dict)[0];
+    const GValue centered = g.Apply1("broadcast_sub", {dy, sum(grad::Mul(g, dy, y))});
+    d_y = grad::MulScalar(g,
+                          grad::Sub(g, grad::Mul(g, gx, centered),
+                                    g.Apply1("broadcast_mul", {dy, sum(grad::Mul(g, gx, y))})),
+                          c);
+  }
+  return {d_dy, d_y, GValue{}};
+}
+
 template <int kKind>
 void RegisterSoftmax(const char* name, const char* backward, const char* doc) {
   Registry::Add(name)
@@ -278,6 +311,7 @@ void RegisterSoftmax(const char* name, const char* backward, const char* doc) {
       })
       .Kernel("simd", SimdSoftmaxBackward<kKind>, SimdSoftmaxSupport)
       .Kernel("reference", SoftmaxBackward<kKind>)
+      .Gradient(SoftmaxBackwardGradient<kKind>)
       .Sample(OpSample{.attrs = {{"axis", "0"}, {"temperature", "0.5"}},
                        .inputs = {Shape{4, 3}, Shape{4, 3}, Shape{4, 3}},
                        .ranges = {{-1.0, 1.0}, {0.05, 0.5}, {-1.0, 1.0}}});

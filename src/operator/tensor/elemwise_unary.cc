@@ -80,6 +80,22 @@ double Digamma(double x) {
          f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
 }
 
+/*! \brief Trigamma (the derivative of digamma): recurrence up to 10, then its asymptotic series. */
+double Trigamma(double x) {
+  if (x <= 0.0 && x == std::floor(x)) return NAN;
+  if (x < 0.0) {  // reflection: trigamma(1 - x) + trigamma(x) = pi^2 / sin^2(pi x)
+    const double s = std::sin(pi * x);
+    return pi * pi / (s * s) - Trigamma(1.0 - x);
+  }
+  double r = 0.0;
+  while (x < 10.0) {
+    r += 1.0 / (x * x);
+    x += 1.0;
+  }
+  const double f = 1.0 / (x * x);
+  return r + 1.0 / x + f / 2 + f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f / 30)));
+}
+
 template <typename T>
 T Sign(T x) {
   return T((x > T(0)) - (x < T(0)));
@@ -282,11 +298,18 @@ const bool kRegistered = [] {
         return Mul(g, dy, Unary(g, "_digamma", x));
       },
       positive, "Log of the absolute value of the gamma function.");
-  // Used by the gradients above; its own derivative (trigamma) is not registered yet, so it
-  // declares none rather than a wrong zero.
+  // Used by the gradients above (and digamma's by second-order gradients of gamma/gammaln).
   RegisterUnary(
-      "_digamma", [](auto x) { return decltype(x)(Digamma(x)); }, nullptr, positive,
-      "Digamma function, the derivative of gammaln.")
+      "_digamma", [](auto x) { return decltype(x)(Digamma(x)); },
+      [](GradBuilder& g, GValue x, GValue, GValue dy) {
+        return Mul(g, dy, Unary(g, "_trigamma", x));
+      },
+      positive, "Digamma function, the derivative of gammaln.");
+  // Third derivatives of gamma/gammaln are not offered: trigamma declares no gradient rather
+  // than a wrong zero.
+  RegisterUnary(
+      "_trigamma", [](auto x) { return decltype(x)(Trigamma(x)); }, nullptr, positive,
+      "Trigamma function, the derivative of digamma.")
       .gradient = nullptr;
   // Rounding: piecewise constant, so the gradient is zero (MXNet's too).
   RegisterUnary(

@@ -151,6 +151,11 @@ const bool kRegistered = [] {
       .InferShape(GatherNdBackwardShape)
       .InferType(ScatterBackwardType)
       .Kernel("reference", GatherNdBackward)
+      .Gradient([](GradBuilder& g, const Attrs&, std::span<const GValue> in,
+                   std::span<const GValue>, std::span<const GValue> dout) {
+        // Linear in ograd: gather_nd reads the incoming gradient back at the same slices.
+        return std::vector<GValue>{g.Apply1("gather_nd", {dout[0], in[1]}), GValue{}, GValue{}};
+      })
       .Sample(OpSample{.inputs = {Shape{6, 2}, Shape{1, 6}, Shape{3, 2}},
                        .ranges = {{-1.0, 1.0}, {-2.9, 2.9}, {-1.0, 1.0}},
                        .dtypes = {DType::kFloat64, DType::kInt64, DType::kFloat64}});

@@ -489,6 +489,12 @@ const bool kRegistered = [] {
       .InferShape(TakeBackwardShape)
       .InferType(ScatterBackwardType)
       .Kernel("reference", TakeBackward)
+      .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
+                   std::span<const GValue>, std::span<const GValue> dout) {
+        // Linear in ograd: its gradient gathers the incoming one back with the same indices.
+        return std::vector<GValue>{g.Apply1("take", {dout[0], in[1]}, attrs.dict), GValue{},
+                                   GValue{}};
+      })
       .Sample(OpSample{.attrs = {{"axis", "1"}},
                        .inputs = {Shape{2, 6, 2}, Shape{6}, Shape{2, 3, 2}},
                        .ranges = {{-1.0, 1.0}, {-1.0, 3.5}, {-1.0, 1.0}}});
