@@ -174,7 +174,10 @@ void Optimizer::Update(std::span<const int> indices, std::span<const NDArray> we
     MX_CHECK(weights[i].shape() == grads[i].shape(), ValueError)
         << "optimizer '" << name_ << "': parameter " << indices[i] << " has weight shape "
         << weights[i].shape() << " but gradient shape " << grads[i].shape();
-    if (states_.count(indices[i])) continue;
+    if (const auto it = states_.find(indices[i]); it != states_.end()) {
+      if (it->second.loaded) CheckLoaded(indices[i], it->second, weights[i]);
+      continue;
+    }
     ParamState& st = states_[indices[i]];
     if (multi_precision_ && weights[i].dtype() == DType::kFloat16) {
       st.master = op::Invoke("Cast", {weights[i]}, {{"dtype", "float32"}})[0];
@@ -205,6 +208,24 @@ void Optimizer::Update(std::span<const int> indices, std::span<const NDArray> we
                   std::span(gs).subspan(lo, n));
     }
   }
+}
+
+void Optimizer::CheckLoaded(int index, ParamState& st, const NDArray& weight) {
+  const bool mp = multi_precision_ && weight.dtype() == DType::kFloat16;
+  MX_CHECK(mp == !st.master.is_none(), ValueError)
+      << "optimizer '" << name_ << "': loaded states of parameter " << index
+      << (mp ? " lack" : " have") << " a float32 master copy but the weight is "
+      << DTypeName(weight.dtype()) << " with multi_precision " << (multi_precision_ ? "on" : "off");
+  const NDArray& ref = mp ? st.master : weight;
+  const std::vector<NDArray> want = CreateState(ref);
+  bool ok = want.size() == st.arrays.size() && (!mp || st.master.shape() == weight.shape());
+  for (size_t k = 0; ok && k < want.size(); ++k)
+    ok = want[k].shape() == st.arrays[k].shape() && want[k].dtype() == st.arrays[k].dtype();
+  MX_CHECK(ok, ValueError) << "optimizer '" << name_ << "': loaded states of parameter " << index
+                           << " (" << st.arrays.size() << " arrays) do not fit a weight of shape "
+                           << weight.shape() << " and dtype " << DTypeName(weight.dtype())
+                           << " (expected " << want.size() << " arrays of that shape)";
+  st.loaded = false;
 }
 
 void Optimizer::UpdateChunk(std::span<const int> indices, std::span<const NDArray> weights,
@@ -308,6 +329,7 @@ void Optimizer::LoadStates(std::string_view bytes) {
       bad("unexpected array name '" + n + "'");
     const std::string slot = n.substr(colon + 1);
     ParamState& st = states[index];
+    st.loaded = true;
     if (slot == "master") {
       st.master = a;
     } else {
@@ -324,7 +346,7 @@ void Optimizer::LoadStates(std::string_view bytes) {
   }
   // Indices counted but without arrays (SGD without momentum) still need an entry.
   for (const auto& [index, c] : counts)
-    states.try_emplace(index);
+    states.try_emplace(index).first->second.loaded = true;
   states_ = std::move(states);
   counts_ = std::move(counts);
   num_update_ = static_cast<int64_t>(scalars[0]);

@@ -355,9 +355,22 @@ TEST(OptimizerClass, SaveLoadRoundTrip) {
   }
 }
 
-TEST(OptimizerClass, LoadStatesRejectsGarbage) {
+TEST(OptimizerClass, LoadStatesRejectsGarbageAndMisfits) {
   auto opt = CreateOptimizer("adam");
   EXPECT_ERROR(opt->LoadStates("not an nd list"), ValueError, "optimizer states");
+  NDArray w = NDArray::Zeros(Shape{3});
+  const NDArray g = NDArray::Ones(Shape{3});
+  opt->Update(4, w, g);
+  const std::string bytes = opt->SaveStates();
+  auto sgd = CreateOptimizer("sgd", {{"momentum", "0.9"}});
+  sgd->LoadStates(bytes);  // Adam's two moments where SGD keeps one momentum
+  EXPECT_ERROR(sgd->Update(4, w, g), ValueError, "sgd", "parameter 4", "2 arrays");
+  auto adam = CreateOptimizer("adam");
+  adam->LoadStates(bytes);
+  NDArray bigger = NDArray::Zeros(Shape{5});
+  EXPECT_ERROR(adam->Update(4, bigger, NDArray::Ones(Shape{5})), ValueError, "(5,)");
+  adam->Update(4, w, g);  // fits
+  EXPECT_EQ(adam->update_count(4), 2);
 }
 
 /*! \brief float16 weights keep a float32 master copy: steps below half an fp16 ulp add up. */

@@ -139,8 +139,11 @@ class Optimizer {
   friend std::unique_ptr<Optimizer> CreateOptimizer(std::string_view, const op::AttrDict&);
   struct ParamState {
     std::vector<NDArray> arrays;
-    NDArray master;  //!< float32 copy of a float16 weight under multi_precision
+    NDArray master;       //!< float32 copy of a float16 weight under multi_precision
+    bool loaded = false;  //!< from LoadStates, not yet checked against its weight
   };
+  /*! \brief ValueError unless loaded states fit the weight as CreateState would make them. */
+  void CheckLoaded(int index, ParamState& st, const NDArray& weight);
   /*! \brief Counts `index` (MXNet's _update_count). */
   void Count(int index);
   double LrOf(int index, double base_lr) const;
