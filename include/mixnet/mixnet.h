@@ -44,6 +44,7 @@
 #include "mixnet/op/invoke.h"
 #include "mixnet/op/random.h"
 #include "mixnet/optimizer/lr_scheduler.h"
+#include "mixnet/optimizer/optimizer.h"
 #include "mixnet/storage/storage.h"
 
 /*! \brief `mx::` is the short name users write, as `mx.` in Python. */

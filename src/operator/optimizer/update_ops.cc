@@ -211,6 +211,37 @@ struct SignumParam {
   }
 };
 
+struct AdamaxParam {
+  double lr = 0, beta1 = 0.9, beta2 = 0.999, wd = 0, rescale_grad = 1, clip_gradient = -1;
+  static void Declare(ParamDecl<AdamaxParam>& d) {
+    DeclareLr(d);
+    d.Field("beta1", &AdamaxParam::beta1).Default(0.9).Doc("The decay rate for the 1st moment.");
+    d.Field("beta2", &AdamaxParam::beta2)
+        .Default(0.999)
+        .Doc("The decay rate of the infinity norm.");
+    DeclareWd(d);
+    DeclareRescaleClip(d);
+  }
+};
+
+struct NadamParam {
+  double lr = 0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, wd = 0, rescale_grad = 1,
+         clip_gradient = -1;
+  int t = 1;
+  double momentum_t = 0, momentum_t_1 = 0, m_schedule = 1;
+  static void Declare(ParamDecl<NadamParam>& d) {
+    DeclareLr(d);
+    DeclareAdamMoments(d, 1e-8);
+    DeclareWd(d);
+    DeclareRescaleClip(d);
+    d.Field("t", &NadamParam::t).Lower(1).Doc("Index update count.");
+    d.Field("momentum_t", &NadamParam::momentum_t).Doc("The warming momentum at step t.");
+    d.Field("momentum_t_1", &NadamParam::momentum_t_1).Doc("The warming momentum at step t+1.");
+    d.Field("m_schedule", &NadamParam::m_schedule)
+        .Doc("The product of the momenta up to step t (the caller's running value).");
+  }
+};
+
 struct LambPhase1Param {
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-6;
   int t = 0;
@@ -515,6 +546,38 @@ void SignumForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> 
     s[0] = C(p.momentum) * s[0] - rest * C(p.wd) * w -
            rest * Clip(C(p.rescale_grad) * g, p.clip_gradient);
     return (C(1) - C(p.lr) * C(p.wd_lh)) * w + C(p.lr) * Sign(s[0]);
+  });
+}
+
+// MXNet 1.x ran Adamax and Nadam as Python NDArray code; these ops fuse the same formulas.
+void AdamaxForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                   std::span<const OpReq>, std::span<const TBlob> out) {
+  const auto& p = attrs.param<AdamaxParam>();
+  // States: m (mean), u (exponentially weighted infinity norm).
+  ApplyUpdate<2>(in, out[0], [&](auto w, auto g, auto& s) {
+    using C = decltype(w);
+    const C grad = Clip(C(p.rescale_grad) * g + C(p.wd) * w, p.clip_gradient);
+    s[0] = C(p.beta1) * s[0] + (C(1) - C(p.beta1)) * grad;
+    s[1] = std::max(C(p.beta2) * s[1], C(std::abs(grad)));
+    return w - C(p.lr) * s[0] / s[1];
+  });
+}
+
+void NadamForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                  std::span<const OpReq>, std::span<const TBlob> out) {
+  const auto& p = attrs.param<NadamParam>();
+  const double m_schedule_next = p.m_schedule * p.momentum_t_1;
+  const double v_scale = 1 - std::pow(p.beta2, p.t);
+  ApplyUpdate<2>(in, out[0], [&](auto w, auto g, auto& s) {
+    using C = decltype(w);
+    const C grad = Clip(C(p.rescale_grad) * g + C(p.wd) * w, p.clip_gradient);
+    s[0] = C(p.beta1) * s[0] + (C(1) - C(p.beta1)) * grad;
+    s[1] = C(p.beta2) * s[1] + (C(1) - C(p.beta2)) * grad * grad;
+    const C grad_prime = grad / C(1 - p.m_schedule);
+    const C m_prime = s[0] / C(1 - m_schedule_next);
+    const C v_prime = s[1] / C(v_scale);
+    const C m_bar = C(1 - p.momentum_t) * grad_prime + C(p.momentum_t_1) * m_prime;
+    return w - C(p.lr) * m_bar / (std::sqrt(v_prime) + C(p.epsilon));
   });
 }
 
@@ -841,6 +904,34 @@ const bool kRegistered = [] {
                               "w = (1 - lr*wd_lh)*w + lr*sign(mom).",
                               {"weight", "grad", "mom"}, SignumForward)
       .Sample(UpdateSample({{"lr", "0.1"}, {"momentum", "0.9"}, {"wd_lh", "0.1"}}, 3, {}));
+  RegisterUpdate<AdamaxParam>(
+      "adamax_update",
+      "AdaMax: g' = clip(rescale*g + wd*w); mean = beta1*mean + (1-beta1)*g'; u = max(beta2*u, "
+      "|g'|); w -= lr*mean/u (the caller folds 1/(1 - beta1^t) into lr).",
+      {"weight", "grad", "mean", "u"}, AdamaxForward)
+      .Sample(UpdateSample({{"lr", "0.1"}, {"wd", "0.1"}, {"clip_gradient", "0.8"}}, 4,
+                           {any, {0.5, 1.0}, any, positive}, [](const Values& in) {
+                             std::vector<double> w(in[0].size());
+                             for (size_t i = 0; i < w.size(); ++i) {
+                               const double g = std::clamp(in[1][i] + 0.1 * in[0][i], -0.8, 0.8);
+                               const double m = 0.9 * in[2][i] + 0.1 * g;
+                               const double u = std::max(0.999 * in[3][i], std::abs(g));
+                               w[i] = in[0][i] - 0.1 * m / u;
+                             }
+                             return Values{w};
+                           }));
+  RegisterUpdate<NadamParam>(
+      "nadam_update",
+      "Nadam: Adam moments of g' = clip(rescale*g + wd*w); w -= lr*m_bar/(sqrt(var/(1 - "
+      "beta2^t)) + epsilon), m_bar = (1-momentum_t)*g'/(1 - m_schedule) + "
+      "momentum_t_1*mean/(1 - m_schedule*momentum_t_1).",
+      {"weight", "grad", "mean", "var"}, NadamForward)
+      .Sample(UpdateSample({{"lr", "0.01"},
+                            {"t", "2"},
+                            {"momentum_t", "0.45"},
+                            {"momentum_t_1", "0.46"},
+                            {"m_schedule", "0.2"}},
+                           4, {any, any, any, positive}));
   RegisterUpdate<LambPhase1Param>(
       "lamb_update_phase1",
       "LAMB phase 1: Adam moments of clip(rescale*g) and the direction g = mean/(sqrt(var) + "
