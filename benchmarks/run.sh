@@ -17,7 +17,10 @@ if [ -x build/benchmarks/ops_vs_torch ]; then
   echo
   echo "== operators: mixnet vs PyTorch (libtorch)"
   build/benchmarks/ops_vs_torch
+  echo
+  echo "== LeNet training throughput: mixnet vs PyTorch (libtorch)"
+  build/benchmarks/train_vs_torch
 else
   echo
-  echo "== operators vs PyTorch skipped: run scripts/install_bench_deps.sh, then scripts/build.sh"
+  echo "== operators and training vs PyTorch skipped: run scripts/install_bench_deps.sh, then scripts/build.sh"
 fi

@@ -8,7 +8,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PACKAGES=(build-essential cmake ninja-build ccache clang-format
           libgtest-dev libbenchmark-dev libopenblas-dev libdnnl-dev
-          python3 python3-venv python3-pip)
+          python3 python3-venv python3-pip
+          zlib1g-dev dataset-fashion-mnist)  # the examples' gzipped idx files
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
