@@ -19,7 +19,7 @@ if [ -x build/benchmarks/ops_vs_torch ]; then
   build/benchmarks/ops_vs_torch
   echo
   echo "== LeNet training throughput: mixnet vs PyTorch (libtorch)"
-  build/benchmarks/train_vs_torch
+  build/benchmarks/train_vs_torch --breakdown
 else
   echo
   echo "== operators and training vs PyTorch skipped: run scripts/install_bench_deps.sh, then scripts/build.sh"

@@ -12,6 +12,7 @@
 //
 //   train_vs_torch [--reps R (7)] [--steps S (10)] [--batch-size B (128)] [--act relu|tanh]
 //                  [--data-dir DIR]   (synthetic images when the dataset is not there)
+//                  [--breakdown]      (also time the forward and forward + backward alone)
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -111,6 +112,7 @@ std::vector<Batch> MakeBatches(const std::string& dir, int64_t batch, int count,
 int main(int argc, char** argv) {
   int reps = 7, steps = 10;
   int64_t batch = 128;
+  bool breakdown = false;
   std::string act = "relu", dir = "/usr/share/datasets/fashion-mnist";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -124,10 +126,12 @@ int main(int argc, char** argv) {
       act = argv[++i];
     } else if (a == "--data-dir" && i + 1 < argc) {
       dir = argv[++i];
+    } else if (a == "--breakdown") {
+      breakdown = true;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--reps R] [--steps S] [--batch-size B] [--act relu|tanh] "
-                   "[--data-dir DIR]\n",
+                   "[--data-dir DIR] [--breakdown]\n",
                    argv[0]);
       return 2;
     }
@@ -190,15 +194,22 @@ int main(int argc, char** argv) {
     if (mixnet_side) mixnet::Engine::Get()->WaitForAll();
     return std::chrono::duration<double>(Clock::now() - t0).count() / steps;
   };
-  timed(mx_step, true);  // warm-up: allocations, oneDNN primitives, caches
-  timed(th_step, false);
-  std::vector<double> tm, tt, ratio;
-  for (int r = 0; r < reps; ++r) {
-    tm.push_back(timed(mx_step, true));
-    tt.push_back(timed(th_step, false));
-    ratio.push_back(tt.back() / tm.back());  // = mixnet samples/s / torch samples/s
-  }
-  const double m = Median(tm), t = Median(tt);
+  struct Timing {
+    double mixnet, torch, ratio;  // seconds per step; ratio = mixnet samples/s / torch's
+  };
+  const auto compare = [&](const std::function<void()>& mx, const std::function<void()>& th) {
+    timed(mx, true);  // warm-up: allocations, oneDNN primitives, caches
+    timed(th, false);
+    std::vector<double> tm, tt, ratio;
+    for (int r = 0; r < reps; ++r) {
+      tm.push_back(timed(mx, true));
+      tt.push_back(timed(th, false));
+      ratio.push_back(tt.back() / tm.back());
+    }
+    return Timing{Median(tm), Median(tt), Median(ratio)};
+  };
+
+  const Timing step = compare(mx_step, th_step);
   std::printf(
       "LeNet (%s) training step (forward + backward + SGD momentum), batch %ld, %s data; "
       "%d threads each; torch %s; median of %d batches of %d steps\n\n",
@@ -206,10 +217,53 @@ int main(int argc, char** argv) {
       TORCH_VERSION, reps, steps);
   std::printf("| | ms / step | samples/s | loss after %d steps |\n|---|---:|---:|---:|\n",
               (reps + 1) * steps);
-  std::printf("| mixnet | %.2f | %.0f | %.4f |\n", m * 1e3, static_cast<double>(batch) / m,
+  std::printf("| mixnet | %.2f | %.0f | %.4f |\n", step.mixnet * 1e3,
+              static_cast<double>(batch) / step.mixnet,
               mx_loss.ToVector<float>()[0] / static_cast<double>(batch));
-  std::printf("| torch  | %.2f | %.0f | %.4f |\n", t * 1e3, static_cast<double>(batch) / t,
-              th_loss.item<float>());
-  std::printf("\nmixnet / torch throughput: %.2fx (median of per-batch ratios)\n", Median(ratio));
+  std::printf("| torch  | %.2f | %.0f | %.4f |\n", step.torch * 1e3,
+              static_cast<double>(batch) / step.torch, th_loss.item<float>());
+  std::printf("\nmixnet / torch throughput: %.2fx (median of per-batch ratios)\n", step.ratio);
+  std::fflush(stdout);
+  if (!breakdown) return 0;
+
+  // Where the step's time goes: the forward alone (no recording / no_grad), then forward +
+  // backward without the update, timed the same way.
+  const auto mx_forward = [&] {
+    const Batch& b = batches[mx_next++ % batches.size()];
+    const NDArray prev = mx_loss;
+    mx_loss = mixnet::op::softmax_cross_entropy(mx_net.Forward(b.mx_data), b.mx_label);
+    if (!prev.is_none()) prev.WaitToRead();
+  };
+  const auto th_forward = [&] {
+    torch::NoGradGuard no_grad;
+    const Batch& b = batches[th_next++ % batches.size()];
+    th_loss = torch::nn::functional::cross_entropy(th_net.forward(b.th_data), b.th_label);
+  };
+  const auto mx_fwd_bwd = [&] {
+    const Batch& b = batches[mx_next++ % batches.size()];
+    const NDArray prev = mx_loss;
+    {
+      autograd::RecordScope record;
+      mx_loss = mixnet::op::softmax_cross_entropy(mx_net.Forward(b.mx_data), b.mx_label);
+    }
+    autograd::Backward({mx_loss});
+    if (!prev.is_none()) prev.WaitToRead();
+  };
+  const auto th_fwd_bwd = [&] {
+    const Batch& b = batches[th_next++ % batches.size()];
+    th_opt.zero_grad();
+    th_loss = torch::nn::functional::cross_entropy(th_net.forward(b.th_data), b.th_label);
+    th_loss.backward();
+  };
+  const Timing fwd = compare(mx_forward, th_forward);
+  const Timing fwd_bwd = compare(mx_fwd_bwd, th_fwd_bwd);
+  std::printf(
+      "\n| phase | mixnet ms | torch ms | mixnet / torch throughput |\n|---|---:|---:|---:|\n");
+  const auto row = [](const char* name, const Timing& t) {
+    std::printf("| %s | %.2f | %.2f | %.2fx |\n", name, t.mixnet * 1e3, t.torch * 1e3, t.ratio);
+  };
+  row("forward (+ loss)", fwd);
+  row("forward + backward", fwd_bwd);
+  row("full step (with update)", step);
   return 0;
 }
