@@ -10,11 +10,15 @@
 #include <mutex>
 
 #include "mixnet/base/error.h"
+#include "mixnet/engine/engine.h"
 #include "mixnet/ndarray/serialize.h"
 #include "mixnet/op/invoke.h"
 
 namespace mixnet::optimizer {
 namespace {
+
+/*! \brief Pushes of one Update call run as one engine op, up to this many. */
+constexpr int kUpdateBulkSize = 16;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -186,6 +190,9 @@ void Optimizer::Update(std::span<const int> indices, std::span<const NDArray> we
       st.arrays = CreateState(weights[i]);
     }
   }
+  // Several parameters per engine push for every optimizer: the fused ops of this call join
+  // engine bulks (the multi-tensor ops of SGD make fewer, larger pushes still).
+  BulkScope bulk(kUpdateBulkSize);
   // As MXNet's Updater: group by weight dtype (first-seen order), then chunks of aggregate_num.
   std::vector<DType> dtypes;
   for (const NDArray& w : weights) {

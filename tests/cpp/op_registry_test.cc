@@ -12,19 +12,11 @@
 
 #include "mixnet/op/invoke.h"
 #include "mixnet/op/random.h"
+#include "op_case.h"
 #include "operator/op_def.h"
 
 namespace mixnet::op {
 namespace {
-
-struct Case {
-  const OpDef* op;
-  size_t sample;
-};
-
-void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.op->name << " sample " << c.sample;
-}
 
 std::vector<Case> AllCases(bool differentiable_only) {
   std::vector<Case> cases;
@@ -41,14 +33,6 @@ std::vector<NDArray> RunSeeded(const Case& c, std::span<const NDArray> inputs,
                                std::string_view kernel = {}) {
   SeedRandom(1234);
   return Invoke(c.op->name, inputs, c.op->samples[c.sample].attrs, {}, {.kernel = kernel});
-}
-
-std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
-  std::string name = info.param.op->name + "_" + std::to_string(info.param.sample);
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
 }
 
 /*! \brief Random inputs of a sample, as doubles, from its ranges; seeded by op and sample. */

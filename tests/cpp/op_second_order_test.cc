@@ -13,19 +13,11 @@
 #include "mixnet/autograd/autograd.h"
 #include "mixnet/op/invoke.h"
 #include "mixnet/op/random.h"
+#include "op_case.h"
 #include "operator/op_def.h"
 
 namespace mixnet::op {
 namespace {
-
-struct Case {
-  const OpDef* op;
-  size_t sample;
-};
-
-void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.op->name << " sample " << c.sample;
-}
 
 /*!
  * Ops left out, each for a reason: random or stateful outputs (the function is not fixed),
@@ -66,14 +58,6 @@ std::vector<Case> AllCases() {
     }
   }
   return cases;
-}
-
-std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
-  std::string name = info.param.op->name + "_" + std::to_string(info.param.sample);
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
 }
 
 std::vector<double> Uniform(size_t n, std::mt19937_64& rng, double lo, double hi) {
