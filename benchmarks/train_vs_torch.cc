@@ -241,13 +241,14 @@ int main(int argc, char** argv) {
   };
   const auto mx_fwd_bwd = [&] {
     const Batch& b = batches[mx_next++ % batches.size()];
-    const NDArray prev = mx_loss;
     {
       autograd::RecordScope record;
       mx_loss = mixnet::op::softmax_cross_entropy(mx_net.Forward(b.mx_data), b.mx_label);
     }
+    // Without an update, the next forward does not wait for this backward, so waiting for
+    // the loss would not bound the run-ahead: wait for the previous backward's last gradient.
+    mx_net.params.grads[0].WaitToRead();
     autograd::Backward({mx_loss});
-    if (!prev.is_none()) prev.WaitToRead();
   };
   const auto th_fwd_bwd = [&] {
     const Batch& b = batches[th_next++ % batches.size()];
