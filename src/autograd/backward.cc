@@ -43,6 +43,77 @@ NDArray Sum(const NDArray& a, const NDArray& b) {
   return op::Invoke(add, in)[0];
 }
 
+/*!
+ * \brief Records the gradient graph an op's gradient function builds, then runs only the calls
+ * that the wanted gradients need: the gradient for conv1's input images, for one, is never
+ * computed.
+ */
+class LazyGradBuilder final : public op::GradBuilder {
+ public:
+  explicit LazyGradBuilder(op::InvokeOptions options) : options_(options) {}
+  op::GValue Add(const NDArray& a) {
+    values_.push_back(a);
+    producer_.push_back(-1);
+    return op::GValue{static_cast<int>(values_.size()) - 1};
+  }
+  std::vector<op::GValue> Apply(std::string_view name, std::span<const op::GValue> inputs,
+                                const op::AttrDict& attrs) override {
+    const op::OpDef* def = op::GetOp(name);
+    const size_t n = NumOutputs(*def, attrs);
+    calls_.push_back(Call{def, {inputs.begin(), inputs.end()}, attrs, values_.size(), n});
+    std::vector<op::GValue> out(n);
+    for (op::GValue& v : out) {
+      v.id = static_cast<int>(values_.size());
+      values_.emplace_back();
+      producer_.push_back(static_cast<int>(calls_.size()) - 1);
+    }
+    return out;
+  }
+  /*! \brief Runs, in order, the calls `wanted` depends on; none for invalid values. */
+  std::vector<NDArray> Run(std::span<const op::GValue> wanted) {
+    std::vector<bool> needed(calls_.size(), false);
+    std::vector<int> stack;
+    for (op::GValue v : wanted) {
+      if (v.valid()) stack.push_back(v.id);
+    }
+    while (!stack.empty()) {
+      const int p = producer_.at(static_cast<size_t>(stack.back()));
+      stack.pop_back();
+      if (p < 0 || needed[static_cast<size_t>(p)]) continue;
+      needed[static_cast<size_t>(p)] = true;
+      for (op::GValue v : calls_[static_cast<size_t>(p)].inputs) {
+        if (v.valid()) stack.push_back(v.id);
+      }
+    }
+    for (size_t c = 0; c < calls_.size(); ++c) {
+      if (!needed[c]) continue;
+      const Call& call = calls_[c];
+      std::vector<NDArray> in;
+      for (op::GValue v : call.inputs)
+        in.push_back(values_.at(static_cast<size_t>(v.id)));
+      std::vector<NDArray> out = op::Invoke(call.op, in, call.attrs, {}, options_);
+      for (size_t k = 0; k < call.n_out; ++k)
+        values_[call.first_out + k] = std::move(out[k]);
+    }
+    std::vector<NDArray> result;
+    for (op::GValue v : wanted)
+      result.push_back(v.valid() ? values_.at(static_cast<size_t>(v.id)) : NDArray());
+    return result;
+  }
+
+ private:
+  struct Call {
+    const op::OpDef* op;
+    std::vector<op::GValue> inputs;
+    op::AttrDict attrs;
+    size_t first_out, n_out;
+  };
+  op::InvokeOptions options_;
+  std::vector<NDArray> values_;
+  std::vector<int> producer_;  // the call that makes each value; -1 for given arrays
+  std::vector<Call> calls_;
+};
+
 std::string InputName(const Node& n, size_t i) {
   if (n.op) return op::InputName(*n.attrs, i);
   return "input " + std::to_string(i);
@@ -187,7 +258,7 @@ std::vector<NDArray> RunPass(const char* api, std::span<const NDArray> heads,
           << " is not differentiable, but the gradient must flow through it";
       op::InvokeOptions options;
       options.is_train = train_mode;
-      op::EagerGradBuilder b(options);
+      LazyGradBuilder b(options);
       std::vector<op::GValue> in, out, og;
       for (const NDArray& a : n->saved_inputs)
         in.push_back(b.Add(a));
@@ -199,9 +270,12 @@ std::vector<NDArray> RunPass(const char* api, std::span<const NDArray> heads,
       }
       for (const NDArray& g : out_grads)
         og.push_back(b.Add(g));
-      for (op::GValue g : n->op->gradient(b, *n->attrs, in, out, og))
-        in_grads.push_back(g.valid() ? b.Get(g) : NDArray());
-      in_grads.resize(n->inputs.size());
+      std::vector<op::GValue> grads = n->op->gradient(b, *n->attrs, in, out, og);
+      grads.resize(n->inputs.size());
+      for (size_t i = 0; i < grads.size(); ++i) {
+        if (!wanted(n->inputs[i])) grads[i] = op::GValue{};
+      }
+      in_grads = b.Run(grads);
     }
     for (size_t i = 0; i < n->inputs.size(); ++i) {
       const NDArray::GradEntry& e = n->inputs[i];

@@ -59,6 +59,10 @@ struct Node {
   }
 };
 
+/*! \brief How many outputs op `def` has with these attributes. */
+size_t NumOutputs(const op::OpDef& def,
+                  const std::vector<std::pair<std::string, std::string>>& attrs);
+
 /*! \brief A new node for a recorded call's outputs; sets their GradEntry. */
 void AttachOutputs(const std::shared_ptr<Node>& node, std::span<NDArray> outputs);
 

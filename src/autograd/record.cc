@@ -34,11 +34,7 @@ class UsageTracer final : public op::GradBuilder {
                                 const op::AttrDict& attrs) override {
     for (op::GValue v : inputs)
       Use(v);
-    const op::OpDef& def = op::Registry::Get(name);
-    const size_t n = def.static_outputs
-                         ? def.static_outputs->size()
-                         : static_cast<size_t>(def.NumOutputs(*op::CachedAttrs(def, attrs)));
-    std::vector<op::GValue> out(n);
+    std::vector<op::GValue> out(NumOutputs(op::Registry::Get(name), attrs));
     for (op::GValue& v : out)
       v.id = static_cast<int>(next_++);
     return out;
@@ -176,6 +172,11 @@ void RecordView(const NDArray& source, NDArray* view, NDArray::ViewKind kind) {
 }
 
 }  // namespace
+
+size_t NumOutputs(const op::OpDef& def, const op::AttrDict& attrs) {
+  return def.static_outputs ? def.static_outputs->size()
+                            : static_cast<size_t>(def.NumOutputs(*op::CachedAttrs(def, attrs)));
+}
 
 void AttachOutputs(const std::shared_ptr<Node>& node, std::span<NDArray> outputs) {
   for (size_t j = 0; j < outputs.size(); ++j)
