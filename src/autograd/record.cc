@@ -88,6 +88,11 @@ const GradUsage& UsageOf(const op::OpDef& def, const std::shared_ptr<const op::A
   return cache.insert_or_assign(attrs.get(), std::move(c)).first->second.usage;
 }
 
+/*! \brief True if any of the arrays has a place in a recorded graph. */
+bool AnyInGraph(std::span<const NDArray> arrays) {
+  return std::any_of(arrays.begin(), arrays.end(), [](const NDArray& a) { return HasGraph(a); });
+}
+
 void Record(const op::RecordedCall& call) {
   if (call.outputs_given) {
     for (size_t j = 0; j < call.outputs.size(); ++j) {
@@ -100,10 +105,7 @@ void Record(const op::RecordedCall& call) {
              "outside autograd::RecordScope (after backward).";
     }
   }
-  bool recorded_input = false;
-  for (const NDArray& a : call.inputs)
-    recorded_input = recorded_input || a.grad_entry().node != nullptr;
-  if (!recorded_input) return;  // a constant: nothing to differentiate
+  if (!AnyInGraph(call.inputs)) return;  // a constant: nothing to differentiate
 
   auto node = std::make_shared<Node>();
   node->op = &call.op;
@@ -209,10 +211,7 @@ std::vector<NDArray> Function::operator()(std::span<const NDArray> inputs) {
     PauseScope pause(IsTraining());
     outputs = Forward(inputs);
   }
-  bool recorded_input = false;
-  for (const NDArray& a : inputs)
-    recorded_input = recorded_input || a.grad_entry().node != nullptr;
-  if (!recording || !recorded_input) return outputs;
+  if (!recording || !AnyInGraph(inputs)) return outputs;
   auto node = std::make_shared<Node>();
   node->function = std::move(self);
   node->is_train = IsTraining();
