@@ -9,6 +9,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PACKAGES=(build-essential cmake ninja-build ccache clang-format
           libgtest-dev libbenchmark-dev libopenblas-dev libdnnl-dev
           python3 python3-venv python3-pip
+          nlohmann-json3-dev  # symbol JSON
           zlib1g-dev dataset-fashion-mnist)  # the examples' gzipped idx files
 missing=()
 for p in "${PACKAGES[@]}"; do

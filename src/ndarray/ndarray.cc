@@ -367,6 +367,23 @@ NDArray NDArray::Reshape(std::span<const int64_t> codes, bool reverse) const {
   return Reshape(InferReshape(shape_, codes, reverse));
 }
 
+NDArray NDArray::AsArray(const Shape& shape, DType dtype) const {
+  CheckNotNone(*this, "AsArray");
+  MX_CHECK(shape.is_known(), ValueError)
+      << "NDArray::AsArray: target shape " << shape << " is not fully known";
+  const size_t bytes = static_cast<size_t>(shape.Size()) * DTypeSize(dtype);
+  MX_CHECK(byte_offset_ + bytes <= ptr_->nbytes, ValueError)
+      << "NDArray::AsArray: " << shape << " " << DTypeName(dtype) << " needs " << bytes
+      << " bytes but the storage has " << ptr_->nbytes - byte_offset_ << " from offset "
+      << byte_offset_;
+  NDArray out;
+  out.ptr_ = ptr_;
+  out.shape_ = shape;
+  out.dtype_ = dtype;
+  out.byte_offset_ = byte_offset_;
+  return out;
+}
+
 // ---------------------------------------------------------------- autograd bookkeeping
 
 namespace {

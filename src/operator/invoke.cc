@@ -3,13 +3,12 @@
 #include <array>
 #include <atomic>
 #include <cstddef>
-#include <cstdio>
 #include <memory_resource>
 #include <sstream>
 
 #include "engine/object_pool.h"
-#include "mixnet/base/env.h"
 #include "operator/attrs_cache.h"
+#include "operator/op_call.h"
 #include "operator/op_def.h"
 #include "operator/random_resource.h"
 #include "operator/record_hook.h"
@@ -17,40 +16,11 @@
 namespace mixnet::op {
 namespace {
 
-bool VerboseKernels() {
-  static const bool verbose = GetEnvInt("MIXNET_VERBOSE_KERNELS", 0) != 0;
-  return verbose;
-}
-
 std::string Describe(std::span<const Shape> shapes) {
   std::ostringstream os;
   for (size_t i = 0; i < shapes.size(); ++i)
     os << (i ? ", " : "") << shapes[i];
   return os.str();
-}
-
-/*! \brief The first kernel (in registration order) that takes this case. */
-const KernelDef& SelectKernel(const Attrs& attrs, std::span<const TBlob> in,
-                              std::span<const TBlob> out, DeviceType device,
-                              std::string_view wanted) {
-  std::string declined;
-  bool found = wanted.empty();
-  for (const KernelDef& k : attrs.op->kernels) {
-    if (k.device != device || (!wanted.empty() && k.name != wanted)) continue;
-    found = true;
-    const std::string why = k.supports ? k.supports(attrs, in, out) : "";
-    if (why.empty()) {
-      if (VerboseKernels()) {
-        std::fprintf(stderr, "[mixnet] %s: kernel '%s'%s\n", attrs.op->name.c_str(), k.name.c_str(),
-                     declined.c_str());
-      }
-      return k;
-    }
-    declined += "; '" + k.name + "' declined: " + why;
-  }
-  MX_CHECK(found, ValueError) << attrs.op->name << " has no kernel '" << wanted << "'";
-  MX_THROW(NotImplementedError) << attrs.op->name << ": no kernel for device type "
-                                << static_cast<int>(device) << declined;
 }
 
 /*! \brief Where an op without inputs runs: its "ctx" attribute (MXNet's), else cpu(0). */

@@ -140,6 +140,12 @@ struct OpDef {
    * gradient is that of an implied loss and ignores the gradient flowing into the output.
    */
   bool loss_layer = false;
+  /*!
+   * \brief Each output element depends only on the input elements at the same position, and
+   * the kernels accept any contiguous range of the arrays as 1-d blobs: the elementwise fusion
+   * pass (src/symbol/pass/fuse_elemwise.cc) runs chains of such ops tile by tile.
+   */
+  bool elementwise = false;
   /*! \brief Inputs the kernels write in place (optimizer states, BatchNorm moving stats). */
   std::function<std::vector<int>(const Attrs&)> mutate_inputs = [](const Attrs&) {
     return std::vector<int>{};
@@ -207,6 +213,10 @@ struct OpDef {
     return *this;
   }
 
+  OpDef& Elementwise() {
+    elementwise = true;
+    return *this;
+  }
   OpDef& LossLayer() {
     loss_layer = true;
     return *this;

@@ -176,6 +176,13 @@ class NDArray {
     return Reshape(std::span<const int64_t>(codes.begin(), codes.size()), reverse);
   }
 
+  /*!
+   * \brief The same memory seen with another shape and dtype (MXNet's AsArray): for executors
+   * that place several arrays in one planned buffer. The bytes must fit in the storage from
+   * this view's offset; not recorded by autograd.
+   */
+  NDArray AsArray(const Shape& shape, DType dtype) const;
+
   // ---- autograd's bookkeeping (used through mixnet/autograd/autograd.h) ----
   /*!
    * \brief This object's place in a recorded graph: output `index` of `node`, or none. Copies

@@ -179,6 +179,7 @@ const bool kRegistered = [] {
           .InferShape(SameShape)
           .InferType(FloatingSameType)
           .InPlace({{0, 0}})
+          .Elementwise()
           .Kernel(
               "simd",
               [](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,

@@ -25,7 +25,8 @@ inline OpDef& RegisterSameShape(const char* name, F f, BinaryOpGrad grad,
                    .Inputs({"lhs", "rhs"})
                    .InferShape(SameShape)
                    .InferType(FloatingSameType)
-                   .InPlace({{0, 0}, {1, 0}});
+                   .InPlace({{0, 0}, {1, 0}})
+                   .Elementwise();
   if (simd) AddSimdBinaryKernel(def, {*simd});
   def.Kernel(
          "reference",
@@ -76,7 +77,8 @@ inline OpDef& RegisterScalar(const char* name, F f, ScalarGrad grad,
                    .Inputs({"data"})
                    .InferShape(SameShape)
                    .InferType(FloatingSameType)
-                   .InPlace({{0, 0}});
+                   .InPlace({{0, 0}})
+                   .Elementwise();
   if (simd) AddSimdBinaryKernel(def, *simd);
   def.Kernel("reference",
              [f](const OpContext&, const Attrs& attrs, std::span<const TBlob> in,

@@ -28,7 +28,8 @@ OpDef& RegisterUnary(const char* name, F f, UnaryGrad grad, std::pair<double, do
                    .Inputs({"data"})
                    .InferShape(SameShape)
                    .InferType(FloatingSameType)
-                   .InPlace({{0, 0}});
+                   .InPlace({{0, 0}})
+                   .Elementwise();
   if (simd) AddSimdUnaryKernel(def, *simd);
   def.Kernel("reference", [f](const OpContext&, const Attrs&, std::span<const TBlob> in,
                               std::span<const OpReq> req,

@@ -1,0 +1,158 @@
+/*!
+ * \file module.h
+ * \brief Module: training and inference of a symbol with an executor (mx.mod.Module).
+ *
+ *   mod::Module m(net, {"data"}, {"softmax_label"});
+ *   m.Fit(train_iter, {.eval_data = &val_iter, .optimizer = "sgd",
+ *                      .optimizer_params = {{"learning_rate", "0.1"}}, .num_epoch = 5});
+ *   m.SaveCheckpoint("lenet", 5);        // lenet-symbol.json + lenet-0005.params
+ */
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "mixnet/executor/executor.h"
+#include "mixnet/initializer/initializer.h"
+#include "mixnet/io/data_iter.h"
+#include "mixnet/metric/metric.h"
+#include "mixnet/optimizer/optimizer.h"
+#include "mixnet/symbol/symbol.h"
+
+namespace mixnet::mod {
+
+using ParamDict = std::map<std::string, NDArray>;
+
+/*! \brief What epoch-end and batch-end callbacks see (MXNet's BatchEndParam). */
+struct BatchEndParam {
+  int epoch = 0;
+  int nbatch = 0;
+  const metric::EvalMetric* eval_metric = nullptr;
+};
+
+class Module;
+using BatchEndCallback = std::function<void(const BatchEndParam&)>;
+using EpochEndCallback =
+    std::function<void(int epoch, const sym::Symbol&, const ParamDict& arg, const ParamDict& aux)>;
+
+/*! \brief Arguments of Module::Fit, named as in MXNet's fit(). */
+struct FitOptions {
+  io::DataIter* eval_data = nullptr;
+  std::string eval_metric = "acc";
+  std::vector<BatchEndCallback> batch_end_callback;
+  std::vector<EpochEndCallback> epoch_end_callback;
+  std::vector<BatchEndCallback> eval_batch_end_callback;
+  std::string optimizer = "sgd";
+  op::AttrDict optimizer_params = {{"learning_rate", "0.01"}};
+  std::shared_ptr<const init::Initializer> initializer;  // default Uniform(0.01)
+  const ParamDict* arg_params = nullptr;
+  const ParamDict* aux_params = nullptr;
+  bool allow_missing = false;
+  bool force_rebind = false;
+  bool force_init = false;
+  int begin_epoch = 0;
+  int num_epoch = 1;
+};
+
+class Module {
+ public:
+  /*!
+   * \brief `data_names` and `label_names` are the symbol's input arguments; every other
+   * argument is a parameter (trained unless in `fixed_param_names`).
+   */
+  explicit Module(sym::Symbol symbol, std::vector<std::string> data_names = {"data"},
+                  std::vector<std::string> label_names = {"softmax_label"},
+                  Context ctx = Context::cpu(), std::vector<std::string> fixed_param_names = {});
+
+  // ---- setup ----
+  void Bind(const std::vector<io::DataDesc>& data_shapes,
+            const std::vector<io::DataDesc>& label_shapes = {}, bool for_training = true,
+            bool inputs_need_grad = false, bool force_rebind = false,
+            const Module* shared_module = nullptr, GradReq grad_req = GradReq::kWrite);
+  /*! \brief Initializes parameters: copied from `arg_params`/`aux_params` where given, else
+   * by `initializer` (allow_missing) ; ValueError naming a missing or mis-shaped parameter. */
+  void InitParams(const init::Initializer* initializer = nullptr,
+                  const ParamDict* arg_params = nullptr, const ParamDict* aux_params = nullptr,
+                  bool allow_missing = false, bool force_init = false, bool allow_extra = false);
+  void InitOptimizer(const std::string& optimizer = "sgd",
+                     const op::AttrDict& optimizer_params = {{"learning_rate", "0.01"}},
+                     bool force_init = false);
+  /*! \brief Uses an optimizer object; its rescale_grad is left as given. */
+  void InitOptimizer(std::unique_ptr<::mixnet::optimizer::Optimizer> optimizer,
+                     bool force_init = false);
+
+  // ---- computation ----
+  /*! \brief Copies the batch in (rebinding if its shapes differ) and runs forward. */
+  void Forward(const io::DataBatch& batch, std::optional<bool> is_train = std::nullopt);
+  void Backward(std::span<const NDArray> out_grads = {});
+  /*! \brief One optimizer step on every trainable parameter. */
+  void Update();
+  const std::vector<NDArray>& GetOutputs() const;
+  /*! \brief Gradients of the data inputs (Bind with inputs_need_grad). */
+  std::vector<NDArray> GetInputGrads() const;
+  void UpdateMetric(metric::EvalMetric& metric, const std::vector<NDArray>& labels) const;
+
+  // ---- high level ----
+  void Fit(io::DataIter& train_data, const FitOptions& options = {});
+  /*! \brief Runs `eval_data` through the network and returns the metric's values. */
+  metric::NameValues Score(io::DataIter& eval_data, metric::EvalMetric& metric, int num_batch = -1,
+                           bool reset = true, int epoch = 0);
+  /*! \brief Outputs for every batch, pad rows removed; merged along axis 0 (one per output). */
+  std::vector<NDArray> Predict(io::DataIter& eval_data, int num_batch = -1, bool reset = true);
+
+  // ---- parameters and checkpoints ----
+  std::pair<ParamDict, ParamDict> GetParams() const;
+  void SetParams(const ParamDict& arg_params, const ParamDict& aux_params,
+                 bool allow_missing = false, bool force_init = true, bool allow_extra = false);
+  /*! \brief PREFIX-symbol.json and PREFIX-%04d.params (`arg:`/`aux:` names); with
+   * `save_optimizer_states`, PREFIX-%04d.states too. */
+  void SaveCheckpoint(const std::string& prefix, int epoch,
+                      bool save_optimizer_states = false) const;
+  /*! \brief A module from a checkpoint; parameters are set when it is bound (mx.mod.Module.load).
+   */
+  static Module Load(const std::string& prefix, int epoch, bool load_optimizer_states = false,
+                     std::vector<std::string> data_names = {"data"},
+                     std::vector<std::string> label_names = {"softmax_label"},
+                     Context ctx = Context::cpu());
+  void SaveOptimizerStates(const std::string& path) const;
+  void LoadOptimizerStates(const std::string& path);
+
+  // ---- state ----
+  const sym::Symbol& symbol() const { return symbol_; }
+  bool binded() const { return exec_ != nullptr; }
+  bool params_initialized() const { return params_initialized_; }
+  bool optimizer_initialized() const { return optimizer_ != nullptr; }
+  std::vector<io::DataDesc> data_shapes() const { return data_shapes_; }
+  std::vector<io::DataDesc> label_shapes() const { return label_shapes_; }
+  std::vector<std::string> output_names() const { return symbol_.ListOutputs(); }
+  exec::Executor* executor() const { return exec_.get(); }
+
+ private:
+  sym::Symbol symbol_;
+  std::vector<std::string> data_names_, label_names_, fixed_param_names_;
+  std::vector<std::string> param_names_, aux_names_;
+  Context ctx_;
+  std::vector<io::DataDesc> data_shapes_, label_shapes_;
+  bool for_training_ = false, inputs_need_grad_ = false;
+  GradReq grad_req_ = GradReq::kWrite;
+  std::unique_ptr<exec::Executor> exec_;
+  ParamDict arg_params_, aux_params_;  // the module's own copies (GetParams)
+  bool params_initialized_ = false;
+  std::unique_ptr<::mixnet::optimizer::Optimizer> optimizer_;
+  std::optional<std::string> preload_opt_states_;
+  std::shared_ptr<std::pair<ParamDict, ParamDict>> preload_params_;
+};
+
+/*! \brief mx.model.load_checkpoint: the symbol and its `arg:`/`aux:` parameters. */
+std::tuple<sym::Symbol, ParamDict, ParamDict> LoadCheckpoint(const std::string& prefix, int epoch);
+/*! \brief mx.model.save_checkpoint. */
+void SaveCheckpoint(const std::string& prefix, int epoch, const sym::Symbol& symbol,
+                    const ParamDict& arg_params, const ParamDict& aux_params);
+
+}  // namespace mixnet::mod
