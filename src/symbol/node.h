@@ -32,6 +32,10 @@ struct Node {
   bool is_variable() const { return op == nullptr; }
   /*! \brief The op's parsed parameters (hidden attributes removed), parsed once. */
   const op::Attrs& parsed() const;
+  std::shared_ptr<const op::Attrs> SharedParsed() const {
+    parsed();
+    return parsed_;
+  }
   /*! \brief Outputs of the node: 1 for a variable. */
   uint32_t num_outputs() const;
   /*! \brief The attribute `key`, or null. */

@@ -1,0 +1,530 @@
+#include "executor/graph_executor.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "mixnet/base/env.h"
+#include "symbol/node.h"
+
+namespace mixnet::exec {
+namespace {
+
+using sym::IndexedGraph;
+using sym::Node;
+using sym::NodeEntry;
+
+size_t Bytes(const Shape& s, int dtype) {
+  return static_cast<size_t>(s.Size()) * DTypeSize(static_cast<DType>(dtype));
+}
+
+/*! \brief A planned buffer: float32 words, so any dtype's elements are aligned in it. */
+NDArray NewBuffer(size_t bytes, Context ctx) {
+  const int64_t words = static_cast<int64_t>((bytes + 3) / 4);
+  return NDArray(Shape{std::max<int64_t>(words, 1)}, ctx, DType::kFloat32);
+}
+
+void AddVar(std::vector<VarHandle>* vars, VarHandle v) {
+  if (std::find(vars->begin(), vars->end(), v) == vars->end()) vars->push_back(v);
+}
+
+}  // namespace
+
+ExecutorOptions::ExecutorOptions()
+    : plan_memory(GetEnvInt("MIXNET_EXEC_PLAN_MEMORY", 1) != 0),
+      inplace(GetEnvInt("MXNET_EXEC_ENABLE_INPLACE", 1) != 0),
+      cse(GetEnvInt("MIXNET_EXEC_CSE", 1) != 0),
+      fuse_elemwise(GetEnvInt("MIXNET_EXEC_FUSE", 1) != 0),
+      mirror(GetEnvInt("MXNET_BACKWARD_DO_MIRROR", 0) != 0),
+      bulk_max_nodes(GetEnvInt("MXNET_EXEC_BULK_EXEC_TRAIN", 1) != 0
+                         ? static_cast<int>(GetEnvInt("MXNET_EXEC_BULK_EXEC_MAX_NODE_TRAIN", 15))
+                         : 1) {}
+
+void Step::Run(RunContext rctx, bool is_train) {
+  for (size_t i = 0; i < in_refs.size(); ++i)
+    call.in[i].dptr = in_refs[i].Data();
+  for (size_t i = 0; i < out_refs.size(); ++i)
+    call.out[i].dptr = out_refs[i].Data();
+  try {
+    call.Run(rctx, is_train);
+  } catch (const Error& e) {
+    ThrowError(e.kind(), name + ": " + e.what());
+  }
+}
+
+GraphExecutor::GraphExecutor(const sym::Symbol& symbol, Context ctx, std::vector<NDArray> args,
+                             std::vector<NDArray> arg_grads, std::vector<GradReq> grad_reqs,
+                             std::vector<NDArray> aux_states, const GraphExecutor* shared,
+                             const ExecutorOptions& options)
+    : symbol_(symbol),
+      ctx_(ctx),
+      args_(std::move(args)),
+      grads_(std::move(arg_grads)),
+      aux_(std::move(aux_states)),
+      reqs_(std::move(grad_reqs)),
+      shared_(shared),
+      options_(options) {
+  const auto arg_names = symbol_.ListArguments();
+  const auto aux_names = symbol_.ListAuxiliaryStates();
+  MX_CHECK(args_.size() == arg_names.size(), ValueError)
+      << "bind: the symbol has " << arg_names.size() << " arguments, got " << args_.size()
+      << " arrays";
+  MX_CHECK(aux_.size() == aux_names.size(), ValueError)
+      << "bind: the symbol has " << aux_names.size() << " auxiliary states, got " << aux_.size()
+      << " arrays";
+  if (grads_.empty()) grads_.resize(args_.size());
+  if (reqs_.empty()) {
+    for (const NDArray& g : grads_)
+      reqs_.push_back(g.is_none() ? GradReq::kNull : GradReq::kWrite);
+  }
+  MX_CHECK(grads_.size() == args_.size() && reqs_.size() == args_.size(), ValueError)
+      << "bind: " << args_.size() << " arguments but " << grads_.size() << " gradient arrays and "
+      << reqs_.size() << " grad_reqs";
+  for (size_t i = 0; i < args_.size(); ++i) {
+    MX_CHECK(!args_[i].is_none(), ValueError)
+        << "bind: argument '" << arg_names[i] << "' has no array";
+    if (reqs_[i] != GradReq::kNull) {
+      MX_CHECK(!grads_[i].is_none(), ValueError)
+          << "bind: argument '" << arg_names[i] << "' wants a gradient but has no gradient array";
+      MX_CHECK(grads_[i].shape() == args_[i].shape(), ValueError)
+          << "bind: gradient of '" << arg_names[i] << "' has shape " << grads_[i].shape()
+          << " but the argument has " << args_[i].shape();
+    }
+  }
+  for (size_t i = 0; i < aux_.size(); ++i) {
+    MX_CHECK(!aux_[i].is_none(), ValueError)
+        << "bind: auxiliary state '" << aux_names[i] << "' has no array";
+  }
+  Compile();
+}
+
+GraphExecutor::~GraphExecutor() {
+  // Queued steps hold the program; buffers outlive them (NOTE [ Chunk lifetime ]).
+}
+
+void GraphExecutor::Compile() {
+  namespace pass = sym::pass;
+  // ---- the forward graph, its variables bound to the arrays ----
+  IndexedGraph user(symbol_.outputs());
+  std::unordered_map<const Node*, NDArray> bound;
+  std::vector<NodeEntry> xs;
+  std::vector<size_t> x_arg;  // argument index of each x
+  {
+    std::unordered_set<uint32_t> mut(user.mutable_input_nodes().begin(),
+                                     user.mutable_input_nodes().end());
+    size_t a = 0, x = 0;
+    for (uint32_t nid : user.input_nodes()) {
+      const auto& node = user[nid].node;
+      if (mut.count(nid)) {
+        bound[node.get()] = aux_[x++];
+      } else {
+        bound[node.get()] = args_[a];
+        if (reqs_[a] != GradReq::kNull) {
+          xs.push_back({node, 0});
+          x_arg.push_back(a);
+        }
+        ++a;
+      }
+    }
+  }
+  std::vector<NodeEntry> forward = symbol_.outputs();
+  if (options_.cse) forward = pass::EliminateCommonSubexpressions(forward);
+  const size_t num_outputs = forward.size();
+
+  auto infer = [&](const IndexedGraph& g, const std::unordered_map<const Node*, NDArray>& known,
+                   std::vector<Shape>* shapes, std::vector<int>* dtypes) {
+    shapes->assign(g.num_entries(), Shape());
+    dtypes->assign(g.num_entries(), -1);
+    for (uint32_t nid : g.input_nodes()) {
+      const NDArray& a = known.at(g[nid].node.get());
+      (*shapes)[g.entry_id(nid, 0)] = a.shape();
+      (*dtypes)[g.entry_id(nid, 0)] = static_cast<int>(a.dtype());
+    }
+    pass::InferShapes(g, shapes);
+    pass::InferTypes(g, dtypes);
+    for (uint32_t nid = 0; nid < g.num_nodes(); ++nid) {
+      for (uint32_t i = 0; i < g.num_outputs(nid); ++i) {
+        const uint32_t eid = g.entry_id(nid, i);
+        MX_CHECK((*shapes)[eid].is_known() && (*dtypes)[eid] >= 0, ValueError)
+            << "bind: cannot infer the shape or dtype of output " << i << " of node '"
+            << g.node(nid).name << "' from the bound arrays";
+      }
+    }
+  };
+
+  // ---- the gradient graph ----
+  std::vector<NodeEntry> all = forward;
+  head_grads_.assign(num_outputs, NDArray());
+  head_grad_used_.assign(num_outputs, false);
+  std::vector<std::shared_ptr<Node>> head_vars;
+  size_t num_mirrored = 0;
+  // Gradient entries written straight into the bound gradient arrays.
+  std::vector<std::pair<NodeEntry, size_t>> grad_targets;
+  std::vector<std::pair<NodeEntry, size_t>> grad_adds;  // grad_req add: summed after the pass
+  if (!xs.empty()) {
+    IndexedGraph fg(forward);
+    std::vector<Shape> fshapes;
+    std::vector<int> fdtypes;
+    infer(fg, bound, &fshapes, &fdtypes);
+    std::vector<NodeEntry> heads;
+    const auto out_names = symbol_.ListOutputs();
+    for (size_t i = 0; i < num_outputs; ++i) {
+      auto v = Node::MakeVariable(out_names[i] + "_head_grad");
+      head_vars.push_back(v);
+      heads.push_back({v, 0});
+      const uint32_t eid = fg.entry_id(fg.outputs()[i]);
+      head_grads_[i] = NDArray(fshapes[eid], ctx_, static_cast<DType>(fdtypes[eid]));
+      bound[v.get()] = head_grads_[i];
+    }
+    pass::MirrorFn mirror;
+    std::unordered_set<const Node*> mirrored_nodes;
+    const pass::MirrorFn planned = pass::PlanMirror(fg, fshapes, fdtypes, options_.mirror);
+    if (planned) {
+      for (uint32_t nid = 0; nid < fg.num_nodes(); ++nid) {
+        if (!fg.node(nid).is_variable() && planned(fg.node(nid))) {
+          mirrored_nodes.insert(&fg.node(nid));
+        }
+      }
+      num_mirrored = mirrored_nodes.size();
+      mirror = [mirrored_nodes](const Node& n) { return mirrored_nodes.count(&n) != 0; };
+    }
+    auto grads = pass::Gradient(forward, heads, xs, mirror);
+    std::unordered_set<const Node*> forward_nodes;
+    for (uint32_t nid = 0; nid < fg.num_nodes(); ++nid)
+      forward_nodes.insert(fg[nid].node.get());
+    std::set<std::pair<const Node*, uint32_t>> claimed;
+    for (size_t k = 0; k < grads.size(); ++k) {
+      NodeEntry e = grads[k];
+      const size_t a = x_arg[k];
+      const bool own = !e.node->is_variable() && !forward_nodes.count(e.node.get()) &&
+                       !claimed.count({e.node.get(), e.index});
+      if (reqs_[a] == GradReq::kAdd) {
+        grad_adds.emplace_back(e, a);
+        all.push_back(e);
+        continue;
+      }
+      if (!own) {  // the entry is not ours to place in the gradient array: copy it there
+        e = {Node::MakeOp(op::Registry::Get("_copy"), e.node->name + "_copy", {}, {e}), 0};
+      }
+      claimed.insert({e.node.get(), e.index});
+      grad_targets.emplace_back(e, a);
+      all.push_back(e);
+    }
+  }
+
+  // ---- the whole graph: shapes, dtypes, groups, memory ----
+  graph_ = std::make_unique<IndexedGraph>(all);
+  const IndexedGraph& g = *graph_;
+  num_forward_nodes_ = static_cast<uint32_t>(IndexedGraph(forward).num_nodes());
+  infer(g, bound, &shapes_, &dtypes_);
+
+  std::vector<bool> skip(g.num_entries(), false), keep(g.num_entries(), false);
+  entry_arrays_.assign(g.num_entries(), NDArray());
+  for (uint32_t nid : g.input_nodes()) {
+    skip[g.entry_id(nid, 0)] = true;
+    entry_arrays_[g.entry_id(nid, 0)] = bound.at(g[nid].node.get());
+  }
+  for (size_t i = 0; i < num_outputs; ++i)
+    keep[g.entry_id(g.outputs()[i])] = true;
+  for (const auto& [e, a] : grad_targets) {
+    const uint32_t eid = g.entry_id(g.node_id(e.node.get()), e.index);
+    skip[eid] = true;
+    entry_arrays_[eid] = grads_[a];
+  }
+  for (const auto& [e, a] : grad_adds)
+    keep[g.entry_id(g.node_id(e.node.get()), e.index)] = true;
+  for (size_t i = 0; i < head_vars.size(); ++i)
+    head_grad_used_[i] = g.has_node(head_vars[i].get());
+
+  sym::pass::MemoryPlanRequest req;
+  req.graph = &g;
+  req.shapes = &shapes_;
+  req.dtypes = &dtypes_;
+  req.skip = skip;
+  req.keep = keep;
+  req.share = options_.plan_memory;
+  req.inplace = options_.plan_memory && options_.inplace;
+  plan_ = pass::PlanMemory(req);
+
+  // Buffers: borrowed from the shared executor where big enough, else new.
+  buffers_.clear();
+  for (size_t sid = 0; sid < plan_.storage_bytes.size(); ++sid) {
+    const size_t bytes = plan_.storage_bytes[sid];
+    if (shared_ && sid < shared_->buffers().size() && shared_->buffers()[sid].nbytes() >= bytes &&
+        shared_->context() == ctx_) {
+      buffers_.push_back(shared_->buffers()[sid]);
+    } else {
+      buffers_.push_back(NewBuffer(bytes, ctx_));
+    }
+  }
+  for (uint32_t eid = 0; eid < g.num_entries(); ++eid) {
+    const int sid = plan_.storage_id[eid];
+    if (sid >= 0) {
+      entry_arrays_[eid] =
+          buffers_[static_cast<size_t>(sid)].AsArray(shapes_[eid], static_cast<DType>(dtypes_[eid]));
+    }
+  }
+  outputs_.clear();
+  for (size_t i = 0; i < num_outputs; ++i)
+    outputs_.push_back(entry_arrays_[g.entry_id(g.outputs()[i])]);
+
+  // ---- steps and segments ----
+  auto program = std::make_shared<Program>();
+  std::vector<size_t> step_of_node(g.num_nodes(), SIZE_MAX);
+  for (uint32_t nid = 0; nid < g.num_nodes(); ++nid) {
+    const Node& n = g.node(nid);
+    if (n.is_variable()) continue;
+    Step s;
+    s.nid = nid;
+    s.name = "node '" + n.name + "' (" + n.op->name + ")";
+    std::vector<op::TBlob> in, out;
+    for (const auto& e : g[nid].inputs) {
+      const NDArray& a = entry_arrays_[g.entry_id(e)];
+      in.push_back(op::TBlob{nullptr, a.shape(), a.dtype()});
+      s.in_refs.push_back(a.data_ref());
+    }
+    for (uint32_t i = 0; i < g.num_outputs(nid); ++i) {
+      const NDArray& a = entry_arrays_[g.entry_id(nid, i)];
+      out.push_back(op::TBlob{nullptr, a.shape(), a.dtype()});
+      s.out_refs.push_back(a.data_ref());
+    }
+    try {
+      s.call = op::PrepareOpCall(n.SharedParsed(), std::move(in), std::move(out), ctx_);
+    } catch (const Error& e) {
+      ThrowError(e.kind(), "bind: " + s.name + ": " + e.what());
+    }
+    step_of_node[nid] = program->steps.size();
+    program->steps.push_back(std::move(s));
+  }
+  // grad_req add: gradient array += computed gradient, after the backward pass.
+  for (const auto& [e, a] : grad_adds) {
+    const NDArray& computed = entry_arrays_[g.entry_id(g.node_id(e.node.get()), e.index)];
+    Step s;
+    s.nid = g.node_id(e.node.get());
+    s.name = "gradient accumulation of argument " + std::to_string(a);
+    const op::OpDef& add = op::Registry::Get("elemwise_add");
+    std::vector<op::TBlob> in = {op::TBlob{nullptr, grads_[a].shape(), grads_[a].dtype()},
+                             op::TBlob{nullptr, computed.shape(), computed.dtype()}};
+    std::vector<op::TBlob> out = {op::TBlob{nullptr, grads_[a].shape(), grads_[a].dtype()}};
+    s.call = op::PrepareOpCall(std::make_shared<const op::Attrs>(add.ParseAttrs({})), in, out, ctx_);
+    s.in_refs = {grads_[a].data_ref(), computed.data_ref()};
+    s.out_refs = {grads_[a].data_ref()};
+    program->steps.push_back(std::move(s));
+  }
+  const size_t num_forward_steps =
+      static_cast<size_t>(std::count_if(program->steps.begin(), program->steps.end(),
+                                        [&](const Step& s) { return s.nid < num_forward_nodes_; }));
+
+  const int bulk = monitor_ ? 1 : std::max(1, options_.bulk_max_nodes);
+  auto make_segments = [&](size_t begin, size_t end, std::vector<Segment>* segs) {
+    for (size_t b = begin; b < end; b += static_cast<size_t>(bulk)) {
+      Segment seg;
+      seg.begin = b;
+      seg.end = std::min(end, b + static_cast<size_t>(bulk));
+      seg.name = seg.end - seg.begin == 1 ? program->steps[b].call.op().name.c_str()
+                                          : "executor bulk segment";
+      segs->push_back(std::move(seg));
+    }
+  };
+  make_segments(0, num_forward_steps, &program->forward);
+  make_segments(num_forward_steps, program->steps.size(), &program->backward);
+  // Vars: computed per step from its arrays.
+  std::vector<std::vector<VarHandle>> step_reads(program->steps.size()),
+      step_writes(program->steps.size());
+  for (size_t si = 0; si < program->steps.size(); ++si) {
+    const Step& s = program->steps[si];
+    if (si >= num_forward_steps && s.name.starts_with("gradient accumulation")) {
+      const auto& [e, a] = grad_adds[si - (program->steps.size() - grad_adds.size())];
+      AddVar(&step_reads[si], entry_arrays_[g.entry_id(g.node_id(e.node.get()), e.index)].var());
+      AddVar(&step_writes[si], grads_[a].var());
+      continue;
+    }
+    const Node& n = g.node(s.nid);
+    const std::vector<int> mutated = n.op->mutate_inputs(n.parsed());
+    for (size_t i = 0; i < g[s.nid].inputs.size(); ++i) {
+      const NDArray& a = entry_arrays_[g.entry_id(g[s.nid].inputs[i])];
+      const bool is_mut =
+          std::find(mutated.begin(), mutated.end(), static_cast<int>(i)) != mutated.end();
+      AddVar(is_mut ? &step_writes[si] : &step_reads[si], a.var());
+    }
+    for (uint32_t i = 0; i < g.num_outputs(s.nid); ++i)
+      AddVar(&step_writes[si], entry_arrays_[g.entry_id(s.nid, i)].var());
+    if (s.call.random) AddVar(&step_writes[si], s.call.random->var);
+  }
+  for (auto* segs : {&program->forward, &program->backward}) {
+    for (Segment& seg : *segs) {
+      for (size_t si = seg.begin; si < seg.end; ++si) {
+        for (VarHandle v : step_writes[si])
+          AddVar(&seg.writes, v);
+      }
+      for (size_t si = seg.begin; si < seg.end; ++si) {
+        for (VarHandle v : step_reads[si]) {
+          if (std::find(seg.writes.begin(), seg.writes.end(), v) == seg.writes.end()) {
+            AddVar(&seg.reads, v);
+          }
+        }
+      }
+    }
+  }
+  program_ = std::move(program);
+
+  report_ = MemoryReport{};
+  report_.unplanned_bytes = plan_.unplanned_bytes;
+  report_.planned_bytes = plan_.planned_bytes;
+  report_.inplace_entries = plan_.inplace_entries;
+  report_.shared_entries = plan_.shared_entries;
+  report_.num_buffers = plan_.storage_bytes.size();
+  report_.mirrored_nodes = num_mirrored;
+  report_.bulk_segments = program_->forward.size() + program_->backward.size();
+}
+
+void GraphExecutor::Push(const Segment& seg, bool is_train) {
+  Engine::Get()->PushSync(
+      [program = program_, seg = &seg, is_train](RunContext rctx) {
+        for (size_t i = seg->begin; i < seg->end; ++i)
+          program->steps[i].Run(rctx, is_train);
+      },
+      ctx_, seg.reads, seg.writes, FnProperty::kNormal, 0, seg.name);
+}
+
+void GraphExecutor::RunSegments(const std::vector<Segment>& segs, bool is_train) {
+  for (const Segment& seg : segs) {
+    Push(seg, is_train);
+    if (!monitor_) continue;
+    for (size_t si = seg.begin; si < seg.end; ++si) {
+      const Step& s = program_->steps[si];
+      const IndexedGraph& g = *graph_;
+      if (monitor_all_) {
+        for (const auto& e : g[s.nid].inputs)
+          monitor_(EntryName(g.entry_id(e)), entry_arrays_[g.entry_id(e)]);
+      }
+      for (uint32_t i = 0; i < g.num_outputs(s.nid); ++i)
+        monitor_(EntryName(g.entry_id(s.nid, i)), entry_arrays_[g.entry_id(s.nid, i)]);
+    }
+  }
+}
+
+void GraphExecutor::Forward(bool is_train) {
+  RunSegments(program_->forward, is_train);
+  trained_forward_ = is_train;
+}
+
+void GraphExecutor::Forward(bool is_train,
+                            const std::unordered_map<std::string, NDArray>& inputs) {
+  const auto names = symbol_.ListArguments();
+  for (const auto& [name, value] : inputs) {
+    auto it = std::find(names.begin(), names.end(), name);
+    MX_CHECK(it != names.end(), ValueError)
+        << "forward: '" << name << "' is not an argument" << op::DidYouMean(name, names);
+    const NDArray& dst = args_[static_cast<size_t>(it - names.begin())];
+    MX_CHECK(value.shape() == dst.shape(), ValueError)
+        << "forward: argument '" << name << "' has shape " << dst.shape() << " but the input has "
+        << value.shape();
+    value.CopyTo(dst);
+  }
+  Forward(is_train);
+}
+
+void GraphExecutor::Backward(std::span<const NDArray> out_grads) {
+  if (program_->backward.empty()) return;
+  MX_CHECK(trained_forward_, ValueError)
+      << "backward: needs a Forward(is_train=true) first (the last forward ran in inference mode "
+         "or none ran)";
+  MX_CHECK(out_grads.empty() || out_grads.size() == outputs_.size(), ValueError)
+      << "backward: the symbol has " << outputs_.size() << " outputs, got " << out_grads.size()
+      << " output gradients";
+  for (size_t i = 0; i < head_grads_.size(); ++i) {
+    if (!head_grad_used_[i]) continue;
+    if (out_grads.empty()) {
+      head_grads_[i].Fill(1.0);
+    } else {
+      MX_CHECK(out_grads[i].shape() == head_grads_[i].shape(), ValueError)
+          << "backward: gradient of output " << i << " has shape " << out_grads[i].shape()
+          << " but the output has " << head_grads_[i].shape();
+      out_grads[i].CopyTo(head_grads_[i]);
+    }
+  }
+  RunSegments(program_->backward, true);
+}
+
+std::string GraphExecutor::EntryName(uint32_t eid) const {
+  const IndexedGraph& g = *graph_;
+  uint32_t nid = 0;
+  while (nid + 1 < g.num_nodes() && g.row_ptr()[nid + 1] <= eid)
+    ++nid;
+  const Node& n = g.node(nid);
+  if (n.is_variable()) return n.name;
+  const auto names = n.op->output_names(n.parsed());
+  const uint32_t i = eid - g.row_ptr()[nid];
+  return n.name + "_" + (i < names.size() ? names[i] : "output" + std::to_string(i));
+}
+
+void GraphExecutor::SetMonitorCallback(MonitorCallback callback, bool monitor_all) {
+  const bool recompile = static_cast<bool>(callback) != static_cast<bool>(monitor_);
+  monitor_ = std::move(callback);
+  monitor_all_ = monitor_all;
+  if (recompile) {
+    Engine::Get()->WaitForAll();
+    Compile();
+  }
+}
+
+std::string GraphExecutor::DebugStr() const {
+  const IndexedGraph& g = *graph_;
+  std::ostringstream os;
+  os << "Symbol outputs: " << outputs_.size() << ", nodes: " << g.num_nodes() << " ("
+     << num_forward_nodes_ << " forward), buffers: " << plan_.storage_bytes.size() << "\n";
+  for (uint32_t nid = 0; nid < g.num_nodes(); ++nid) {
+    const Node& n = g.node(nid);
+    os << (nid < num_forward_nodes_ ? "F " : "B ")
+       << (n.is_variable() ? "Variable:" : "Op:" + n.op->name + ",") << " " << n.name;
+    for (uint32_t i = 0; i < g.num_outputs(nid); ++i) {
+      const uint32_t eid = g.entry_id(nid, i);
+      os << " [" << shapes_[eid] << " buffer " << plan_.storage_id[eid]
+         << (plan_.inplace[eid] ? " inplace" : "") << "]";
+    }
+    os << "\n";
+  }
+  os << "planned " << plan_.planned_bytes << " bytes of " << plan_.unplanned_bytes
+     << " unplanned\n";
+  return os.str();
+}
+
+std::unique_ptr<Executor> GraphExecutor::Reshape(
+    const std::unordered_map<std::string, Shape>& shapes, bool partial_shaping,
+    bool allow_up_sizing) const {
+  const auto arg_names = symbol_.ListArguments();
+  const auto aux_names = symbol_.ListAuxiliaryStates();
+  std::unordered_map<std::string, Shape> known = shapes;
+  const auto inferred = symbol_.InferShapePartial(known);
+  auto remap = [&](const NDArray& old, const Shape& want, const std::string& name,
+                   bool given) -> NDArray {
+    if (old.is_none()) return old;
+    if (want.is_known() && want == old.shape()) return old;
+    MX_CHECK(want.is_known(), ValueError)
+        << "reshape: cannot infer the new shape of '" << name << "'";
+    MX_CHECK(given || partial_shaping, ValueError)
+        << "reshape: the shape of '" << name << "' changes from " << old.shape() << " to " << want
+        << "; give it, or allow partial_shaping";
+    const size_t bytes = Bytes(want, static_cast<int>(old.dtype()));
+    if (bytes <= old.nbytes()) return old.AsArray(want, old.dtype());  // shares the memory
+    MX_CHECK(allow_up_sizing, ValueError)
+        << "reshape: '" << name << "' grows from " << old.shape() << " to " << want
+        << "; set allow_up_sizing to allocate new memory";
+    return NDArray(want, ctx_, old.dtype());
+  };
+  std::vector<NDArray> args, grads, aux;
+  for (size_t i = 0; i < args_.size(); ++i) {
+    const bool given = shapes.count(arg_names[i]) != 0;
+    args.push_back(remap(args_[i], inferred.arg[i], arg_names[i], given));
+    grads.push_back(remap(grads_[i], inferred.arg[i], arg_names[i], given));
+  }
+  for (size_t i = 0; i < aux_.size(); ++i)
+    aux.push_back(remap(aux_[i], inferred.aux[i], aux_names[i], false));
+  return std::make_unique<GraphExecutor>(symbol_, ctx_, std::move(args), std::move(grads), reqs_,
+                                         std::move(aux), this, options_);
+}
+
+}  // namespace mixnet::exec
