@@ -71,9 +71,8 @@ std::unique_ptr<Executor> Executor::SimpleBind(
     auto it = grad_reqs.find(arg_names[i]);
     const GradReq req = it != grad_reqs.end() ? it->second : grad_req;
     reqs.push_back(req);
-    grads.push_back(req == GradReq::kNull
-                        ? NDArray()
-                        : take(shared_grads, arg_names[i], s.arg[i], t.arg[i]));
+    grads.push_back(req == GradReq::kNull ? NDArray()
+                                          : take(shared_grads, arg_names[i], s.arg[i], t.arg[i]));
   }
   for (size_t i = 0; i < aux_names.size(); ++i)
     aux.push_back(take(shared_aux, aux_names[i], s.aux[i], t.aux[i]));

@@ -30,6 +30,17 @@ void AddVar(std::vector<VarHandle>* vars, VarHandle v) {
   if (std::find(vars->begin(), vars->end(), v) == vars->end()) vars->push_back(v);
 }
 
+/*! \brief Reads and writes of a step: written vars are not also read. */
+void SetVars(Step* s, const std::vector<NDArray>& reads, const std::vector<NDArray>& writes) {
+  for (const NDArray& a : writes)
+    AddVar(&s->writes, a.var());
+  for (const NDArray& a : reads) {
+    if (std::find(s->writes.begin(), s->writes.end(), a.var()) == s->writes.end()) {
+      AddVar(&s->reads, a.var());
+    }
+  }
+}
+
 }  // namespace
 
 ExecutorOptions::ExecutorOptions()
@@ -43,11 +54,20 @@ ExecutorOptions::ExecutorOptions()
                          : 1) {}
 
 void Step::Run(RunContext rctx, bool is_train) {
-  for (size_t i = 0; i < in_refs.size(); ++i)
-    call.in[i].dptr = in_refs[i].Data();
-  for (size_t i = 0; i < out_refs.size(); ++i)
-    call.out[i].dptr = out_refs[i].Data();
   try {
+    if (fused) {
+      ptrs.clear();
+      for (const auto& r : in_refs)
+        ptrs.push_back(r.Data());
+      for (const auto& r : out_refs)
+        ptrs.push_back(r.Data());
+      fused->Run(rctx, is_train, ptrs);
+      return;
+    }
+    for (size_t i = 0; i < in_refs.size(); ++i)
+      call.in[i].dptr = in_refs[i].Data();
+    for (size_t i = 0; i < out_refs.size(); ++i)
+      call.out[i].dptr = out_refs[i].Data();
     call.Run(rctx, is_train);
   } catch (const Error& e) {
     ThrowError(e.kind(), name + ": " + e.what());
@@ -238,12 +258,35 @@ void GraphExecutor::Compile() {
   for (size_t i = 0; i < head_vars.size(); ++i)
     head_grad_used_[i] = g.has_node(head_vars[i].get());
 
+  // ---- elementwise fusion: a group's inner entries are never materialised ----
+  std::vector<std::vector<uint32_t>> groups;
+  if (options_.fuse_elemwise && !monitor_) {
+    // Entries that must exist as arrays: outputs, bound gradients, and forward results the
+    // backward pass reads (a group never spans the two passes).
+    std::vector<bool> must(g.num_entries(), false);
+    for (uint32_t eid = 0; eid < g.num_entries(); ++eid)
+      must[eid] = keep[eid] || skip[eid];
+    for (uint32_t nid = num_forward_nodes_; nid < g.num_nodes(); ++nid) {
+      for (const auto& e : g[nid].inputs) {
+        if (e.node_id < num_forward_nodes_) must[g.entry_id(e)] = true;
+      }
+    }
+    groups = pass::FindElemwiseGroups(g, shapes_, dtypes_, must);
+    for (const auto& group : groups) {
+      for (size_t k = 0; k + 1 < group.size(); ++k) {
+        for (uint32_t i = 0; i < g.num_outputs(group[k]); ++i)
+          skip[g.entry_id(group[k], i)] = true;
+      }
+    }
+  }
+
   sym::pass::MemoryPlanRequest req;
   req.graph = &g;
   req.shapes = &shapes_;
   req.dtypes = &dtypes_;
   req.skip = skip;
   req.keep = keep;
+  req.groups = &groups;
   req.share = options_.plan_memory;
   req.inplace = options_.plan_memory && options_.inplace;
   plan_ = pass::PlanMemory(req);
@@ -262,8 +305,8 @@ void GraphExecutor::Compile() {
   for (uint32_t eid = 0; eid < g.num_entries(); ++eid) {
     const int sid = plan_.storage_id[eid];
     if (sid >= 0) {
-      entry_arrays_[eid] =
-          buffers_[static_cast<size_t>(sid)].AsArray(shapes_[eid], static_cast<DType>(dtypes_[eid]));
+      entry_arrays_[eid] = buffers_[static_cast<size_t>(sid)].AsArray(
+          shapes_[eid], static_cast<DType>(dtypes_[eid]));
     }
   }
   outputs_.clear();
@@ -272,100 +315,68 @@ void GraphExecutor::Compile() {
 
   // ---- steps and segments ----
   auto program = std::make_shared<Program>();
-  std::vector<size_t> step_of_node(g.num_nodes(), SIZE_MAX);
-  for (uint32_t nid = 0; nid < g.num_nodes(); ++nid) {
-    const Node& n = g.node(nid);
-    if (n.is_variable()) continue;
-    Step s;
-    s.nid = nid;
-    s.name = "node '" + n.name + "' (" + n.op->name + ")";
-    std::vector<op::TBlob> in, out;
-    for (const auto& e : g[nid].inputs) {
-      const NDArray& a = entry_arrays_[g.entry_id(e)];
-      in.push_back(op::TBlob{nullptr, a.shape(), a.dtype()});
-      s.in_refs.push_back(a.data_ref());
-    }
-    for (uint32_t i = 0; i < g.num_outputs(nid); ++i) {
-      const NDArray& a = entry_arrays_[g.entry_id(nid, i)];
-      out.push_back(op::TBlob{nullptr, a.shape(), a.dtype()});
-      s.out_refs.push_back(a.data_ref());
-    }
-    try {
-      s.call = op::PrepareOpCall(n.SharedParsed(), std::move(in), std::move(out), ctx_);
-    } catch (const Error& e) {
-      ThrowError(e.kind(), "bind: " + s.name + ": " + e.what());
-    }
-    step_of_node[nid] = program->steps.size();
-    program->steps.push_back(std::move(s));
+  std::vector<int> group_of(g.num_nodes(), -1);
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    for (uint32_t nid : groups[gi])
+      group_of[nid] = static_cast<int>(gi);
   }
+  std::vector<uint32_t> step_nodes;  // the node each step runs at (a group's last node)
+  for (uint32_t nid = 0; nid < g.num_nodes(); ++nid) {
+    if (g.node(nid).is_variable()) continue;
+    const int gi = group_of[nid];
+    if (gi >= 0 && nid != groups[static_cast<size_t>(gi)].back()) continue;
+    program->steps.push_back(gi >= 0 ? MakeFusedStep(groups[static_cast<size_t>(gi)])
+                                     : MakeOpStep(nid));
+    step_nodes.push_back(nid);
+  }
+  const size_t num_node_steps = program->steps.size();
   // grad_req add: gradient array += computed gradient, after the backward pass.
   for (const auto& [e, a] : grad_adds) {
     const NDArray& computed = entry_arrays_[g.entry_id(g.node_id(e.node.get()), e.index)];
-    Step s;
-    s.nid = g.node_id(e.node.get());
-    s.name = "gradient accumulation of argument " + std::to_string(a);
-    const op::OpDef& add = op::Registry::Get("elemwise_add");
-    std::vector<op::TBlob> in = {op::TBlob{nullptr, grads_[a].shape(), grads_[a].dtype()},
-                             op::TBlob{nullptr, computed.shape(), computed.dtype()}};
-    std::vector<op::TBlob> out = {op::TBlob{nullptr, grads_[a].shape(), grads_[a].dtype()}};
-    s.call = op::PrepareOpCall(std::make_shared<const op::Attrs>(add.ParseAttrs({})), in, out, ctx_);
-    s.in_refs = {grads_[a].data_ref(), computed.data_ref()};
-    s.out_refs = {grads_[a].data_ref()};
-    program->steps.push_back(std::move(s));
+    program->steps.push_back(MakeAccumulateStep(grads_[a], computed, a));
   }
-  const size_t num_forward_steps =
-      static_cast<size_t>(std::count_if(program->steps.begin(), program->steps.end(),
-                                        [&](const Step& s) { return s.nid < num_forward_nodes_; }));
 
+  // Bulk segments over the node order, separately for the forward and the backward pass;
+  // the gradient accumulations close the backward pass.
   const int bulk = monitor_ ? 1 : std::max(1, options_.bulk_max_nodes);
-  auto make_segments = [&](size_t begin, size_t end, std::vector<Segment>* segs) {
-    for (size_t b = begin; b < end; b += static_cast<size_t>(bulk)) {
+  auto segments = [&](uint32_t begin, uint32_t end, std::vector<Segment>* segs) {
+    std::vector<size_t> step_at(g.num_nodes(), SIZE_MAX);
+    for (size_t si = 0; si < num_node_steps; ++si)
+      step_at[step_nodes[si]] = si;
+    // A fused group's other members have no step: a run holds the steps of its nodes.
+    auto runs = pass::BulkSegments(g, begin, end, bulk, [](uint32_t) { return false; });
+    for (const auto& run : runs) {
       Segment seg;
-      seg.begin = b;
-      seg.end = std::min(end, b + static_cast<size_t>(bulk));
-      seg.name = seg.end - seg.begin == 1 ? program->steps[b].call.op().name.c_str()
-                                          : "executor bulk segment";
-      segs->push_back(std::move(seg));
+      for (uint32_t nid : run) {
+        if (step_at[nid] == SIZE_MAX) continue;
+        seg.steps.push_back(step_at[nid]);
+      }
+      if (!seg.steps.empty()) segs->push_back(std::move(seg));
     }
   };
-  make_segments(0, num_forward_steps, &program->forward);
-  make_segments(num_forward_steps, program->steps.size(), &program->backward);
-  // Vars: computed per step from its arrays.
-  std::vector<std::vector<VarHandle>> step_reads(program->steps.size()),
-      step_writes(program->steps.size());
-  for (size_t si = 0; si < program->steps.size(); ++si) {
-    const Step& s = program->steps[si];
-    if (si >= num_forward_steps && s.name.starts_with("gradient accumulation")) {
-      const auto& [e, a] = grad_adds[si - (program->steps.size() - grad_adds.size())];
-      AddVar(&step_reads[si], entry_arrays_[g.entry_id(g.node_id(e.node.get()), e.index)].var());
-      AddVar(&step_writes[si], grads_[a].var());
-      continue;
-    }
-    const Node& n = g.node(s.nid);
-    const std::vector<int> mutated = n.op->mutate_inputs(n.parsed());
-    for (size_t i = 0; i < g[s.nid].inputs.size(); ++i) {
-      const NDArray& a = entry_arrays_[g.entry_id(g[s.nid].inputs[i])];
-      const bool is_mut =
-          std::find(mutated.begin(), mutated.end(), static_cast<int>(i)) != mutated.end();
-      AddVar(is_mut ? &step_writes[si] : &step_reads[si], a.var());
-    }
-    for (uint32_t i = 0; i < g.num_outputs(s.nid); ++i)
-      AddVar(&step_writes[si], entry_arrays_[g.entry_id(s.nid, i)].var());
-    if (s.call.random) AddVar(&step_writes[si], s.call.random->var);
+  segments(0, num_forward_nodes_, &program->forward);
+  segments(num_forward_nodes_, static_cast<uint32_t>(g.num_nodes()), &program->backward);
+  if (num_node_steps < program->steps.size()) {
+    Segment seg;
+    for (size_t si = num_node_steps; si < program->steps.size(); ++si)
+      seg.steps.push_back(si);
+    program->backward.push_back(std::move(seg));
   }
   for (auto* segs : {&program->forward, &program->backward}) {
     for (Segment& seg : *segs) {
-      for (size_t si = seg.begin; si < seg.end; ++si) {
-        for (VarHandle v : step_writes[si])
+      for (size_t si : seg.steps) {
+        for (VarHandle v : program->steps[si].writes)
           AddVar(&seg.writes, v);
       }
-      for (size_t si = seg.begin; si < seg.end; ++si) {
-        for (VarHandle v : step_reads[si]) {
+      for (size_t si : seg.steps) {
+        for (VarHandle v : program->steps[si].reads) {
           if (std::find(seg.writes.begin(), seg.writes.end(), v) == seg.writes.end()) {
             AddVar(&seg.reads, v);
           }
         }
       }
+      seg.name =
+          seg.steps.size() == 1 ? program->steps[seg.steps[0]].op_name : "executor bulk segment";
     }
   }
   program_ = std::move(program);
@@ -377,31 +388,158 @@ void GraphExecutor::Compile() {
   report_.shared_entries = plan_.shared_entries;
   report_.num_buffers = plan_.storage_bytes.size();
   report_.mirrored_nodes = num_mirrored;
+  report_.fused_groups = groups.size();
   report_.bulk_segments = program_->forward.size() + program_->backward.size();
+}
+
+std::string GraphExecutor::NodeLabel(uint32_t nid) const {
+  const Node& n = graph_->node(nid);
+  return "node '" + n.name + "' (" + n.op->name + ")";
+}
+
+Step GraphExecutor::MakeOpStep(uint32_t nid) const {
+  const IndexedGraph& g = *graph_;
+  const Node& n = g.node(nid);
+  Step s;
+  s.nid = nid;
+  s.name = NodeLabel(nid);
+  s.op_name = n.op->name.c_str();
+  const std::vector<int> mutated = n.op->mutate_inputs(n.parsed());
+  std::vector<op::TBlob> in, out;
+  std::vector<NDArray> reads, writes;
+  for (size_t i = 0; i < g[nid].inputs.size(); ++i) {
+    const NDArray& a = entry_arrays_[g.entry_id(g[nid].inputs[i])];
+    in.push_back(op::TBlob{nullptr, a.shape(), a.dtype()});
+    s.in_refs.push_back(a.data_ref());
+    const bool is_mut =
+        std::find(mutated.begin(), mutated.end(), static_cast<int>(i)) != mutated.end();
+    (is_mut ? writes : reads).push_back(a);
+  }
+  for (uint32_t i = 0; i < g.num_outputs(nid); ++i) {
+    const NDArray& a = entry_arrays_[g.entry_id(nid, i)];
+    out.push_back(op::TBlob{nullptr, a.shape(), a.dtype()});
+    s.out_refs.push_back(a.data_ref());
+    writes.push_back(a);
+  }
+  try {
+    s.call = op::PrepareOpCall(n.SharedParsed(), std::move(in), std::move(out), ctx_);
+  } catch (const Error& e) {
+    ThrowError(e.kind(), "bind: " + s.name + ": " + e.what());
+  }
+  SetVars(&s, reads, writes);
+  if (s.call.random) AddVar(&s.writes, s.call.random->var);
+  return s;
+}
+
+Step GraphExecutor::MakeFusedStep(const std::vector<uint32_t>& group) const {
+  const IndexedGraph& g = *graph_;
+  const uint32_t last = group.back();
+  Step s;
+  s.nid = last;
+  s.name = "fused elementwise group of";
+  s.op_name = "fused elementwise group";
+  // Entries made inside the group live in tile slots; everything else is external.
+  std::unordered_map<uint32_t, uint32_t> slot_of, input_of;
+  for (size_t k = 0; k + 1 < group.size(); ++k) {
+    for (uint32_t i = 0; i < g.num_outputs(group[k]); ++i) {
+      const uint32_t next = static_cast<uint32_t>(slot_of.size());
+      slot_of.emplace(g.entry_id(group[k], i), next);
+    }
+  }
+  std::vector<NDArray> reads, writes;
+  std::vector<FusedElemwise::Member> members;
+  for (uint32_t nid : group) {
+    const Node& n = g.node(nid);
+    s.name += (nid == group.front() ? " " : ", ") + NodeLabel(nid);
+    FusedElemwise::Member m;
+    std::vector<op::TBlob> in, out;
+    for (const auto& e : g[nid].inputs) {
+      const uint32_t eid = g.entry_id(e);
+      in.push_back(op::TBlob{nullptr, shapes_[eid], static_cast<DType>(dtypes_[eid])});
+      if (auto it = slot_of.find(eid); it != slot_of.end()) {
+        m.in.push_back({false, it->second});
+        continue;
+      }
+      auto [it, fresh] = input_of.emplace(eid, static_cast<uint32_t>(input_of.size()));
+      if (fresh) {
+        s.in_refs.push_back(entry_arrays_[eid].data_ref());
+        reads.push_back(entry_arrays_[eid]);
+      }
+      m.in.push_back({true, it->second});
+    }
+    for (uint32_t i = 0; i < g.num_outputs(nid); ++i) {
+      const uint32_t eid = g.entry_id(nid, i);
+      out.push_back(op::TBlob{nullptr, shapes_[eid], static_cast<DType>(dtypes_[eid])});
+      if (nid == last) {
+        m.out.push_back({true, static_cast<uint32_t>(s.out_refs.size())});  // after the inputs
+        s.out_refs.push_back(entry_arrays_[eid].data_ref());
+        writes.push_back(entry_arrays_[eid]);
+      } else {
+        m.out.push_back({false, slot_of.at(eid)});
+      }
+    }
+    try {
+      m.call = op::PrepareOpCall(n.SharedParsed(), std::move(in), std::move(out), ctx_);
+    } catch (const Error& e) {
+      ThrowError(e.kind(), "bind: " + NodeLabel(nid) + ": " + e.what());
+    }
+    members.push_back(std::move(m));
+  }
+  // Outputs follow the inputs in the pointer list Step::Run hands the group.
+  const auto num_inputs = static_cast<uint32_t>(s.in_refs.size());
+  for (FusedElemwise::Member& m : members) {
+    for (auto& slot : m.out) {
+      if (slot.external) slot.index += num_inputs;
+    }
+  }
+  s.fused =
+      std::make_unique<FusedElemwise>(std::move(members), static_cast<uint32_t>(slot_of.size()),
+                                      shapes_[g.entry_id(last, 0)].Size());
+  SetVars(&s, reads, writes);
+  return s;
+}
+
+Step GraphExecutor::MakeAccumulateStep(const NDArray& grad, const NDArray& computed,
+                                       size_t arg) const {
+  Step s;
+  s.nid = static_cast<uint32_t>(graph_->num_nodes() - 1);
+  s.name =
+      "gradient accumulation (grad_req add) of argument '" + symbol_.ListArguments()[arg] + "'";
+  s.op_name = "elemwise_add";
+  const op::OpDef& add = op::Registry::Get("elemwise_add");
+  std::vector<op::TBlob> in = {op::TBlob{nullptr, grad.shape(), grad.dtype()},
+                               op::TBlob{nullptr, computed.shape(), computed.dtype()}};
+  std::vector<op::TBlob> out = {op::TBlob{nullptr, grad.shape(), grad.dtype()}};
+  s.call = op::PrepareOpCall(std::make_shared<const op::Attrs>(add.ParseAttrs({})), in, out, ctx_);
+  s.in_refs = {grad.data_ref(), computed.data_ref()};
+  s.out_refs = {grad.data_ref()};
+  SetVars(&s, {computed}, {grad});
+  return s;
 }
 
 void GraphExecutor::Push(const Segment& seg, bool is_train) {
   Engine::Get()->PushSync(
       [program = program_, seg = &seg, is_train](RunContext rctx) {
-        for (size_t i = seg->begin; i < seg->end; ++i)
-          program->steps[i].Run(rctx, is_train);
+        for (size_t si : seg->steps)
+          program->steps[si].Run(rctx, is_train);
       },
       ctx_, seg.reads, seg.writes, FnProperty::kNormal, 0, seg.name);
 }
 
 void GraphExecutor::RunSegments(const std::vector<Segment>& segs, bool is_train) {
+  const IndexedGraph& g = *graph_;
   for (const Segment& seg : segs) {
     Push(seg, is_train);
     if (!monitor_) continue;
-    for (size_t si = seg.begin; si < seg.end; ++si) {
-      const Step& s = program_->steps[si];
-      const IndexedGraph& g = *graph_;
+    // Called between pushes: a callback that reads an array waits for this step only.
+    for (size_t si : seg.steps) {
+      const uint32_t nid = program_->steps[si].nid;
       if (monitor_all_) {
-        for (const auto& e : g[s.nid].inputs)
+        for (const auto& e : g[nid].inputs)
           monitor_(EntryName(g.entry_id(e)), entry_arrays_[g.entry_id(e)]);
       }
-      for (uint32_t i = 0; i < g.num_outputs(s.nid); ++i)
-        monitor_(EntryName(g.entry_id(s.nid, i)), entry_arrays_[g.entry_id(s.nid, i)]);
+      for (uint32_t i = 0; i < g.num_outputs(nid); ++i)
+        monitor_(EntryName(g.entry_id(nid, i)), entry_arrays_[g.entry_id(nid, i)]);
     }
   }
 }
@@ -411,8 +549,7 @@ void GraphExecutor::Forward(bool is_train) {
   trained_forward_ = is_train;
 }
 
-void GraphExecutor::Forward(bool is_train,
-                            const std::unordered_map<std::string, NDArray>& inputs) {
+void GraphExecutor::Forward(bool is_train, const std::unordered_map<std::string, NDArray>& inputs) {
   const auto names = symbol_.ListArguments();
   for (const auto& [name, value] : inputs) {
     auto it = std::find(names.begin(), names.end(), name);

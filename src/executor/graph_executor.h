@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/fused_elemwise.h"
 #include "mixnet/executor/executor.h"
 #include "operator/op_call.h"
 #include "symbol/indexed_graph.h"
@@ -15,16 +16,20 @@ namespace mixnet::exec {
 /*! \brief One pushed unit of work: an op call, or a fused elementwise group. */
 struct Step {
   uint32_t nid = 0;  // the node (a fused group's last node)
-  op::OpCall call;
+  op::OpCall call;   // unused for a fused group
+  std::unique_ptr<FusedElemwise> fused;
   std::vector<NDArray::DataRef> in_refs, out_refs;
+  std::vector<VarHandle> reads, writes;
   std::string name;  // "node 'fc1' (FullyConnected)", for errors
+  const char* op_name = "";
+  std::vector<void*> ptrs;  // a fused group's array pointers (the engine runs a step at a time)
 
   void Run(RunContext rctx, bool is_train);
 };
 
-/*! \brief Steps [begin, end) pushed as one engine op, with every var they read and write. */
+/*! \brief Steps pushed as one engine op, with every var they read and write. */
 struct Segment {
-  size_t begin = 0, end = 0;
+  std::vector<size_t> steps;
   std::vector<VarHandle> reads, writes;
   const char* name = "";
 };
@@ -66,6 +71,10 @@ class GraphExecutor final : public Executor {
 
  private:
   void Compile();
+  Step MakeOpStep(uint32_t nid) const;
+  Step MakeFusedStep(const std::vector<uint32_t>& group) const;
+  Step MakeAccumulateStep(const NDArray& grad, const NDArray& computed, size_t arg) const;
+  std::string NodeLabel(uint32_t nid) const;
   void Push(const Segment& seg, bool is_train);
   void RunSegments(const std::vector<Segment>& segs, bool is_train);
   std::string EntryName(uint32_t eid) const;

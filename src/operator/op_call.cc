@@ -35,11 +35,12 @@ const KernelDef& SelectKernel(const Attrs& attrs, std::span<const TBlob> in,
                                 << static_cast<int>(device) << declined;
 }
 
-void OpCall::Run(RunContext rctx, bool is_train) const {
+void OpCall::RunOn(RunContext rctx, bool is_train, std::span<const TBlob> in_blobs,
+                   std::span<const TBlob> out_blobs) const {
   TempSpace temp;  // allocates nothing unless the kernel asks
   kernel->compute(
       OpContext{rctx, is_train, random ? &random->engine : nullptr, needs_temp ? &temp : nullptr},
-      *attrs, in, req, out);
+      *attrs, in_blobs, req, out_blobs);
 }
 
 OpCall PrepareOpCall(std::shared_ptr<const Attrs> attrs, std::vector<TBlob> in,

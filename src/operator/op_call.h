@@ -32,7 +32,10 @@ struct OpCall {
 
   const OpDef& op() const { return *attrs->op; }
   /*! \brief Runs the kernel on the blobs' current pointers. */
-  void Run(RunContext rctx, bool is_train) const;
+  void Run(RunContext rctx, bool is_train) const { RunOn(rctx, is_train, in, out); }
+  /*! \brief Runs the kernel on other blobs of the same dtypes (a fused group's tiles). */
+  void RunOn(RunContext rctx, bool is_train, std::span<const TBlob> in_blobs,
+             std::span<const TBlob> out_blobs) const;
 };
 
 /*!

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -33,59 +32,6 @@ std::vector<NDArray> RunSeeded(const Case& c, std::span<const NDArray> inputs,
                                std::string_view kernel = {}) {
   SeedRandom(1234);
   return Invoke(c.op->name, inputs, c.op->samples[c.sample].attrs, {}, {.kernel = kernel});
-}
-
-/*! \brief Random inputs of a sample, as doubles, from its ranges; seeded by op and sample. */
-std::vector<std::vector<double>> SampleInputs(const Case& c) {
-  const OpSample& s = c.op->samples[c.sample];
-  std::seed_seq seed(c.op->name.begin(), c.op->name.end());
-  std::mt19937_64 rng(seed);
-  std::vector<std::vector<double>> values;
-  for (size_t i = 0; i < s.inputs.size(); ++i) {
-    const auto [lo, hi] = i < s.ranges.size() ? s.ranges[i] : std::pair{-1.0, 1.0};
-    std::uniform_real_distribution<double> dist(lo, hi);
-    std::vector<double> v(static_cast<size_t>(s.inputs[i].Size()));
-    for (double& x : v)
-      x = dist(rng);
-    values.push_back(std::move(v));
-  }
-  return values;
-}
-
-DType InputDType(const OpSample& s, size_t i, DType floating) {
-  return i < s.dtypes.size() ? s.dtypes[i] : floating;
-}
-
-std::vector<NDArray> MakeInputs(const Case& c, const std::vector<std::vector<double>>& values,
-                                DType floating) {
-  const OpSample& s = c.op->samples[c.sample];
-  std::vector<NDArray> arrays;
-  for (size_t i = 0; i < values.size(); ++i) {
-    NDArray d = NDArray::FromVector(values[i], s.inputs[i]);
-    NDArray a(s.inputs[i], Context::cpu(), InputDType(s, i, floating));
-    d.CopyTo(a);
-    arrays.push_back(a);
-  }
-  return arrays;
-}
-
-std::vector<double> AsDoubles(const NDArray& a) {
-  NDArray d(a.shape(), a.ctx(), DType::kFloat64);
-  a.CopyTo(d);
-  return d.ToVector<double>();
-}
-
-void ExpectClose(const std::vector<double>& got, const std::vector<double>& want, double rtol,
-                 double atol, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double tol = atol + rtol * std::abs(want[i]);
-    if (std::isnan(want[i])) {
-      EXPECT_TRUE(std::isnan(got[i])) << what << " element " << i;
-    } else {
-      EXPECT_NEAR(got[i], want[i], tol) << what << " element " << i;
-    }
-  }
 }
 
 class OpSampleTest : public ::testing::TestWithParam<Case> {};
@@ -137,15 +83,7 @@ TEST_P(OpGradientTest, MatchesCentralDifferences) {
   const auto outputs = Invoke(c.op->name, inputs, s.attrs);
 
   // Loss = sum over outputs of <head_j, y_j> with random heads.
-  std::mt19937_64 rng(7);
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  std::vector<std::vector<double>> heads;
-  for (const auto& o : outputs) {
-    std::vector<double> h(static_cast<size_t>(o.Size()));
-    for (double& x : h)
-      x = dist(rng);
-    heads.push_back(std::move(h));
-  }
+  const auto heads = RandomHeads(outputs);
   // A loss layer's gradient differentiates its implied loss, whatever the heads are.
   ASSERT_EQ(c.op->loss_layer, static_cast<bool>(s.loss))
       << "loss layers, and only they, give OpSample::loss";
@@ -161,28 +99,22 @@ TEST_P(OpGradientTest, MatchesCentralDifferences) {
     return l;
   };
 
-  EagerGradBuilder g;
-  std::vector<GValue> in_v, out_v, head_v;
-  for (const auto& a : inputs)
-    in_v.push_back(g.Add(a));
-  for (const auto& a : outputs)
-    out_v.push_back(g.Add(a));
-  for (size_t j = 0; j < outputs.size(); ++j) {
-    head_v.push_back(g.Add(NDArray::FromVector(heads[j], outputs[j].shape())));
-  }
+  std::vector<NDArray> head_arrays;
+  for (size_t j = 0; j < outputs.size(); ++j)
+    head_arrays.push_back(NDArray::FromVector(heads[j], outputs[j].shape()));
   const Attrs attrs = c.op->ParseAttrs(s.attrs);
-  const auto grads = c.op->gradient(g, attrs, in_v, out_v, head_v);
+  const auto grads = EagerGradient(*c.op, attrs, inputs, outputs, head_arrays);
   ASSERT_EQ(grads.size(), inputs.size()) << "one gradient per input";
 
   constexpr double kEps = 1e-6;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (InputDType(s, i, DType::kFloat64) != DType::kFloat64) continue;  // integer inputs
     // A loss layer's labels get no gradient by design, though its implied loss depends on them.
-    if (c.op->loss_layer && !grads[i].valid()) continue;
+    if (c.op->loss_layer && grads[i].is_none()) continue;
     std::vector<double> analytic(values[i].size(), 0.0);
-    if (grads[i].valid()) {
-      ASSERT_EQ(g.Get(grads[i]).shape(), inputs[i].shape()) << "gradient of input " << i;
-      analytic = AsDoubles(g.Get(grads[i]));
+    if (!grads[i].is_none()) {
+      ASSERT_EQ(grads[i].shape(), inputs[i].shape()) << "gradient of input " << i;
+      analytic = AsDoubles(grads[i]);
     }
     std::vector<double> numeric(values[i].size());
     for (size_t k = 0; k < values[i].size(); ++k) {

@@ -200,8 +200,8 @@ const bool kRegistered = [] {
             const GValue x = in[0], y = out[0], dy = dout[0];
             GValue dx;
             switch (attrs.param<ActivationParam>().act_type) {
-              case kRelu:
-                dx = g.Apply1("_backward_relu", {dy, x});
+              case kRelu:  // from the output (y > 0 iff x > 0): x may die in place
+                dx = g.Apply1("_backward_relu", {dy, y});
                 break;
               case kSigmoid:
                 dx = g.Apply1("_backward_sigmoid", {dy, y});

@@ -261,8 +261,8 @@ const bool kRegistered = [] {
       any, "Logistic sigmoid: 1 / (1 + e^-x).", simd::UnaryOp::kSigmoid);
   RegisterUnary(
       "relu", [](auto x) { return x > decltype(x)(0) ? x : decltype(x)(0); },
-      [](GradBuilder& g, GValue x, GValue, GValue dy) {
-        return g.Apply1("_backward_relu", {dy, x});
+      [](GradBuilder& g, GValue, GValue y, GValue dy) {
+        return g.Apply1("_backward_relu", {dy, y});  // y > 0 iff x > 0: x may die in place
       },
       any, "Rectified linear unit: max(x, 0).", simd::UnaryOp::kRelu);
   RegisterUnary(

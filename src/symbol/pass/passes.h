@@ -83,6 +83,9 @@ struct MemoryPlanRequest {
   std::vector<bool> skip;
   /*! \brief Per entry: must stay valid after the run (graph outputs). */
   std::vector<bool> keep;
+  /*! \brief Fused groups (FindElemwiseGroups): each runs at its last node, so every member's
+   * inputs stay alive until then; the other members' outputs must be skipped. */
+  const std::vector<std::vector<uint32_t>>* groups = nullptr;
   bool share = true;    // reuse dead entries' buffers
   bool inplace = true;  // outputs take a dying input's buffer (OpDef::in_place)
 };

@@ -42,10 +42,25 @@ MemoryPlan PlanMemory(const MemoryPlanRequest& r) {
     return static_cast<int>(plan.storage_bytes.size()) - 1;
   };
 
+  // A fused group runs where its last node is: every member's reads happen there.
+  std::vector<std::vector<IndexedGraph::Entry>> reads(g.num_nodes());
+  std::vector<bool> deferred(g.num_nodes(), false);
+  for (uint32_t nid = 0; nid < g.num_nodes(); ++nid)
+    reads[nid] = g[nid].inputs;
+  if (r.groups) {
+    for (const auto& group : *r.groups) {
+      std::vector<IndexedGraph::Entry>& last = reads[group.back()];
+      for (size_t k = 0; k + 1 < group.size(); ++k) {
+        deferred[group[k]] = true;
+        last.insert(last.end(), g[group[k]].inputs.begin(), g[group[k]].inputs.end());
+      }
+    }
+  }
+
   for (uint32_t nid = 0; nid < g.num_nodes(); ++nid) {
     const Node& n = g.node(nid);
-    if (n.is_variable()) continue;
-    const auto& inputs = g[nid].inputs;
+    if (n.is_variable() || deferred[nid]) continue;
+    const auto& inputs = reads[nid];
     std::vector<bool> input_taken(inputs.size(), false);
     for (uint32_t o = 0; o < g.num_outputs(nid); ++o) {
       const uint32_t eid = g.entry_id(nid, o);
