@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -279,6 +280,45 @@ TEST(Executor, FusionAndBulkingKeepResults) {
   for (size_t k = 1; k < outs.size(); ++k) {
     ExpectNear(outs[k], outs[0], 1e-6);
     ExpectNear(grads[k], grads[0], 1e-6);
+  }
+}
+
+TEST(Executor, MirroringRecomputesWithoutChangingResults) {
+  // conv -> BatchNorm -> relu twice; mirroring recomputes BatchNorm and relu in the backward
+  // pass. Gradients, outputs and the moving statistics (updated once) must not change.
+  Symbol x = Symbol::Variable("data");
+  for (int i = 0; i < 2; ++i) {
+    const std::string n = std::to_string(i);
+    x = Symbol::Create("Convolution", {x},
+                       {{"kernel", "(3, 3)"}, {"num_filter", "4"}, {"pad", "(1, 1)"}}, "conv" + n);
+    x = Symbol::Create("BatchNorm", {x}, {}, "bn" + n);
+    x = Symbol::Create("Activation", {x}, {{"act_type", "relu"}}, "relu" + n);
+  }
+  x = Symbol::Create("FullyConnected", {x}, {{"num_hidden", "3"}}, "fc");
+  x = Symbol::Create("SoftmaxOutput", {x}, {}, "softmax");
+  std::vector<std::map<std::string, std::vector<double>>> results;
+  for (const bool mirror : {false, true}) {
+    ExecutorOptions opts;
+    opts.mirror = mirror;
+    auto exe = Executor::SimpleBind(x, Context::cpu(), {{"data", Shape{4, 2, 6, 6}}}, {},
+                                    GradReq::kWrite, {}, nullptr, opts);
+    if (mirror) EXPECT_GT(exe->memory_report().mirrored_nodes, 0u) << exe->DebugStr();
+    FillArgs(*exe, 8);
+    exe->aux_dict().at("bn0_moving_var").Fill(1);
+    exe->aux_dict().at("bn1_moving_var").Fill(1);
+    exe->Forward(true);
+    exe->Backward();
+    std::map<std::string, std::vector<double>> r;
+    for (auto& [name, g] : exe->grad_dict())
+      r["grad:" + name] = Values(g);
+    for (auto& [name, a] : exe->aux_dict())
+      r["aux:" + name] = Values(a);
+    r["out"] = Values(exe->outputs()[0]);
+    results.push_back(std::move(r));
+  }
+  for (const auto& [name, v] : results[0]) {
+    SCOPED_TRACE(name);
+    ExpectNear(results[1].at(name), v, 1e-5);
   }
 }
 

@@ -65,8 +65,17 @@ class Mirror {
       auto copy = std::make_shared<Node>(*e.node);
       copy->name += "_mirror";
       copy->control_deps.clear();
-      for (NodeEntry& in : copy->inputs)
-        in = (*this)(in);
+      for (size_t i = 0; i < copy->inputs.size(); ++i) {
+        NodeEntry& in = copy->inputs[i];
+        if (IsMutatedInput(*copy, i)) {
+          // NOTE [ Mirrored state writers ]: a recomputed BatchNorm would update the moving
+          // statistics a second time; the copy writes into a scratch copy of them instead
+          // (its outputs do not depend on them in training mode).
+          in = {MakeNamed("_copy", copy->name + "_state" + std::to_string(i), {}, {in}), 0};
+        } else {
+          in = (*this)(in);
+        }
+      }
       it = copies_.emplace(e.node.get(), std::move(copy)).first;
     }
     return {it->second, e.index};
@@ -79,7 +88,8 @@ class Mirror {
 
 }  // namespace
 
-std::vector<NodeEntry> Gradient(std::span<const NodeEntry> ys, std::span<const NodeEntry> head_grads,
+std::vector<NodeEntry> Gradient(std::span<const NodeEntry> ys,
+                                std::span<const NodeEntry> head_grads,
                                 std::span<const NodeEntry> xs, const MirrorFn& mirror) {
   MX_INTERNAL_ASSERT(ys.size() == head_grads.size());
   IndexedGraph g(ys);
@@ -132,10 +142,10 @@ std::vector<NodeEntry> Gradient(std::span<const NodeEntry> ys, std::span<const N
       } else if (loss) {
         dout_v.push_back(op::GValue{});  // a loss layer ignores the gradient of its output
       } else {
-        dout_v.push_back(b.Add(
-            {MakeNamed("zeros_like", n.name + "_out" + std::to_string(i) + "_zero_grad", {},
-                       {mirrored(out)}),
-             0}));
+        dout_v.push_back(
+            b.Add({MakeNamed("zeros_like", n.name + "_out" + std::to_string(i) + "_zero_grad", {},
+                             {mirrored(out)}),
+                   0}));
       }
     }
     const auto grads = n.op->gradient(b, n.parsed(), in_v, out_v, dout_v);
@@ -151,7 +161,8 @@ std::vector<NodeEntry> Gradient(std::span<const NodeEntry> ys, std::span<const N
   std::vector<NodeEntry> out;
   for (const NodeEntry& x : xs) {
     std::vector<NodeEntry>* parts = nullptr;
-    if (g.has_node(x.node.get())) parts = &contributions[g.entry_id(g.node_id(x.node.get()), x.index)];
+    if (g.has_node(x.node.get()))
+      parts = &contributions[g.entry_id(g.node_id(x.node.get()), x.index)];
     if (parts && !parts->empty()) {
       out.push_back(Sum(*parts, x.node->name + "_grad"));
     } else {
