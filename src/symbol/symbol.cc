@@ -160,10 +160,11 @@ NodeEntry SingleEntry(const Symbol& s, const std::string& node_name, const std::
 }
 
 /*! \brief Composes op `def` on inputs given by position (`given`, then the rest created). */
-Symbol Compose(const op::OpDef& def, std::vector<std::optional<Symbol>> given_by_index,
+Symbol Compose(const op::OpDef& def, std::string_view name_hint,
+               std::vector<std::optional<Symbol>> given_by_index,
                const std::vector<std::pair<std::string, Symbol>>& given_by_name,
                const op::AttrDict& user_attrs, const std::string& user_name) {
-  const std::string name = AutoName(user_name, def.name);
+  const std::string name = AutoName(user_name, name_hint);
   op::AttrDict attrs = WithScopeAttrs(HiddenKeyNames(user_attrs, def.name + " '" + name + "'"));
   // Ops that take any number of inputs count them in num_args, as MXNet's key_var_num_args.
   if (IsVariadic(def) && HasField(def, "num_args") && !HasKey(attrs, "num_args")) {
@@ -333,19 +334,21 @@ Symbol Symbol::Variable(const std::string& name, const VariableOptions& o) {
   if (o.stype) attrs.emplace_back("__storage_type__", *o.stype);
   const op::AttrDict more = HiddenKeyNames(o.attrs, "Symbol::Variable '" + name + "'");
   attrs.insert(attrs.end(), more.begin(), more.end());
-  return Symbol({{Node::MakeVariable(t_names.prefix + name, WithScopeAttrs(attrs)), 0}});
+  // As in MXNet, a name prefix (NameScope) applies to op names only, not to variables.
+  return Symbol({{Node::MakeVariable(name, WithScopeAttrs(attrs)), 0}});
 }
 
 Symbol Symbol::Create(std::string_view op, std::span<const Symbol> inputs,
                       const op::AttrDict& attrs, const std::string& name) {
   std::vector<std::optional<Symbol>> given(inputs.begin(), inputs.end());
-  return Compose(op::Registry::Get(op), std::move(given), {}, attrs, name);
+  // Automatic names come from the name called (split0 for SliceChannel's alias), as in MXNet.
+  return Compose(op::Registry::Get(op), op, std::move(given), {}, attrs, name);
 }
 
 Symbol Symbol::CreateNamed(std::string_view op,
                            const std::vector<std::pair<std::string, Symbol>>& inputs,
                            const op::AttrDict& attrs, const std::string& name) {
-  return Compose(op::Registry::Get(op), {}, inputs, attrs, name);
+  return Compose(op::Registry::Get(op), op, {}, inputs, attrs, name);
 }
 
 Symbol Symbol::Group(std::span<const Symbol> symbols) {
@@ -578,58 +581,63 @@ InferResult<DType> Symbol::InferType(const std::unordered_map<std::string, DType
 // ---------------------------------------------------------------- arithmetic
 
 namespace {
-Symbol Binary(const char* op, const Symbol& a, const Symbol& b) {
-  return Symbol::Create(op, {a, b});
+// MXNet's Python operators call internal aliases (_Plus, _PlusScalar), which name the nodes
+// (_plus0, _plusscalar0); the nodes are the canonical ops.
+Symbol Binary(const char* op, const char* hint, const Symbol& a, const Symbol& b) {
+  return Compose(op::Registry::Get(op), hint, {a, b}, {}, {}, "");
 }
-Symbol WithScalar(const char* op, const Symbol& a, double s) {
-  return Symbol::Create(op, {a}, {{"scalar", op::ValueCodec<double>::Print(s)}});
+Symbol WithScalar(const char* op, const char* hint, const Symbol& a, std::string scalar) {
+  return Compose(op::Registry::Get(op), hint, {a}, {}, {{"scalar", std::move(scalar)}}, "");
+}
+Symbol WithScalar(const char* op, const char* hint, const Symbol& a, double s) {
+  return WithScalar(op, hint, a, op::ValueCodec<double>::Print(s));
 }
 }  // namespace
 
 Symbol operator+(const Symbol& a, const Symbol& b) {
-  return Binary("elemwise_add", a, b);
+  return Binary("elemwise_add", "_plus", a, b);
 }
 Symbol operator-(const Symbol& a, const Symbol& b) {
-  return Binary("elemwise_sub", a, b);
+  return Binary("elemwise_sub", "_minus", a, b);
 }
 Symbol operator*(const Symbol& a, const Symbol& b) {
-  return Binary("elemwise_mul", a, b);
+  return Binary("elemwise_mul", "_mul", a, b);
 }
 Symbol operator/(const Symbol& a, const Symbol& b) {
-  return Binary("elemwise_div", a, b);
+  return Binary("elemwise_div", "_div", a, b);
 }
 Symbol operator+(const Symbol& a, double s) {
-  return WithScalar("_plus_scalar", a, s);
+  return WithScalar("_plus_scalar", "_plusscalar", a, s);
 }
 Symbol operator-(const Symbol& a, double s) {
-  return WithScalar("_minus_scalar", a, s);
+  return WithScalar("_minus_scalar", "_minusscalar", a, s);
 }
 Symbol operator*(const Symbol& a, double s) {
-  return WithScalar("_mul_scalar", a, s);
+  return WithScalar("_mul_scalar", "_mulscalar", a, s);
 }
 Symbol operator/(const Symbol& a, double s) {
-  return WithScalar("_div_scalar", a, s);
+  return WithScalar("_div_scalar", "_divscalar", a, s);
 }
 Symbol operator+(double s, const Symbol& a) {
-  return WithScalar("_plus_scalar", a, s);
+  return WithScalar("_plus_scalar", "_plusscalar", a, s);
 }
 Symbol operator-(double s, const Symbol& a) {
-  return WithScalar("_rminus_scalar", a, s);
+  return WithScalar("_rminus_scalar", "_rminusscalar", a, s);
 }
 Symbol operator*(double s, const Symbol& a) {
-  return WithScalar("_mul_scalar", a, s);
+  return WithScalar("_mul_scalar", "_mulscalar", a, s);
 }
 Symbol operator/(double s, const Symbol& a) {
-  return WithScalar("_rdiv_scalar", a, s);
+  return WithScalar("_rdiv_scalar", "_rdivscalar", a, s);
 }
 Symbol operator-(const Symbol& a) {
-  return Symbol::Create("negative", {a});
+  return WithScalar("_mul_scalar", "_mulscalar", a, "-1.0");  // MXNet's __neg__: a * -1.0
 }
 Symbol Pow(const Symbol& a, const Symbol& b) {
-  return Binary("_power", a, b);
+  return Binary("_power", "_power", a, b);
 }
 Symbol Pow(const Symbol& a, double s) {
-  return WithScalar("_power_scalar", a, s);
+  return WithScalar("_power_scalar", "_powerscalar", a, s);
 }
 
 // ---------------------------------------------------------------- scopes
