@@ -402,14 +402,14 @@ class Reader {
    */
   void FixHiddenKeys(Node* n) const {
     op::AttrDict kept, moved;
-    for (auto& kv : n->attrs) {
+    for (const auto& kv : n->attrs) {
       bool hidden = false;
       for (std::string_view h : kHiddenKeys) {
         const size_t pos = kv.first.rfind(h);
         hidden =
             hidden || pos == 0 || (pos != std::string::npos && pos + h.size() == kv.first.size());
       }
-      (hidden ? moved : kept).push_back(std::move(kv));
+      (hidden ? moved : kept).push_back(kv);
     }
     if (moved.empty()) return;
     n->attrs = std::move(kept);
