@@ -8,7 +8,8 @@
 // (UpdateNodeVersion). Two things MXNet writes are not kept in a mixnet graph and are
 // recomputed: the versions (MXNet counts them in composition order, mixnet in depth-first
 // order; they differ only for a variable that is written in place and also read elsewhere)
-// and the number of outputs per node in node_row_ptr (NOTE [ Saved output counts ]).
+// and the number of outputs per node in node_row_ptr (NOTE [ MXNet's hidden outputs ] in
+// symbol.cc).
 //
 // Reading accepts what MXNet's LoadLegacyJSON accepts, with its upgrade passes for older files
 // (UpgradeJSON_* in MXNet's src/nnvm/legacy_json_util.cc), applied node by node as each node is
@@ -139,44 +140,6 @@ void WriteEntry(Writer& w, const SavedEntry& e) {
     w.UInt(v);
   }
   w.EndArray();
-}
-
-/*!
- * NOTE [ Saved output counts ]
- * MXNet counts every output of a node in node_row_ptr, including outputs its symbols never show:
- * the saved mean and variance of BatchNorm and the other norms, Dropout's mask, LRN's norm,
- * CTCLoss's gradient, and the workspace of max pooling that its oneDNN build (the pip wheel)
- * keeps. mixnet's ops have only the visible outputs, so the counts are MXNet 1.9.1's here.
- */
-uint32_t SavedOutputCount(const Node& n) {
-  const uint32_t visible = n.num_outputs();
-  if (n.is_variable()) return visible;
-  const std::string& op = n.op->name;
-  uint32_t total = visible;
-  if (op == "BatchNorm" || op == "_contrib_SyncBatchNorm" || op == "LayerNorm" ||
-      op == "GroupNorm" || op == "InstanceNorm") {
-    total = 3;
-  } else if (op == "Dropout" || op == "LRN" || op == "CTCLoss" || op == "_contrib_CTCLoss") {
-    total = 2;
-  } else if (op == "Pooling") {
-    // oneDNN's max pooling (1-3 spatial dims, channels-first layouts) keeps its argmax.
-    const std::string* type = n.FindAttr("pool_type");
-    const std::string* kernel = n.FindAttr("kernel");
-    const std::string* layout = n.FindAttr("layout");
-    int kernel_ndim = 0;
-    if (kernel) {
-      try {
-        kernel_ndim = Shape::FromString(*kernel).ndim();
-      } catch (const Error&) {
-      }
-    }
-    const bool channels_first =
-        !layout || *layout == "None" || *layout == "NCW" || *layout == "NCHW" || *layout == "NCDHW";
-    if ((!type || *type == "max") && kernel_ndim >= 1 && kernel_ndim <= 3 && channels_first) {
-      total = 2;
-    }
-  }
-  return std::max(total, visible);
 }
 
 // ---------------------------------------------------------------- reading
@@ -496,7 +459,7 @@ std::string Symbol::ToJSON() const {
       w.Array(g[nid].control_deps, [&](uint32_t d) { w.UInt(d); });
     }
     w.EndObject();
-    row_ptr.push_back(row_ptr.back() + SavedOutputCount(n));
+    row_ptr.push_back(row_ptr.back() + MXNetOutputCount(n));
   }
   w.EndArray();
   w.Key("arg_nodes");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 #include "symbol/node.h"
@@ -21,5 +22,11 @@ inline constexpr std::array<std::string_view, 5> kHiddenKeys = {"ctx_group", "lr
  * LeakyReLU's prelu gamma 0.25) unless they have one. Edits those variable nodes.
  */
 void SetInputVariableAttrs(const Node& node);
+
+/*!
+ * \brief The number of outputs MXNet 1.9.1 gives `n`'s op, hidden ones included (BatchNorm: 3);
+ * node_row_ptr in symbol JSON counts them. NOTE [ MXNet's hidden outputs ] in symbol.cc.
+ */
+uint32_t MXNetOutputCount(const Node& n);
 
 }  // namespace mixnet::sym

@@ -131,8 +131,21 @@ const Node& SingleNode(const Symbol& s, const char* what) {
   return *s.outputs()[0].node;
 }
 
+/*!
+ * \brief Ops that have no output names in MXNet: their outputs are listed as NAME_output0,
+ * NAME_output1, ... whenever the op has more than one output, hidden ones included.
+ */
+bool HasNumberedOutputs(const Node& n) {
+  const std::string& op = n.op->name;
+  return op == "sort" || op == "topk" || op == "moments" || op == "CTCLoss" || op == "ctc_loss" ||
+         op == "_contrib_CTCLoss" || op == "_contrib_ctc_loss";
+}
+
 std::string OutputName(const Node& n, uint32_t index) {
   if (n.is_variable()) return n.name;
+  if (HasNumberedOutputs(n) && MXNetOutputCount(n) > 1) {
+    return n.name + "_output" + std::to_string(index);  // sort0_output0, as MXNet lists it
+  }
   const auto names = n.op->output_names(n.parsed());
   return n.name + "_" + (index < names.size() ? names[index] : "output" + std::to_string(index));
 }
@@ -289,6 +302,52 @@ InferResult<T> Infer(const Symbol& s, const Known& known, Preset preset, Run run
 }
 
 }  // namespace
+
+/*
+ * NOTE [ MXNet's hidden outputs ]
+ * MXNet counts every output of a node in node_row_ptr, including outputs its symbols never show:
+ * the saved mean and variance of BatchNorm and the other norms, Dropout's mask, LRN's and
+ * L2Normalization's norms, sort's indices, and the workspace of max pooling that its oneDNN
+ * build (the pip wheel) keeps. mixnet's ops have only the outputs they show, so the counts are
+ * MXNet 1.9.1's here (checked by tests/interop/test_mxnet_symbol.py).
+ */
+uint32_t MXNetOutputCount(const Node& n) {
+  const uint32_t visible = n.num_outputs();
+  if (n.is_variable()) return visible;
+  const std::string& op = n.op->name;
+  const auto attr_is = [&](const char* key, std::string_view value, bool if_missing) {
+    const std::string* v = n.FindAttr(key);
+    return v ? *v == value : if_missing;
+  };
+  uint32_t total = visible;
+  if (op == "BatchNorm" || op == "_contrib_SyncBatchNorm" || op == "LayerNorm" ||
+      op == "GroupNorm" || op == "InstanceNorm" || op == "SpatialTransformer" ||
+      op == "Correlation") {
+    total = 3;
+  } else if (op == "Dropout" || op == "LRN" || op == "L2Normalization" || op == "sort" ||
+             op == "CTCLoss" || op == "ctc_loss" || op == "_contrib_CTCLoss" ||
+             op == "_contrib_ctc_loss" || op == "ROIPooling" || op == "BilinearSampler" ||
+             op == "GridGenerator" || (op == "topk" && attr_is("ret_typ", "value", false))) {
+    total = 2;
+  } else if (op == "Pooling") {
+    // oneDNN's max pooling (1-3 spatial dims, channels-first layouts) keeps its argmax.
+    int kernel_ndim = 0;
+    if (const std::string* kernel = n.FindAttr("kernel")) {
+      try {
+        kernel_ndim = Shape::FromString(*kernel).ndim();
+      } catch (const Error&) {
+      }
+    }
+    const bool channels_first =
+        attr_is("layout", "None", true) || attr_is("layout", "NCW", false) ||
+        attr_is("layout", "NCHW", false) || attr_is("layout", "NCDHW", false);
+    if (attr_is("pool_type", "max", true) && kernel_ndim >= 1 && kernel_ndim <= 3 &&
+        channels_first) {
+      total = 2;
+    }
+  }
+  return std::max(total, visible);
+}
 
 void SetInputVariableAttrs(const Node& node) {
   if (node.is_variable()) return;

@@ -111,6 +111,12 @@ TEST(Symbol, AutomaticNamesCountPerOpName) {
   const Symbol sp = Symbol::Create("split", {data}, {{"num_outputs", "3"}});
   EXPECT_EQ(sp.ListOutputs(), (Names{"split0_output0", "split0_output1", "split0_output2"}));
   EXPECT_EQ(Symbol::Create("Activation", {data}, {{"act_type", "relu"}}).name(), "activation0");
+  // Ops MXNet gives no output names are listed output0, output1... when MXNet counts more than
+  // one output (sort keeps hidden indices).
+  EXPECT_EQ(Symbol::Create("sort", {data}).ListOutputs(), Names{"sort0_output0"});
+  EXPECT_EQ(Symbol::Create("topk", {data}).ListOutputs(), Names{"topk0_output"});
+  EXPECT_EQ(Symbol::Create("topk", {data}, {{"ret_typ", "value"}}).ListOutputs(),
+            Names{"topk1_output0"});
 }
 
 TEST(Symbol, NameScopePrefixesOpNamesNotVariables) {

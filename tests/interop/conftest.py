@@ -9,6 +9,8 @@ def pytest_addoption(parser):
                      help="path to the mixnet_ndfile tool (ctest passes the built target)")
     parser.addoption("--op-run", default=None,
                      help="path to the mixnet_op_run tool (ctest passes the built target)")
+    parser.addoption("--sym-json", default=None,
+                     help="path to the mixnet_sym_json tool (ctest passes the built target)")
 
 
 @pytest.fixture(scope="session")
@@ -28,4 +30,14 @@ def op_run(request):
         pytest.skip("pass --op-run PATH to the mixnet_op_run tool")
     if not os.access(path, os.X_OK):
         pytest.fail(f"--op-run {path} is not an executable")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sym_json(request):
+    path = request.config.getoption("--sym-json")
+    if path is None:
+        pytest.skip("pass --sym-json PATH to the mixnet_sym_json tool")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"--sym-json {path} is not an executable")
     return path
