@@ -266,3 +266,30 @@ def test_mxnet_loads_what_mixnet_composed(sym_json, tmp_path):
     arg, out_shapes, aux = sym.infer_shape(data=(2, 3, 8, 8))
     assert out_shapes[0] == (2, 4, 8, 8)
     assert aux == [(4,), (4,)]
+
+
+# ---- real networks: Gluon's model zoo, hybridized and exported by MXNet ----
+
+@pytest.mark.parametrize("model,size", [("resnet18_v1", 64), ("resnet18_v2", 64),
+                                        ("mobilenetv2_0.25", 64), ("vgg11_bn", 32),
+                                        ("squeezenet1.0", 224), ("densenet121", 224),
+                                        ("inceptionv3", 299)])
+def test_model_zoo_exports(sym_json, tmp_path, model, size):
+    from mxnet.gluon.model_zoo import vision
+    net = vision.get_model(model, pretrained=False)
+    net.initialize()
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, size, size)))
+    net.export(str(tmp_path / model))
+    path = tmp_path / f"{model}-symbol.json"
+    sym = mx.sym.load(str(path))
+    assert json.loads(run_tool(sym_json, "list", path)) == listing(sym)
+    out = tmp_path / "resaved-symbol.json"
+    run_tool(sym_json, "resave", path, out)
+    assert out.read_bytes() == path.read_bytes()
+    shape = (2, 3, size, size)
+    got = json.loads(run_tool(sym_json, "shapes", path, f"data={shape}"))
+    arg, out_shapes, aux = sym.infer_shape(data=shape)
+    assert [tuple(s) for s in got["arg"]] == arg
+    assert [tuple(s) for s in got["out"]] == out_shapes
+    assert [tuple(s) for s in got["aux"]] == aux
