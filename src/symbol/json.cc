@@ -23,6 +23,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "mixnet/symbol/symbol.h"
 #include "operator/param.h"
 #include "symbol/indexed_graph.h"
@@ -491,7 +493,7 @@ Symbol Symbol::FromJSON(std::string_view json) {
 void Symbol::Save(const std::string& path) const {
   const std::string json = ToJSON();
   // A temporary file renamed into place: a failed save never leaves a truncated file.
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     MX_CHECK(out.good(), Error) << "Symbol.Save: cannot create " << tmp << ": "

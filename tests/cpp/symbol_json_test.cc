@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -794,6 +795,44 @@ TEST(SymbolJSON, MalformedFilesRaiseValueErrorsNamingTheProblem) {
       Symbol::FromJSON(Graph(R"({"op": "Activation", "name": "act", "attrs": {"act_type": "relu"},
                                           "inputs": [[0, 0]], "subgraphs": [{}]})")),
       NotImplementedError, "node 1 ('act')", "subgraphs");
+}
+
+TEST(SymbolJSON, CorruptedFilesNeverCrash) {
+  // Random edits of a real file either load or raise ValueError (NotImplementedError for
+  // subgraphs): never another error, a crash or a hang.
+  const std::string base = kMXNetCNN;
+  const char* pieces[] = {"0", "1", "99", "-1",   "\"\"",  "[",        "]",
+                          "{", "}", ",",  "null", "\"x\"", "[[0, 0]]", "3.5"};
+  std::mt19937 rng(5);
+  int loaded = 0;
+  for (int it = 0; it < 2000; ++it) {
+    std::string text = base;
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) {
+      const size_t pos = rng() % text.size();
+      switch (rng() % 3) {
+        case 0:
+          text.erase(pos, 1 + rng() % 8);
+          break;
+        case 1:
+          text.insert(pos, pieces[rng() % std::size(pieces)]);
+          break;
+        default:
+          text[pos] = " ,[]{}\"0a"[rng() % 9];
+      }
+    }
+    try {
+      const Symbol s = Symbol::FromJSON(text);
+      s.ToJSON();
+      s.ListOutputs();
+      ++loaded;
+    } catch (const ValueError&) {
+    } catch (const NotImplementedError&) {
+    }
+  }
+  EXPECT_GT(loaded, 0);  // some edits are harmless (inside names, whitespace)
+  // Deep nesting is an error, not a stack overflow.
+  EXPECT_ERROR(Symbol::FromJSON(std::string(100000, '[') + std::string(100000, ']')), ValueError,
+               "expected an object");
 }
 
 }  // namespace
