@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "operator/param.h"
 #include "symbol/indexed_graph.h"
+#include "symbol/mxnet_compat.h"
 #include "symbol/node.h"
 #include "symbol/pass/passes.h"
 
@@ -31,6 +35,84 @@ std::string AutoName(const std::string& given, std::string_view op_name) {
   return t_names.prefix + hint + std::to_string(n);
 }
 
+/*!
+ * \brief MXNet's spelling of an attribute key given by a user: a hidden key without its
+ * underscores (`lr_mult`) means `__lr_mult__`; `weight_lr_mult` on an op, which old MXNet used to
+ * set a variable's attribute, is refused as MXNet 1.x refuses it.
+ */
+std::string HiddenKeyName(const std::string& key, std::string_view where) {
+  for (std::string_view h : kHiddenKeys) {
+    if (key == h) return "__" + key + "__";
+    if (key.size() > h.size() + 1 && key.ends_with(h) && key[key.size() - h.size() - 1] == '_' &&
+        !IsHiddenKey(key)) {
+      MX_THROW(ValueError) << where << ": setting variable attributes with '" << key
+                           << "' is not supported; give the variable " << h << " instead";
+    }
+  }
+  return key;
+}
+
+op::AttrDict HiddenKeyNames(const op::AttrDict& attrs, std::string_view where) {
+  op::AttrDict out;
+  for (const auto& [k, v] : attrs)
+    out.emplace_back(HiddenKeyName(k, where), v);
+  return out;
+}
+
+/*! \brief A hidden attribute also listed without underscores, as MXNet's list_attr does. */
+std::optional<std::string> PlainHiddenKey(std::string_view key) {
+  for (std::string_view h : kHiddenKeys) {
+    if (key.size() == h.size() + 4 && key.starts_with("__") && key.substr(2, h.size()) == h)
+      return std::string(h);
+  }
+  return std::nullopt;
+}
+
+std::map<std::string, std::string> ListedAttrs(const Node& n) {
+  std::map<std::string, std::string> out(n.attrs.begin(), n.attrs.end());
+  for (const auto& [k, v] : n.attrs) {
+    if (auto plain = PlainHiddenKey(k)) out[*plain] = v;
+  }
+  return out;
+}
+
+/*!
+ * \brief `v` as Python's repr(float) writes it ("2.0", "0.001", "1e-05", "1e+16"): MXNet's Python
+ * front end stores float attributes (lr_mult) with str(), so files written from C++ match.
+ */
+std::string PythonFloat(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[48];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+  std::string_view text(buf, static_cast<size_t>(res.ptr - buf));  // shortest: [-]d.ddde+XX
+  const bool negative = text.starts_with('-');
+  if (negative) text.remove_prefix(1);
+  const size_t e = text.find('e');
+  const int exp = std::atoi(std::string(text.substr(e + 1)).c_str());
+  std::string digits;
+  for (char c : text.substr(0, e)) {
+    if (c != '.') digits += c;
+  }
+  std::string out;
+  if (exp >= -4 && exp < 16) {  // Python's repr switches to exponents outside [1e-4, 1e16)
+    if (exp < 0) {
+      out = "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
+    } else if (static_cast<size_t>(exp) + 1 >= digits.size()) {
+      out = digits + std::string(static_cast<size_t>(exp) + 1 - digits.size(), '0') + ".0";
+    } else {
+      out = digits.substr(0, static_cast<size_t>(exp) + 1) + "." +
+            digits.substr(static_cast<size_t>(exp) + 1);
+    }
+  } else {
+    out = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
+    char exp_text[16];
+    std::snprintf(exp_text, sizeof(exp_text), "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
+    out += exp_text;
+  }
+  return negative ? "-" + out : out;
+}
+
 /*! \brief Scope attributes first, then the given ones (which win). */
 op::AttrDict WithScopeAttrs(const op::AttrDict& attrs) {
   op::AttrDict out;
@@ -49,8 +131,21 @@ const Node& SingleNode(const Symbol& s, const char* what) {
   return *s.outputs()[0].node;
 }
 
+/*!
+ * \brief Ops that have no output names in MXNet: their outputs are listed as NAME_output0,
+ * NAME_output1, ... whenever the op has more than one output, hidden ones included.
+ */
+bool HasNumberedOutputs(const Node& n) {
+  const std::string& op = n.op->name;
+  return op == "sort" || op == "topk" || op == "moments" || op == "CTCLoss" || op == "ctc_loss" ||
+         op == "_contrib_CTCLoss" || op == "_contrib_ctc_loss";
+}
+
 std::string OutputName(const Node& n, uint32_t index) {
   if (n.is_variable()) return n.name;
+  if (HasNumberedOutputs(n) && MXNetOutputCount(n) > 1) {
+    return n.name + "_output" + std::to_string(index);  // sort0_output0, as MXNet lists it
+  }
   const auto names = n.op->output_names(n.parsed());
   return n.name + "_" + (index < names.size() ? names[index] : "output" + std::to_string(index));
 }
@@ -78,11 +173,12 @@ NodeEntry SingleEntry(const Symbol& s, const std::string& node_name, const std::
 }
 
 /*! \brief Composes op `def` on inputs given by position (`given`, then the rest created). */
-Symbol Compose(const op::OpDef& def, std::vector<std::optional<Symbol>> given_by_index,
+Symbol Compose(const op::OpDef& def, std::string_view name_hint,
+               std::vector<std::optional<Symbol>> given_by_index,
                const std::vector<std::pair<std::string, Symbol>>& given_by_name,
                const op::AttrDict& user_attrs, const std::string& user_name) {
-  op::AttrDict attrs = WithScopeAttrs(user_attrs);
-  const std::string name = AutoName(user_name, def.name);
+  const std::string name = AutoName(user_name, name_hint);
+  op::AttrDict attrs = WithScopeAttrs(HiddenKeyNames(user_attrs, def.name + " '" + name + "'"));
   // Ops that take any number of inputs count them in num_args, as MXNet's key_var_num_args.
   if (IsVariadic(def) && HasField(def, "num_args") && !HasKey(attrs, "num_args")) {
     attrs.emplace_back("num_args", std::to_string(given_by_index.size()));
@@ -108,11 +204,13 @@ Symbol Compose(const op::OpDef& def, std::vector<std::optional<Symbol>> given_by
     if (given_by_index[i]) {
       inputs.push_back(SingleEntry(*given_by_index[i], name, names[i]));
     } else {
-      // MXNet's rule: a missing input becomes the variable NAME_INPUT (fc1_weight).
-      inputs.push_back({Node::MakeVariable(name + "_" + names[i], WithScopeAttrs({})), 0});
+      // MXNet's rule: a missing input becomes the variable NAME_INPUT (fc1_weight), with a
+      // copy of the op's attributes (so fc1_weight carries fc1's __lr_mult__ and num_hidden).
+      inputs.push_back({Node::MakeVariable(name + "_" + names[i], attrs), 0});
     }
   }
   auto node = Node::MakeOp(def, name, std::move(attrs), std::move(inputs));
+  SetInputVariableAttrs(*node);
   std::vector<SymbolOutput> outs;
   for (uint32_t i = 0; i < node->num_outputs(); ++i)
     outs.push_back({node, i});
@@ -205,31 +303,111 @@ InferResult<T> Infer(const Symbol& s, const Known& known, Preset preset, Run run
 
 }  // namespace
 
+/*
+ * NOTE [ MXNet's hidden outputs ]
+ * MXNet counts every output of a node in node_row_ptr, including outputs its symbols never show:
+ * the saved mean and variance of BatchNorm and the other norms, Dropout's mask, LRN's and
+ * L2Normalization's norms, sort's indices, and the workspace of max pooling that its oneDNN
+ * build (the pip wheel) keeps. mixnet's ops have only the outputs they show, so the counts are
+ * MXNet 1.9.1's here (checked by tests/interop/test_mxnet_symbol.py).
+ */
+uint32_t MXNetOutputCount(const Node& n) {
+  const uint32_t visible = n.num_outputs();
+  if (n.is_variable()) return visible;
+  const std::string& op = n.op->name;
+  const auto attr_is = [&](const char* key, std::string_view value, bool if_missing) {
+    const std::string* v = n.FindAttr(key);
+    return v ? *v == value : if_missing;
+  };
+  uint32_t total = visible;
+  if (op == "BatchNorm" || op == "_contrib_SyncBatchNorm" || op == "LayerNorm" ||
+      op == "GroupNorm" || op == "InstanceNorm" || op == "SpatialTransformer" ||
+      op == "Correlation") {
+    total = 3;
+  } else if (op == "Dropout" || op == "LRN" || op == "L2Normalization" || op == "sort" ||
+             op == "CTCLoss" || op == "ctc_loss" || op == "_contrib_CTCLoss" ||
+             op == "_contrib_ctc_loss" || op == "ROIPooling" || op == "BilinearSampler" ||
+             op == "GridGenerator" || (op == "topk" && attr_is("ret_typ", "value", false))) {
+    total = 2;
+  } else if (op == "Pooling") {
+    // oneDNN's max pooling (1-3 spatial dims, channels-first layouts) keeps its argmax.
+    int kernel_ndim = 0;
+    if (const std::string* kernel = n.FindAttr("kernel")) {
+      try {
+        kernel_ndim = Shape::FromString(*kernel).ndim();
+      } catch (const Error&) {
+      }
+    }
+    const bool channels_first =
+        attr_is("layout", "None", true) || attr_is("layout", "NCW", false) ||
+        attr_is("layout", "NCHW", false) || attr_is("layout", "NCDHW", false);
+    if (attr_is("pool_type", "max", true) && kernel_ndim >= 1 && kernel_ndim <= 3 &&
+        channels_first) {
+      total = 2;
+    }
+  }
+  return std::max(total, visible);
+}
+
+void SetInputVariableAttrs(const Node& node) {
+  if (node.is_variable()) return;
+  // NOTE [ Input variable attributes ]: MXNet's FSetInputVarAttrOnCompose, for the ops that
+  // have it in 1.9.1. It belongs with the op definitions; it is kept here while it is the only
+  // use, and it has to stay in step with MXNet anyway.
+  struct Rule {
+    std::string_view op;
+    size_t input;
+    const char* init;
+  };
+  static constexpr Rule kRules[] = {
+      {"BatchNorm", 3, R"(["zero", {}])"},
+      {"BatchNorm", 4, R"(["one", {}])"},
+      {"_contrib_SyncBatchNorm", 3, R"(["zero", {}])"},
+      {"_contrib_SyncBatchNorm", 4, R"(["one", {}])"},
+      {"LeakyReLU", 1, R"(["Constant", {"value": 0.25}])"},
+  };
+  for (const Rule& r : kRules) {
+    if (node.op->name != r.op || r.input >= node.inputs.size()) continue;
+    Node& var = *node.inputs[r.input].node;
+    if (var.is_variable() && !var.FindAttr("__init__")) var.SetAttr("__init__", r.init);
+  }
+}
+
 // ---------------------------------------------------------------- construction
 
 Symbol Symbol::Variable(const std::string& name, const VariableOptions& o) {
   MX_CHECK(!name.empty(), ValueError) << "Symbol::Variable: the name is empty";
   op::AttrDict attrs;
-  if (o.shape) attrs.emplace_back("__shape__", o.shape->ToString());
+  if (o.shape) {
+    // MXNet 1.x writes unknown dimensions as 0 (see ShapeAttr).
+    Shape shape = *o.shape;
+    for (int i = 0; i < shape.ndim(); ++i) {
+      if (shape[i] < 0) shape[i] = 0;
+    }
+    attrs.emplace_back("__shape__", shape.ToString());
+  }
+  if (o.lr_mult) attrs.emplace_back("__lr_mult__", PythonFloat(*o.lr_mult));
+  if (o.wd_mult) attrs.emplace_back("__wd_mult__", PythonFloat(*o.wd_mult));
   if (o.dtype) attrs.emplace_back("__dtype__", std::to_string(static_cast<int>(*o.dtype)));
   if (o.init) attrs.emplace_back("__init__", *o.init);
-  if (o.lr_mult) attrs.emplace_back("__lr_mult__", op::ValueCodec<double>::Print(*o.lr_mult));
-  if (o.wd_mult) attrs.emplace_back("__wd_mult__", op::ValueCodec<double>::Print(*o.wd_mult));
   if (o.stype) attrs.emplace_back("__storage_type__", *o.stype);
-  attrs.insert(attrs.end(), o.attrs.begin(), o.attrs.end());
-  return Symbol({{Node::MakeVariable(t_names.prefix + name, WithScopeAttrs(attrs)), 0}});
+  const op::AttrDict more = HiddenKeyNames(o.attrs, "Symbol::Variable '" + name + "'");
+  attrs.insert(attrs.end(), more.begin(), more.end());
+  // As in MXNet, a name prefix (NameScope) applies to op names only, not to variables.
+  return Symbol({{Node::MakeVariable(name, WithScopeAttrs(attrs)), 0}});
 }
 
 Symbol Symbol::Create(std::string_view op, std::span<const Symbol> inputs,
                       const op::AttrDict& attrs, const std::string& name) {
   std::vector<std::optional<Symbol>> given(inputs.begin(), inputs.end());
-  return Compose(op::Registry::Get(op), std::move(given), {}, attrs, name);
+  // Automatic names come from the name called (split0 for SliceChannel's alias), as in MXNet.
+  return Compose(op::Registry::Get(op), op, std::move(given), {}, attrs, name);
 }
 
 Symbol Symbol::CreateNamed(std::string_view op,
                            const std::vector<std::pair<std::string, Symbol>>& inputs,
                            const op::AttrDict& attrs, const std::string& name) {
-  return Compose(op::Registry::Get(op), {}, inputs, attrs, name);
+  return Compose(op::Registry::Get(op), op, {}, inputs, attrs, name);
 }
 
 Symbol Symbol::Group(std::span<const Symbol> symbols) {
@@ -293,27 +471,33 @@ std::string Symbol::name() const {
 }
 
 std::optional<std::string> Symbol::Attr(const std::string& key) const {
-  const std::string* v = SingleNode(*this, "attr").FindAttr(key);
+  const Node& n = SingleNode(*this, "attr");
+  const std::string* v = n.FindAttr(key);
+  if (!v) {
+    for (std::string_view h : kHiddenKeys) {
+      if (key == h) v = n.FindAttr("__" + key + "__");
+    }
+  }
   return v ? std::optional<std::string>(*v) : std::nullopt;
 }
 
 std::map<std::string, std::string> Symbol::ListAttr() const {
-  const Node& n = SingleNode(*this, "list_attr");
-  return {n.attrs.begin(), n.attrs.end()};
+  return ListedAttrs(SingleNode(*this, "list_attr"));
 }
 
 std::map<std::string, std::map<std::string, std::string>> Symbol::AttrDict() const {
   std::map<std::string, std::map<std::string, std::string>> out;
   DFSVisit(outputs_, [&](const std::shared_ptr<Node>& n) {
-    if (!n->attrs.empty()) out[n->name].insert(n->attrs.begin(), n->attrs.end());
+    if (!n->attrs.empty()) out[n->name] = ListedAttrs(*n);
   });
   return out;
 }
 
-void Symbol::SetAttr(const std::string& key, const std::string& value) {
+void Symbol::SetAttr(const std::string& given_key, const std::string& value) {
   MX_CHECK(outputs_.size() == 1, ValueError)
       << "Symbol.set_attr: needs a symbol with one output, this one has " << outputs_.size();
   Node& n = *outputs_[0].node;
+  const std::string key = HiddenKeyName(given_key, "Symbol.set_attr");
   if (!n.is_variable() && !IsHiddenKey(key)) {
     // An op parameter: checked like at creation; the node keeps its old value on error.
     const op::AttrDict old = n.attrs;
@@ -456,58 +640,63 @@ InferResult<DType> Symbol::InferType(const std::unordered_map<std::string, DType
 // ---------------------------------------------------------------- arithmetic
 
 namespace {
-Symbol Binary(const char* op, const Symbol& a, const Symbol& b) {
-  return Symbol::Create(op, {a, b});
+// MXNet's Python operators call internal aliases (_Plus, _PlusScalar), which name the nodes
+// (_plus0, _plusscalar0); the nodes are the canonical ops.
+Symbol Binary(const char* op, const char* hint, const Symbol& a, const Symbol& b) {
+  return Compose(op::Registry::Get(op), hint, {a, b}, {}, {}, "");
 }
-Symbol WithScalar(const char* op, const Symbol& a, double s) {
-  return Symbol::Create(op, {a}, {{"scalar", op::ValueCodec<double>::Print(s)}});
+Symbol WithScalar(const char* op, const char* hint, const Symbol& a, std::string scalar) {
+  return Compose(op::Registry::Get(op), hint, {a}, {}, {{"scalar", std::move(scalar)}}, "");
+}
+Symbol WithScalar(const char* op, const char* hint, const Symbol& a, double s) {
+  return WithScalar(op, hint, a, op::ValueCodec<double>::Print(s));
 }
 }  // namespace
 
 Symbol operator+(const Symbol& a, const Symbol& b) {
-  return Binary("elemwise_add", a, b);
+  return Binary("elemwise_add", "_plus", a, b);
 }
 Symbol operator-(const Symbol& a, const Symbol& b) {
-  return Binary("elemwise_sub", a, b);
+  return Binary("elemwise_sub", "_minus", a, b);
 }
 Symbol operator*(const Symbol& a, const Symbol& b) {
-  return Binary("elemwise_mul", a, b);
+  return Binary("elemwise_mul", "_mul", a, b);
 }
 Symbol operator/(const Symbol& a, const Symbol& b) {
-  return Binary("elemwise_div", a, b);
+  return Binary("elemwise_div", "_div", a, b);
 }
 Symbol operator+(const Symbol& a, double s) {
-  return WithScalar("_plus_scalar", a, s);
+  return WithScalar("_plus_scalar", "_plusscalar", a, s);
 }
 Symbol operator-(const Symbol& a, double s) {
-  return WithScalar("_minus_scalar", a, s);
+  return WithScalar("_minus_scalar", "_minusscalar", a, s);
 }
 Symbol operator*(const Symbol& a, double s) {
-  return WithScalar("_mul_scalar", a, s);
+  return WithScalar("_mul_scalar", "_mulscalar", a, s);
 }
 Symbol operator/(const Symbol& a, double s) {
-  return WithScalar("_div_scalar", a, s);
+  return WithScalar("_div_scalar", "_divscalar", a, s);
 }
 Symbol operator+(double s, const Symbol& a) {
-  return WithScalar("_plus_scalar", a, s);
+  return WithScalar("_plus_scalar", "_plusscalar", a, s);
 }
 Symbol operator-(double s, const Symbol& a) {
-  return WithScalar("_rminus_scalar", a, s);
+  return WithScalar("_rminus_scalar", "_rminusscalar", a, s);
 }
 Symbol operator*(double s, const Symbol& a) {
-  return WithScalar("_mul_scalar", a, s);
+  return WithScalar("_mul_scalar", "_mulscalar", a, s);
 }
 Symbol operator/(double s, const Symbol& a) {
-  return WithScalar("_rdiv_scalar", a, s);
+  return WithScalar("_rdiv_scalar", "_rdivscalar", a, s);
 }
 Symbol operator-(const Symbol& a) {
-  return Symbol::Create("negative", {a});
+  return WithScalar("_mul_scalar", "_mulscalar", a, "-1.0");  // MXNet's __neg__: a * -1.0
 }
 Symbol Pow(const Symbol& a, const Symbol& b) {
-  return Binary("_power", a, b);
+  return Binary("_power", "_power", a, b);
 }
 Symbol Pow(const Symbol& a, double s) {
-  return WithScalar("_power_scalar", a, s);
+  return WithScalar("_power_scalar", "_powerscalar", a, s);
 }
 
 // ---------------------------------------------------------------- scopes
@@ -521,8 +710,8 @@ NameScope::~NameScope() {
   t_names = std::move(*static_cast<NameState*>(saved_.get()));
 }
 
-AttrScope::AttrScope(op::AttrDict attrs) : saved_(t_scope_attrs) {
-  for (auto& [k, v] : attrs) {
+AttrScope::AttrScope(op::AttrDict given) : saved_(t_scope_attrs) {
+  for (auto& [k, v] : HiddenKeyNames(given, "AttrScope")) {
     auto it = std::find_if(t_scope_attrs.begin(), t_scope_attrs.end(),
                            [&](const auto& kv) { return kv.first == k; });
     if (it != t_scope_attrs.end()) {

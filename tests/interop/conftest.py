@@ -9,23 +9,29 @@ def pytest_addoption(parser):
                      help="path to the mixnet_ndfile tool (ctest passes the built target)")
     parser.addoption("--op-run", default=None,
                      help="path to the mixnet_op_run tool (ctest passes the built target)")
+    parser.addoption("--sym-json", default=None,
+                     help="path to the mixnet_sym_json tool (ctest passes the built target)")
+
+
+def tool_path(request, option, target):
+    path = request.config.getoption(option)
+    if path is None:
+        pytest.skip(f"pass {option} PATH to the {target} tool")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{option} {path} is not an executable")
+    return path
 
 
 @pytest.fixture(scope="session")
 def ndfile(request):
-    path = request.config.getoption("--ndfile")
-    if path is None:
-        pytest.skip("pass --ndfile PATH to the mixnet_ndfile tool")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"--ndfile {path} is not an executable")
-    return path
+    return tool_path(request, "--ndfile", "mixnet_ndfile")
 
 
 @pytest.fixture(scope="session")
 def op_run(request):
-    path = request.config.getoption("--op-run")
-    if path is None:
-        pytest.skip("pass --op-run PATH to the mixnet_op_run tool")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"--op-run {path} is not an executable")
-    return path
+    return tool_path(request, "--op-run", "mixnet_op_run")
+
+
+@pytest.fixture(scope="session")
+def sym_json(request):
+    return tool_path(request, "--sym-json", "mixnet_sym_json")
