@@ -648,6 +648,21 @@ TEST(SymbolPassEndToEnd, ConvNetMirroringKeepsResults) {
                               2);
 }
 
+/*! \brief Residual blocks h + sin(tanh(h)) * 0.5: stage boundaries do not cut every path. */
+Symbol Residual(bool force_mirror) {
+  Symbol h = Var("data");
+  for (int i = 0; i < 8; ++i) {
+    Symbol t = Op("tanh", {h}, {}, "t" + std::to_string(i));
+    if (force_mirror && i % 2) t.SetAttr("__force_mirroring__", "True");
+    h = h + Op("_mul_scalar", {Op("sin", {t})}, {{"scalar", "0.5"}});
+  }
+  return h;
+}
+
+TEST(SymbolPassEndToEnd, ResidualMirroringKeepsResults) {
+  ExpectMirroringKeepsResults(Residual, {{"data", Shape{4, 6}}}, 4);
+}
+
 TEST(SymbolPassEndToEnd, MirroringLowersMemoryOnADeepChain) {
   // 36 cheap ops whose gradients read their inputs: without mirroring every one is kept for
   // the backward pass; with it about sqrt(36) boundaries plus one stage.
