@@ -7,8 +7,10 @@
 // outputs stay alive between forward and backward. The plan:
 //  - never mirrored: variables; expensive ops (Convolution, Deconvolution, FullyConnected,
 //    dot, batch_dot, RNN), whose recomputation costs as much as the pass saves; ops drawing
-//    random numbers (a second Dropout would draw another mask); ops writing their inputs
-//    (BatchNorm in training updates the moving stats: recomputing would update them twice);
+//    random numbers (a second Dropout would draw another mask); ops writing their inputs,
+//    except BatchNorm, whose outputs do not read the moving statistics it writes: its copy
+//    writes scratch statistics (NOTE [ Mirrored state writers ] in gradient.cc), so they are
+//    updated once, as without mirroring;
 //  - `__force_mirroring__` = True/1 mirrors a node, False/0 keeps it, whatever the plan;
 //  - with the automatic plan, the forward op nodes (in topological order) are cut into
 //    stages; the last node of a stage is its boundary and is kept, every other node of the
@@ -41,7 +43,11 @@ std::optional<bool> Flag(const Node& n, std::string_view key) {
 }
 
 bool MayMirror(const Node& n) {
-  if (n.is_variable() || n.op->needs_random || !n.op->mutate_inputs(n.parsed()).empty()) {
+  if (n.is_variable() || n.op->needs_random) return false;
+  // State writers whose outputs do not depend on the state they write may be recomputed: the
+  // gradient pass gives the copy scratch state (NOTE [ Mirrored state writers ]).
+  static const std::unordered_set<std::string_view> kStateIndependent = {"BatchNorm"};
+  if (!n.op->mutate_inputs(n.parsed()).empty() && !kStateIndependent.count(n.op->name)) {
     return false;
   }
   static const std::unordered_set<std::string_view> kExpensive = {
