@@ -252,10 +252,9 @@ std::vector<NDArray> RunPass(const char* api, std::span<const NDArray> heads,
       MX_CHECK(in_grads.size() == n->inputs.size(), ValueError)
           << "autograd::Function::Backward returned " << in_grads.size() << " gradients for "
           << n->inputs.size() << " inputs";
+    } else if (!n->op->gradient) {
+      in_grads.assign(n->inputs.size(), NDArray());  // NOTE [ Ops without a gradient ]
     } else {
-      MX_CHECK(static_cast<bool>(n->op->gradient), ValueError)
-          << api << ": " << n->Name()
-          << " is not differentiable, but the gradient must flow through it";
       op::InvokeOptions options;
       options.is_train = train_mode;
       LazyGradBuilder b(options);

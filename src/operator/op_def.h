@@ -132,7 +132,13 @@ struct OpDef {
   InferTypeFn infer_type;
   std::vector<std::pair<int, int>> in_place;  // (input, output) pairs that may share memory
   std::vector<KernelDef> kernels;
-  GradientFn gradient;  // empty: not differentiable
+  /*!
+   * \brief The gradient as an op graph. NOTE [ Ops without a gradient ]: empty means no
+   * gradient flows back through the op, in autograd and in symbolic gradients alike: its
+   * inputs get none from it, as MXNet's zero gradients of BlockGrad, argmax, argsort or
+   * one_hot. (The update ops, the only others without one, never lie on a gradient's path.)
+   */
+  GradientFn gradient;
   bool needs_random = false;
   bool needs_temp_space = false;
   /*!

@@ -322,6 +322,22 @@ TEST(Executor, MirroringRecomputesWithoutChangingResults) {
   }
 }
 
+TEST(Executor, OpsWithoutAGradientStopIt) {
+  // sum(x * x + BlockGrad(x * x)) + argmax(x): the gradient is 2x (MXNet's zero gradients).
+  Symbol x = Symbol::Variable("x");
+  Symbol sq = x * x;
+  Symbol y = Symbol::Create("sum", {sq + Symbol::Create("BlockGrad", {sq})});
+  y = Symbol::Create("broadcast_add",
+                     {y, Symbol::Create("Cast", {Symbol::Create("argmax", {x}, {{"axis", "0"}})},
+                                        {{"dtype", "float32"}})});
+  auto exe = Executor::SimpleBind(y, Context::cpu(), {{"x", Shape{3}}});
+  F32({0.5, -2, 3}, Shape{3}).CopyTo(exe->arg_dict().at("x"));
+  exe->Forward(true);
+  exe->Backward();
+  ExpectNear(Values(exe->outputs()[0]), {2 * (0.25 + 4 + 9) + 2}, 1e-5);
+  ExpectNear(Values(exe->grad_dict().at("x")), {1, -4, 6}, 1e-6);
+}
+
 TEST(Executor, BindErrorsNameTheArgument) {
   const Symbol net = Mlp();
   EXPECT_ERROR(Executor::Bind(net, Context::cpu(), {NDArray::Zeros({4, 5})}, {}, {}, {}),

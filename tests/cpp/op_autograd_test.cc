@@ -548,5 +548,22 @@ TEST(Autograd, GradOfUnreachableVariableIsZeroAndBuffersUntouched) {
   ExpectNear(autograd::GetGrad(x).ToVector<double>(), {0, 0}, 0);
 }
 
+TEST(Autograd, OpsWithoutAGradientStopIt) {
+  // NOTE [ Ops without a gradient ]: BlockGrad and argmax pass no gradient back.
+  NDArray x = F64({0.5, -2, 3}, Shape{3});
+  autograd::AttachGrad(&x);
+  NDArray y;
+  {
+    autograd::RecordScope record;
+    NDArray sq = Call("elemwise_mul", {x, x});
+    NDArray stopped = Call("BlockGrad", {sq});
+    NDArray idx = Call("argmax", {x}, {{"axis", "0"}});
+    y = Call("sum", {Call("elemwise_add", {sq, stopped})});
+    y = Call("broadcast_add", {y, Call("Cast", {idx}, {{"dtype", "float64"}})});
+  }
+  autograd::Backward({y});
+  ExpectNear(autograd::GetGrad(x).ToVector<double>(), {1, -4, 6}, 1e-12);
+}
+
 }  // namespace
 }  // namespace mixnet

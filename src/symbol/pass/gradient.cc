@@ -125,10 +125,8 @@ std::vector<NodeEntry> Gradient(std::span<const NodeEntry> ys,
     bool any = loss;
     for (uint32_t i = 0; i < g.num_outputs(nid); ++i)
       any = any || !contributions[g.entry_id(nid, i)].empty();
-    if (!any) continue;  // nothing flows back through this node
-    MX_CHECK(static_cast<bool>(n.op->gradient), ValueError)
-        << "gradient: node '" << n.name << "' (" << n.op->name
-        << ") is not differentiable; set grad_req to null for the arguments it depends on";
+    if (!any) continue;             // nothing flows back through this node
+    if (!n.op->gradient) continue;  // NOTE [ Ops without a gradient ]
     b.SetPrefix(n.name);
     std::vector<op::GValue> in_v, out_v, dout_v;
     for (size_t i = 0; i < n.inputs.size(); ++i)
