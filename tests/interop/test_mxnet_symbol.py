@@ -185,17 +185,7 @@ def op_cases():
 
 
 OPS = op_cases()
-# Differences in the op definitions (outside the symbol layer), pinned until they are fixed.
-KNOWN = {
-    "RNN": "mixnet's RNN names its outputs out, hy, cy; MXNet's output, state_output, "
-           "statecell_output",
-    "SoftmaxActivation": "mixnet has no SoftmaxActivation (deprecated in MXNet 1.x)",
-}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN[n])) if n in KNOWN else n
-    for n in sorted(OPS)])
+@pytest.mark.parametrize("name", sorted(OPS))
 def test_single_ops_round_trip(sym_json, tmp_path, name):
     sym = OPS[name]
     path = tmp_path / "op-symbol.json"

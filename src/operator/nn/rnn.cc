@@ -455,9 +455,9 @@ std::vector<std::string> ForwardInputs(const Attrs& attrs) {
 }
 
 std::vector<std::string> ForwardOutputs(const Attrs& attrs) {
-  if (!attrs.param<RNNParam>().state_outputs) return {"out"};
-  if (IsLstm(attrs)) return {"out", "hy", "cy"};
-  return {"out", "hy"};
+  if (!attrs.param<RNNParam>().state_outputs) return {"output"};
+  if (IsLstm(attrs)) return {"output", "state_output", "statecell_output"};
+  return {"output", "state_output"};
 }
 
 /*! \brief Checks data and fills the parameters, state and state_cell (input `cell`) shapes. */
@@ -478,9 +478,9 @@ std::optional<RnnDims> InferInputs(const Attrs& attrs, std::vector<Shape>* in, s
 void ForwardShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
   const auto dm = InferInputs(attrs, in, 3);
   if (!dm) return;
-  AssignShape(attrs, "out", &(*out)[0], Shape{dm->steps, dm->batch, dm->dirs * dm->hidden});
+  AssignShape(attrs, "output", &(*out)[0], Shape{dm->steps, dm->batch, dm->dirs * dm->hidden});
   for (size_t i = 1; i < out->size(); ++i)
-    AssignShape(attrs, i == 1 ? "hy" : "cy", &(*out)[i], (*in)[2]);
+    AssignShape(attrs, i == 1 ? "state_output" : "statecell_output", &(*out)[i], (*in)[2]);
 }
 
 std::vector<std::string> BackwardInputs(const Attrs& attrs) {

@@ -4,6 +4,7 @@
 
 #include "operator/grad_ops.h"
 #include "operator/linalg/gemm.h"
+#include "operator/tensor/elemwise.h"
 #include "operator/tensor/elemwise_simd.h"
 
 namespace mixnet::op {
@@ -317,6 +318,93 @@ void RegisterSoftmax(const char* name, const char* backward, const char* doc) {
                        .ranges = {{-1.0, 1.0}, {0.05, 0.5}, {-1.0, 1.0}}});
 }
 
+// ---- SoftmaxActivation (deprecated in MXNet 1.x, kept for old checkpoints) ----
+
+struct SoftmaxActivationParam {
+  int mode = 0;
+  static void Declare(ParamDecl<SoftmaxActivationParam>& d) {
+    d.Field("mode", &SoftmaxActivationParam::mode)
+        .Enum({"instance", "channel"})
+        .Default("instance")
+        .Doc(
+            "instance: softmax over the last axis (each instance of 2-d data); channel: "
+            "softmax over axis 1 at each position.");
+  }
+};
+
+/*! \brief The data seen as (rows, last axis) (instance: MXNet flattens to 2-d) or as
+ * (n, channels, rest) (channel). */
+Shape SoftmaxActivationView(const Attrs& attrs, const Shape& s) {
+  if (attrs.param<SoftmaxActivationParam>().mode == 0) {
+    return Shape{s.ProdDims(0, s.ndim() - 1), s[s.ndim() - 1]};
+  }
+  MX_CHECK(s.ndim() >= 3, ValueError)
+      << "SoftmaxActivation: mode 'channel' needs data of at least 3 dimensions, got " << s;
+  return Shape{s[0], s[1], s.ProdDims(2, s.ndim())};
+}
+
+/*! \brief The softmax (axis 1) that SoftmaxActivation runs on the view. */
+const Attrs& AxisOneSoftmax() {
+  static const Attrs attrs = Registry::Get("softmax").ParseAttrs({{"axis", "1"}});
+  return attrs;
+}
+
+template <void (*Kernel)(const OpContext&, const Attrs&, std::span<const TBlob>,
+                         std::span<const OpReq>, std::span<const TBlob>)>
+void SoftmaxActivationForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
+                              std::span<const OpReq> req, std::span<const TBlob> out) {
+  const Shape view = SoftmaxActivationView(attrs, in[0].shape);
+  const TBlob x{in[0].dptr, view, in[0].dtype}, y{out[0].dptr, view, out[0].dtype};
+  Kernel(ctx, AxisOneSoftmax(), std::span<const TBlob>(&x, 1), req, std::span<const TBlob>(&y, 1));
+}
+
+void RegisterSoftmaxActivation() {
+  Registry::Add("SoftmaxActivation")
+      .Describe(
+          "Softmax over each instance (the last axis) or over channels (axis 1); MXNet 1.x's "
+          "deprecated form of softmax.")
+      .Param<SoftmaxActivationParam>()
+      .Inputs({"data"})
+      .InferShape([](const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
+        AssignShape(attrs, "output", &(*out)[0], (*in)[0]);
+        AssignShape(attrs, "data", &(*in)[0], (*out)[0]);
+        if ((*in)[0].is_known()) {
+          MX_CHECK((*in)[0].ndim() >= 2, ValueError)
+              << "SoftmaxActivation: data must have at least 2 dimensions, got " << (*in)[0];
+          SoftmaxActivationView(attrs, (*in)[0]);
+        }
+      })
+      .InferType(FloatingSameType)
+      .Kernel("simd", SoftmaxActivationForward<SimdSoftmaxForward<kSoftmax>>, SimdSoftmaxSupport)
+      .Kernel("reference", SoftmaxActivationForward<SoftmaxForward<kSoftmax>>)
+      // The softmax gradient along the same axis (channel: of the 3-d view, reshaped back).
+      .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
+                   std::span<const GValue> out, std::span<const GValue> dout) {
+        if (attrs.param<SoftmaxActivationParam>().mode == 0) {
+          return std::vector<GValue>{
+              g.Apply1("_backward_softmax", {dout[0], out[0], in[0]}, {{"axis", "-1"}})};
+        }
+        auto view = [&](GValue v) { return g.Apply1("Reshape", {v}, {{"shape", "(0, 0, -1)"}}); };
+        const GValue dx = g.Apply1("_backward_softmax", {view(dout[0]), view(out[0]), view(in[0])},
+                                   {{"axis", "1"}});
+        return std::vector<GValue>{g.Apply1("reshape_like", {dx, in[0]})};
+      })
+      .Sample(OpSample{.inputs = {Shape{2, 3, 2}},
+                       .ranges = {{-3.0, 3.0}},
+                       .expected =
+                           [](const std::vector<std::vector<double>>& in) {
+                             return std::vector<std::vector<double>>{
+                                 SoftmaxExpected(in[0], Shape{2, 3, 2}, 2, 1.0, kSoftmax)};
+                           }})
+      .Sample(OpSample{.attrs = {{"mode", "channel"}},
+                       .inputs = {Shape{2, 3, 2, 2}},
+                       .ranges = {{-3.0, 3.0}},
+                       .expected = [](const std::vector<std::vector<double>>& in) {
+                         return std::vector<std::vector<double>>{
+                             SoftmaxExpected(in[0], Shape{2, 3, 4}, 1, 1.0, kSoftmax)};
+                       }});
+}
+
 const bool kRegistered = [] {
   RegisterSoftmax<kSoftmax>("softmax", "_backward_softmax",
                             "Softmax along `axis`: exp(x / t) / sum(exp(x / t)).");
@@ -324,6 +412,7 @@ const bool kRegistered = [] {
                                "Log of softmax along `axis`, computed stably.");
   RegisterSoftmax<kSoftmin>("softmin", "_backward_softmin",
                             "Softmin along `axis`: softmax of -x / t.");
+  RegisterSoftmaxActivation();
   return true;
 }();
 
