@@ -131,6 +131,11 @@ struct OpDef {
   InferShapeFn infer_shape;
   InferTypeFn infer_type;
   std::vector<std::pair<int, int>> in_place;  // (input, output) pairs that may share memory
+  /*!
+   * \brief How many of the outputs a symbol shows (MXNet's FNumVisibleOutputs): Dropout's mask
+   * is computed and read by its gradient, but a Dropout symbol has one output. 0: all.
+   */
+  int visible_outputs = 0;
   std::vector<KernelDef> kernels;
   /*!
    * \brief The gradient as an op graph. NOTE [ Ops without a gradient ]: empty means no
@@ -219,6 +224,10 @@ struct OpDef {
     return *this;
   }
 
+  OpDef& VisibleOutputs(int n) {
+    visible_outputs = n;
+    return *this;
+  }
   OpDef& Elementwise() {
     elementwise = true;
     return *this;

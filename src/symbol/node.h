@@ -38,6 +38,11 @@ struct Node {
   }
   /*! \brief Outputs of the node: 1 for a variable. */
   uint32_t num_outputs() const;
+  /*! \brief The outputs a symbol shows (OpDef::visible_outputs): the first ones. */
+  uint32_t num_visible_outputs() const {
+    return op && op->visible_outputs > 0 ? static_cast<uint32_t>(op->visible_outputs)
+                                         : num_outputs();
+  }
   /*! \brief The attribute `key`, or null. */
   const std::string* FindAttr(std::string_view key) const;
   void SetAttr(const std::string& key, const std::string& value);

@@ -212,7 +212,7 @@ Symbol Compose(const op::OpDef& def, std::string_view name_hint,
   auto node = Node::MakeOp(def, name, std::move(attrs), std::move(inputs));
   SetInputVariableAttrs(*node);
   std::vector<SymbolOutput> outs;
-  for (uint32_t i = 0; i < node->num_outputs(); ++i)
+  for (uint32_t i = 0; i < node->num_visible_outputs(); ++i)
     outs.push_back({node, i});
   return Symbol(std::move(outs));
 }
@@ -520,7 +520,7 @@ void Symbol::SetAttr(const std::string& given_key, const std::string& value) {
 Symbol Symbol::GetInternals() const {
   std::vector<SymbolOutput> outs;
   DFSVisit(outputs_, [&](const std::shared_ptr<Node>& n) {
-    for (uint32_t i = 0; i < n->num_outputs(); ++i)
+    for (uint32_t i = 0; i < n->num_visible_outputs(); ++i)
       outs.push_back({n, i});
   });
   return Symbol(std::move(outs));

@@ -111,6 +111,7 @@ const bool kRegistered = [] {
       .NeedsRandom()
       .Inputs({"data"})
       .Outputs({"output", "mask"})
+      .VisibleOutputs(1)  // a symbol shows the output only, as in MXNet
       .InferShape(DropoutShape)
       .InferType(FloatingSameType)
       .Kernel("reference", DropoutForward)
