@@ -20,9 +20,9 @@ if [ "${MIXNET_SKIP_TSAN:-0}" != 1 ]; then
     build-tsan/tests/mixnet_tests --gtest_brief=1 --gtest_filter='Engine*:Engines/*:ThreadedEngine*:NDArray*:Storage*:Serialize*'
 fi
 
-echo "== NDArray, serialization and operator suites under the naive engine, then ctest"
+echo "== NDArray, serialization, operator and executor suites under the naive engine, then ctest"
 MIXNET_ENGINE_TYPE=NaiveEngine build/tests/mixnet_tests --gtest_brief=1 \
-  --gtest_filter='NDArray*:Serialize*:Storage*:AllOps*:Op*'
+  --gtest_filter='NDArray*:Serialize*:Storage*:AllOps*:Op*:Executor*:SymbolPassEndToEnd*'
 echo "== $(( $(date +%s) - start ))s so far; ctest runs last so its summary closes the log"
 cd build
 ctest --output-on-failure -j "$(nproc)" --timeout 600
