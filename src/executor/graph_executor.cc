@@ -215,7 +215,9 @@ void GraphExecutor::Compile() {
     for (uint32_t nid = 0; nid < fg.num_nodes(); ++nid)
       forward_nodes.insert(fg[nid].node.get());
     std::set<std::pair<const Node*, uint32_t>> claimed;
-    for (size_t k = 0; k < grads.size(); ++k) {
+    // Last argument first: the graph's depth-first order then walks the backward pass from
+    // the output layer down, so each layer's gradients are made and freed in turn.
+    for (size_t k = grads.size(); k-- > 0;) {
       NodeEntry e = grads[k];
       const size_t a = x_arg[k];
       const bool own = !e.node->is_variable() && !forward_nodes.count(e.node.get()) &&

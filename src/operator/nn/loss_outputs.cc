@@ -163,19 +163,26 @@ void SoftmaxOutputForward(const OpContext&, const Attrs& attrs, std::span<const 
   });
 }
 
-/*! \brief Inputs out_grad, output, label: the rule of NOTE [ Loss-layer gradients ]. */
+/*! \brief Inputs of _backward_SoftmaxOutput: out_grad only when the rule reads it (as MXNet's),
+ * so an executor needs no output-sized head gradient. */
+std::vector<std::string> SoftmaxOutputBackwardInputs(const Attrs& attrs) {
+  if (attrs.param<SoftmaxOutputParam>().out_grad) return {"output", "label", "out_grad"};
+  return {"output", "label"};
+}
+
+/*! \brief Inputs output, label[, out_grad]: the rule of NOTE [ Loss-layer gradients ]. */
 void SoftmaxOutputBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
                            std::span<const OpReq> req, std::span<const TBlob> out) {
   if (req[0] == OpReq::kNull) return;
   const auto& p = attrs.param<SoftmaxOutputParam>();
-  const ClassView v = SoftmaxOutputGradView(p, in[1].shape);
+  const ClassView v = SoftmaxOutputGradView(p, in[0].shape);
   const int64_t ignore = static_cast<int64_t>(p.ignore_label);
   DispatchFloat(out[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using C = ComputeType<T>;
-    DispatchDType(in[2].dtype, [&](auto ltag) {
+    DispatchDType(in[1].dtype, [&](auto ltag) {
       using L = typename decltype(ltag)::type;
-      const L* label = in[2].data<L>();
+      const L* label = in[1].data<L>();
       const int64_t n_labels = v.outer * v.inner;
       double norm = 1.0;
       if (p.normalization == kBatch) norm = static_cast<double>(v.outer);
@@ -187,8 +194,8 @@ void SoftmaxOutputBackward(const OpContext&, const Attrs& attrs, std::span<const
       }
       const double scale = p.grad_scale / norm;
       const double off = v.classes > 1 ? p.smooth_alpha / static_cast<double>(v.classes - 1) : 0;
-      const T* y = in[1].data<T>();
-      const T* dy = in[0].data<T>();
+      const T* y = in[0].data<T>();
+      const T* dy = p.out_grad ? in[2].data<T>() : nullptr;
       for (int64_t o = 0; o < v.outer; ++o) {
         for (int64_t i = 0; i < v.inner; ++i) {
           const int64_t k = ClassOf(label[o * v.inner + i]);
@@ -469,8 +476,11 @@ const bool kRegistered = [] {
       .Kernel("reference", SoftmaxOutputForward)
       .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
                    std::span<const GValue> out, std::span<const GValue> dout) {
-        return std::vector<GValue>{
-            g.Apply1("_backward_SoftmaxOutput", {dout[0], out[0], in[1]}, attrs.dict), GValue{}};
+        const GValue dx =
+            attrs.param<SoftmaxOutputParam>().out_grad
+                ? g.Apply1("_backward_SoftmaxOutput", {out[0], in[1], dout[0]}, attrs.dict)
+                : g.Apply1("_backward_SoftmaxOutput", {out[0], in[1]}, attrs.dict);
+        return std::vector<GValue>{dx, GValue{}};
       })
       .Sample(OpSample{.inputs = {Shape{3, 4}, Shape{3}},
                        .ranges = {{-3.0, 3.0}, {0.0, 3.99}},
@@ -511,25 +521,39 @@ const bool kRegistered = [] {
   Registry::Add("_backward_SoftmaxOutput")
       .Describe("SoftmaxOutput's training rule from out_grad, its output and the label.")
       .Param<SoftmaxOutputParam>()
-      .Inputs({"out_grad", "output", "label"})
+      .Inputs(SoftmaxOutputBackwardInputs)
+      .Signature({"output", "label", "out_grad?"})
       .InferShape([](const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
-        AssignShape(attrs, "out_grad", &(*in)[0], (*in)[1]);
-        AssignShape(attrs, "data_grad", &(*out)[0], (*in)[1]);
+        if (in->size() == 3) AssignShape(attrs, "out_grad", &(*in)[2], (*in)[0]);
+        AssignShape(attrs, "data_grad", &(*out)[0], (*in)[0]);
       })
       .InferType([](const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-        AssignType(attrs, "out_grad", &(*in)[0], (*in)[1]);
-        AssignType(attrs, "data_grad", &(*out)[0], (*in)[1]);
+        if (in->size() == 3) AssignType(attrs, "out_grad", &(*in)[2], (*in)[0]);
+        AssignType(attrs, "data_grad", &(*out)[0], (*in)[0]);
       })
       .Kernel("reference", SoftmaxOutputBackward)
-      .Sample(OpSample{.attrs = {{"grad_scale", "0.5"}, {"normalization", "batch"}},
-                       .inputs = {Shape{2, 3}, Shape{2, 3}, Shape{2}},
-                       .ranges = {{-1.0, 1.0}, {0.0, 1.0}, {0.0, 2.99}},
+      .Sample(OpSample{
+          .attrs = {{"grad_scale", "0.5"}, {"normalization", "batch"}},
+          .inputs = {Shape{2, 3}, Shape{2}},
+          .ranges = {{0.0, 1.0}, {0.0, 2.99}},
+          .expected =
+              [](const std::vector<std::vector<double>>& in) {
+                std::vector<double> g(6);
+                for (size_t r = 0; r < 2; ++r)
+                  for (size_t c = 0; c < 3; ++c)
+                    g[r * 3 + c] = (in[0][r * 3 + c] - (c == size_t(in[1][r]) ? 1.0 : 0.0)) * 0.25;
+                return std::vector<std::vector<double>>{g};
+              }})
+      .Sample(OpSample{.attrs = {{"out_grad", "True"}},
+                       .inputs = {Shape{2, 3}, Shape{2}, Shape{2, 3}},
+                       .ranges = {{0.0, 1.0}, {0.0, 2.99}, {-1.0, 1.0}},
                        .expected = [](const std::vector<std::vector<double>>& in) {
                          std::vector<double> g(6);
                          for (size_t r = 0; r < 2; ++r)
                            for (size_t c = 0; c < 3; ++c)
                              g[r * 3 + c] =
-                                 (in[1][r * 3 + c] - (c == size_t(in[2][r]) ? 1.0 : 0.0)) * 0.25;
+                                 (in[0][r * 3 + c] - (c == size_t(in[1][r]) ? 1.0 : 0.0)) *
+                                 in[2][r * 3 + c];
                          return std::vector<std::vector<double>>{g};
                        }});
 

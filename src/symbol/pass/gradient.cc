@@ -1,8 +1,10 @@
 // The symbolic gradient pass: each op's gradient function (NOTE [ Gradients as op graphs ])
 // run through a builder that makes graph nodes instead of computing.
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "mixnet/base/env.h"
 #include "symbol/pass/passes.h"
 
 namespace mixnet::sym::pass {
@@ -47,11 +49,24 @@ std::shared_ptr<Node> MakeNamed(const char* op, const std::string& name, op::Att
   return Node::MakeOp(op::Registry::Get(op), name, std::move(attrs), std::move(inputs));
 }
 
-/*! \brief The sum of a gradient's contributions (add_n, as MXNet's ElementWiseSum). */
+/*!
+ * \brief The sum of a gradient's contributions, as MXNet's AggregateGradient: one add_n for a
+ * few; above MXNET_EXEC_INPLACE_GRAD_SUM_CAP (8) a chain of elemwise_add in the order the
+ * contributions are made, so each is added (in place) and freed as soon as it exists instead
+ * of all of them living until one big sum (a weight shared by 35 LSTM steps: 35 gradients).
+ */
 NodeEntry Sum(const std::vector<NodeEntry>& parts, const std::string& name) {
   if (parts.size() == 1) return parts[0];
-  return {MakeNamed("add_n", name + "_sum", {{"num_args", std::to_string(parts.size())}}, parts),
-          0};
+  static const size_t cap =
+      static_cast<size_t>(std::max<int64_t>(2, GetEnvInt("MXNET_EXEC_INPLACE_GRAD_SUM_CAP", 8)));
+  if (parts.size() <= cap) {
+    return {MakeNamed("add_n", name + "_sum", {{"num_args", std::to_string(parts.size())}}, parts),
+            0};
+  }
+  NodeEntry acc = parts[0];
+  for (size_t i = 1; i < parts.size(); ++i)
+    acc = {MakeNamed("elemwise_add", name + "_sum" + std::to_string(i), {}, {acc, parts[i]}), 0};
+  return acc;
 }
 
 /*! \brief Recomputed copies of mirrored forward nodes, made once each. */
