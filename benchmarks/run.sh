@@ -20,6 +20,9 @@ if [ -x build/benchmarks/ops_vs_torch ]; then
   echo
   echo "== LeNet training throughput: mixnet vs PyTorch (libtorch)"
   build/benchmarks/train_vs_torch --breakdown
+  echo
+  echo "== executor memory (planning, mirroring) and speed vs PyTorch (libtorch)"
+  build/benchmarks/exec_memory_vs_torch
 else
   echo
   echo "== operators and training vs PyTorch skipped: run scripts/install_bench_deps.sh, then scripts/build.sh"
