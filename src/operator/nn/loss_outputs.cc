@@ -14,6 +14,7 @@
 
 #include "operator/grad_ops.h"
 #include "operator/linalg/gemm.h"
+#include "operator/op_call.h"
 
 namespace mixnet::op {
 namespace {
@@ -150,17 +151,20 @@ void DataLabelType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* o
   if ((*in)[1] < 0) (*in)[1] = t;
 }
 
-void SoftmaxOutputForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+/*!
+ * \brief Softmax over the class axis, as the softmax op's own kernels (vectorised, threaded)
+ * compute it on the (outer, classes, inner) view; they read each element before writing it, so
+ * the output may take the data's buffer (the gradient reads the output, not the data).
+ */
+void SoftmaxOutputForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                           std::span<const OpReq> req, std::span<const TBlob> out) {
   if (req[0] == OpReq::kNull) return;
+  static const Attrs axis1 = Registry::Get("softmax").ParseAttrs({{"axis", "1"}});
   const ClassView v = SoftmaxOutputView(attrs.param<SoftmaxOutputParam>(), in[0].shape);
-  DispatchFloat(out[0].dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    std::vector<double> y;
-    SoftmaxRows(in[0].data<T>(), v, &y);
-    for (size_t i = 0; i < y.size(); ++i)
-      Store(out[0].data<T>() + i, req[0], y[i]);
-  });
+  const Shape view{v.outer, v.classes, v.inner};
+  const TBlob x{in[0].dptr, view, in[0].dtype}, y{out[0].dptr, view, out[0].dtype};
+  const std::span<const TBlob> xs(&x, 1), ys(&y, 1);
+  SelectKernel(axis1, xs, ys, DeviceType::kCPU).compute(ctx, axis1, xs, req, ys);
 }
 
 /*! \brief Inputs of _backward_SoftmaxOutput: out_grad only when the rule reads it (as MXNet's),
@@ -471,6 +475,7 @@ const bool kRegistered = [] {
       .Param<SoftmaxOutputParam>()
       .LossLayer()
       .Inputs({"data", "label"})
+      .InPlace({{0, 0}})
       .InferShape(SoftmaxOutputInferShape)
       .InferType(DataLabelType)
       .Kernel("reference", SoftmaxOutputForward)
