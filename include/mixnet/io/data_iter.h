@@ -66,17 +66,20 @@ class NDArrayIter : public DataIter {
   int64_t num_data() const { return num_data_; }
 
  private:
-  NDArray Take(const NDArray& all, int64_t begin, int64_t n) const;
+  /*! \brief Rows `rows` (sample indices) of `all`: a view when they are consecutive. */
+  static NDArray Gather(const NDArray& all, const std::vector<int64_t>& rows);
+  void Shuffle();
 
   Named data_, label_;
   int batch_size_;
   bool shuffle_;
   LastBatch last_batch_;
   uint64_t seed_;
-  uint64_t epoch_ = 0;
+  uint64_t epoch_ = 0;  // shuffles done: the next permutation's seed is mixed from it
   int64_t num_data_ = 0;
-  int64_t cursor_ = 0;
-  std::vector<int64_t> order_;  // the epoch's permutation when shuffling
+  int64_t cursor_ = 0;          // MXNet's cursor: start of the current batch in order_
+  std::vector<int64_t> order_;  // sample indices in this epoch's order
+  std::vector<int64_t> cache_;  // roll_over: the incomplete last batch, for the next epoch
   DataBatch batch_;
 };
 
