@@ -465,7 +465,7 @@ void Module::InitOptimizer(const std::string& optimizer, const op::AttrDict& opt
   InitOptimizer(std::move(opt), true);
 }
 
-void Module::InitOptimizer(std::unique_ptr<::mixnet::optimizer::Optimizer> optimizer,
+void Module::InitOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer,
                            bool force_init) {
   CheckReady("InitOptimizer");
   MX_CHECK(optimizer != nullptr, ValueError) << "Module.InitOptimizer: the optimizer is null";
@@ -650,7 +650,11 @@ void Module::Fit(io::DataIter& train_data, const FitOptions& o) {
   const init::Uniform fallback(0.01);
   InitParams(o.initializer ? o.initializer.get() : &fallback, o.arg_params, o.aux_params,
              o.allow_missing, o.force_init);
-  InitOptimizer(o.optimizer, o.optimizer_params);
+  if (o.optimizer_object) {
+    InitOptimizer(o.optimizer_object);
+  } else {
+    InitOptimizer(o.optimizer, o.optimizer_params);
+  }
   auto eval_metric = metric::CreateMetric(o.eval_metric);
 
   for (int epoch = o.begin_epoch; epoch < o.num_epoch; ++epoch) {

@@ -154,6 +154,31 @@ TEST(Module, ManualStepsEqualFit) {
   ExpectSameParams(fitted.GetParams().first, by_hand.GetParams().first, 1e-6);
 }
 
+TEST(Module, FitTakesAnOptimizerObject) {
+  const Toy t(32);
+  auto it = t.Iter(16);
+  Module m(MLP());
+  std::vector<std::string> log;
+  m.set_logger([&](const std::string& line) { log.push_back(line); });
+  FitOptions o;
+  o.optimizer_object =
+      optimizer::CreateOptimizer("sgd", {{"learning_rate", "0"}, {"rescale_grad", "1"}});
+  o.initializer = std::make_shared<init::Xavier>();
+  m.Bind(it.provide_data(), it.provide_label());
+  m.InitParams(o.initializer.get());
+  const ParamDict start = DeepCopy(m.GetParams().first);
+  o.force_init = false;
+  m.Fit(it, o);  // bound and initialized: Fit keeps both, as MXNet's does (with warnings)
+  ExpectSameParams(m.GetParams().first, start, 0);  // learning rate 0
+  auto has = [&](const std::string& part) {
+    return std::any_of(log.begin(), log.end(),
+                       [&](const std::string& l) { return l.find(part) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("already bound"));
+  EXPECT_TRUE(has("parameters already initialized"));
+  EXPECT_TRUE(has("rescale_grad is not normalized to 1.0/batch_size (1 vs. 0.0625)"));
+}
+
 TEST(Module, UpdateRescalesGradientsByTheBatchSize) {
   const Toy t(8);
   auto it = t.Iter(8);

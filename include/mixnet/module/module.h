@@ -51,6 +51,9 @@ struct FitOptions {
   std::vector<BatchEndCallback> eval_batch_end_callback;
   std::string optimizer = "sgd";
   op::AttrDict optimizer_params = {{"learning_rate", "0.01"}};
+  /*! \brief Used instead of `optimizer` when set (MXNet's fit also takes an Optimizer): the
+   * way to give a learning-rate schedule. Its rescale_grad is left as given. */
+  std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer_object;
   std::shared_ptr<const init::Initializer> initializer;  // default Uniform(0.01)
   const ParamDict* arg_params = nullptr;
   const ParamDict* aux_params = nullptr;
@@ -85,7 +88,7 @@ class Module {
                      const op::AttrDict& optimizer_params = {{"learning_rate", "0.01"}},
                      bool force_init = false);
   /*! \brief Uses an optimizer object; its rescale_grad is left as given. */
-  void InitOptimizer(std::unique_ptr<::mixnet::optimizer::Optimizer> optimizer,
+  void InitOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer,
                      bool force_init = false);
 
   // ---- computation ----
