@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -138,6 +139,13 @@ void CheckNoExtra(const ParamDict* given, const std::vector<std::string>& names,
         << "', which the symbol does not take (pass allow_extra to ignore it); the module's "
         << kind << " are " << Join(names);
   }
+}
+
+/*! \brief The batch size Module normalizes gradients by (MXNet's exec_group.batch_size). */
+int64_t BatchSize(const std::vector<io::DataDesc>& data) {
+  MX_CHECK(!data.empty() && data[0].shape.ndim() >= 1, ValueError)
+      << "Module.InitOptimizer: the module has no batched data input to take the batch size from";
+  return data[0].shape[0];
 }
 
 std::string ParamsPath(const std::string& prefix, int epoch, const char* ext) {
@@ -443,7 +451,7 @@ void Module::InitOptimizer(const std::string& optimizer, const op::AttrDict& opt
     Log("Warning: Module.InitOptimizer: optimizer already initialized, ignoring");
     return;
   }
-  const int64_t batch_size = data_shapes_.at(0).shape[0];
+  const int64_t batch_size = BatchSize(data_shapes_);
   op::AttrDict kwargs = optimizer_params;
   const bool has_rescale = std::any_of(kwargs.begin(), kwargs.end(),
                                        [](const auto& kv) { return kv.first == "rescale_grad"; });
@@ -455,10 +463,17 @@ void Module::InitOptimizer(const std::string& optimizer, const op::AttrDict& opt
   for (const auto& name : symbol_.ListArguments()) {
     auto it = attrs.find(name);
     if (it == attrs.end()) continue;
-    if (auto m = it->second.find("__lr_mult__"); m != it->second.end())
-      lr_mult[name] = std::stod(m->second);
-    if (auto m = it->second.find("__wd_mult__"); m != it->second.end())
-      wd_mult[name] = std::stod(m->second);
+    for (auto [key, into] :
+         {std::pair{"__lr_mult__", &lr_mult}, std::pair{"__wd_mult__", &wd_mult}}) {
+      auto m = it->second.find(key);
+      if (m == it->second.end()) continue;
+      char* end = nullptr;
+      const double v = std::strtod(m->second.c_str(), &end);
+      MX_CHECK(end != m->second.c_str() && *end == '\0', ValueError)
+          << "Module.InitOptimizer: argument '" << name << "' has " << key << " '" << m->second
+          << "', which is not a number";
+      (*into)[name] = v;
+    }
   }
   opt->SetLrMult(std::move(lr_mult));
   opt->SetWdMult(std::move(wd_mult));
@@ -473,7 +488,7 @@ void Module::InitOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optim
     Log("Warning: Module.InitOptimizer: optimizer already initialized, ignoring");
     return;
   }
-  const double rescale = 1.0 / static_cast<double>(data_shapes_.at(0).shape[0]);
+  const double rescale = 1.0 / static_cast<double>(BatchSize(data_shapes_));
   if (std::abs(optimizer->rescale_grad() - rescale) > 1e-12 * rescale) {
     Log(
         Format("Warning: Module.InitOptimizer: the optimizer's rescale_grad is not normalized to "
