@@ -50,11 +50,19 @@ class DataIter {
 /*! \brief What to do with a last batch smaller than batch_size (last_batch_handle). */
 enum class LastBatch { kPad, kDiscard, kRollOver };
 
-/*! \brief Batches from whole arrays, split along axis 0 (mx.io.NDArrayIter). */
+/*!
+ * \brief Batches from whole arrays, split along axis 0 (mx.io.NDArrayIter), with MXNet 1.9's
+ * rules: `kPad` fills the last batch from the start of the epoch's order (repeating it if the
+ * data is smaller than a batch) and sets `pad`; `kDiscard` drops it; `kRollOver` puts its
+ * samples at the front of the next epoch's first batch. With `shuffle`, the order is a new
+ * permutation (seeded by `seed`) at construction and at every Reset. `index` holds each row's
+ * sample index. Batches keep the arrays' dtypes and the order in which they are given.
+ */
 class NDArrayIter : public DataIter {
  public:
   using Named = std::vector<std::pair<std::string, NDArray>>;
-  /*! \brief ValueError if the arrays' first dimensions differ or batch_size < 1. */
+  /*! \brief ValueError naming the argument for: no data, batch_size < 1, arrays whose first
+   * dimensions differ, no samples, a repeated name, roll_over with batch_size > samples. */
   NDArrayIter(Named data, Named label, int batch_size, bool shuffle = false,
               LastBatch last_batch = LastBatch::kPad, uint64_t seed = 0);
   void Reset() override;

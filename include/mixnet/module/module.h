@@ -106,7 +106,8 @@ class Module {
 
   // ---- high level ----
   void Fit(io::DataIter& train_data, const FitOptions& options = {});
-  /*! \brief Runs `eval_data` through the network and returns the metric's values. */
+  /*! \brief Runs `eval_data` through the network and returns the metric's values; pad rows of
+   * a batch are left out of the metric. */
   metric::NameValues Score(io::DataIter& eval_data, metric::EvalMetric& metric, int num_batch = -1,
                            bool reset = true, int epoch = 0,
                            const std::vector<BatchEndCallback>& batch_end_callback = {});
