@@ -118,22 +118,29 @@ inline std::string Num(double v) {
 /*!
  * \brief MXNet-style optimizer kwargs (gradients are of the batch's summed loss, hence
  * rescale_grad), with the rate annealed to 0 over the run by a cosine schedule unless "none".
+ * Parameter names (for wd_mult: no decay on biases) are the caller's to set.
  */
 inline std::unique_ptr<mixnet::optimizer::Optimizer> MakeOptimizer(const Options& o,
-                                                                   const models::Params& p,
                                                                    int64_t total_updates) {
   op::AttrDict kw{{"learning_rate", Num(o.lr)},
                   {"wd", Num(o.wd)},
                   {"rescale_grad", Num(1.0 / static_cast<double>(o.batch_size))}};
   if (o.optimizer == "sgd") kw.emplace_back("momentum", Num(o.momentum));
   auto opt = mixnet::optimizer::CreateOptimizer(o.optimizer, kw);
+  if (o.lr_schedule == "cosine") {
+    opt->SetLRScheduler(std::make_shared<mixnet::CosineScheduler>(total_updates, o.lr, 0.0));
+  }
+  return opt;
+}
+
+inline std::unique_ptr<mixnet::optimizer::Optimizer> MakeOptimizer(const Options& o,
+                                                                   const models::Params& p,
+                                                                   int64_t total_updates) {
+  auto opt = MakeOptimizer(o, total_updates);
   std::map<int, std::string> names;
   for (size_t i = 0; i < p.names.size(); ++i)
     names[static_cast<int>(i)] = p.names[i];
   opt->SetParamNames(names);  // MXNet's rule by name: biases get no weight decay
-  if (o.lr_schedule == "cosine") {
-    opt->SetLRScheduler(std::make_shared<mixnet::CosineScheduler>(total_updates, o.lr, 0.0));
-  }
   return opt;
 }
 
@@ -155,21 +162,17 @@ inline double Evaluate(const models::Model& model, fashion_mnist::BatchIter& it)
   return static_cast<double>(correct.ToVector<float>()[0]) / static_cast<double>(n);
 }
 
-/*! \brief Trains `model` on Fashion-MNIST per `o`; prints per-epoch lines and the final one. */
-inline int Run(models::Model& model, const Options& o) {
-  using Clock = std::chrono::steady_clock;
-  const auto t_load = Clock::now();
-  const fashion_mnist::Dataset train = fashion_mnist::Load(o.data_dir, "train");
-  const fashion_mnist::Dataset test = fashion_mnist::Load(o.data_dir, "t10k");
+/*! \brief The opening lines: the model, the data and the hyper-parameters. */
+inline void PrintSetup(const std::string& model, int64_t num_params,
+                       const fashion_mnist::Dataset& train, const fashion_mnist::Dataset& test,
+                       double load_s, const Options& o) {
   int threads = 1;
 #if defined(_OPENMP)
   threads = omp_get_max_threads();
 #endif
-  std::printf("%s, %ld parameters\n", model.Describe().c_str(),
-              static_cast<long>(model.params.Count()));
+  std::printf("%s, %ld parameters\n", model.c_str(), static_cast<long>(num_params));
   std::printf("data: %ld train / %ld test images from %s (%.1f s)\n", static_cast<long>(train.num),
-              static_cast<long>(test.num), o.data_dir.c_str(),
-              std::chrono::duration<double>(Clock::now() - t_load).count());
+              static_cast<long>(test.num), o.data_dir.c_str(), load_s);
   char momentum[32] = "";
   if (o.optimizer == "sgd") std::snprintf(momentum, sizeof(momentum), " momentum %g", o.momentum);
   std::printf("%s lr %g (%s)%s wd %g, batch %ld, %d epochs, %d threads, seed %lu\n",
@@ -177,6 +180,16 @@ inline int Run(models::Model& model, const Options& o) {
               static_cast<long>(o.batch_size), o.epochs, threads,
               static_cast<unsigned long>(o.seed));
   std::fflush(stdout);
+}
+
+/*! \brief Trains `model` on Fashion-MNIST per `o`; prints per-epoch lines and the final one. */
+inline int Run(models::Model& model, const Options& o) {
+  using Clock = std::chrono::steady_clock;
+  const auto t_load = Clock::now();
+  const fashion_mnist::Dataset train = fashion_mnist::Load(o.data_dir, "train");
+  const fashion_mnist::Dataset test = fashion_mnist::Load(o.data_dir, "t10k");
+  PrintSetup(model.Describe(), model.params.Count(), train, test,
+             std::chrono::duration<double>(Clock::now() - t_load).count(), o);
 
   mixnet::op::SeedRandom(o.seed);
   model.params.Init(mixnet::init::Xavier("uniform", "avg", 3));

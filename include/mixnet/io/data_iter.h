@@ -50,11 +50,19 @@ class DataIter {
 /*! \brief What to do with a last batch smaller than batch_size (last_batch_handle). */
 enum class LastBatch { kPad, kDiscard, kRollOver };
 
-/*! \brief Batches from whole arrays, split along axis 0 (mx.io.NDArrayIter). */
+/*!
+ * \brief Batches from whole arrays, split along axis 0 (mx.io.NDArrayIter), with MXNet 1.9's
+ * rules: `kPad` fills the last batch from the start of the epoch's order (repeating it if the
+ * data is smaller than a batch) and sets `pad`; `kDiscard` drops it; `kRollOver` puts its
+ * samples at the front of the next epoch's first batch. With `shuffle`, the order is a new
+ * permutation (seeded by `seed`) at construction and at every Reset. `index` holds each row's
+ * sample index. Batches keep the arrays' dtypes and the order in which they are given.
+ */
 class NDArrayIter : public DataIter {
  public:
   using Named = std::vector<std::pair<std::string, NDArray>>;
-  /*! \brief ValueError if the arrays' first dimensions differ or batch_size < 1. */
+  /*! \brief ValueError naming the argument for: no data, batch_size < 1, arrays whose first
+   * dimensions differ, no samples, a repeated name, roll_over with batch_size > samples. */
   NDArrayIter(Named data, Named label, int batch_size, bool shuffle = false,
               LastBatch last_batch = LastBatch::kPad, uint64_t seed = 0);
   void Reset() override;
@@ -66,17 +74,20 @@ class NDArrayIter : public DataIter {
   int64_t num_data() const { return num_data_; }
 
  private:
-  NDArray Take(const NDArray& all, int64_t begin, int64_t n) const;
+  /*! \brief Rows `rows` (sample indices) of `all`: a view when they are consecutive. */
+  static NDArray Gather(const NDArray& all, const std::vector<int64_t>& rows);
+  void Shuffle();
 
   Named data_, label_;
   int batch_size_;
   bool shuffle_;
   LastBatch last_batch_;
   uint64_t seed_;
-  uint64_t epoch_ = 0;
+  uint64_t epoch_ = 0;  // shuffles done: the next permutation's seed is mixed from it
   int64_t num_data_ = 0;
-  int64_t cursor_ = 0;
-  std::vector<int64_t> order_;  // the epoch's permutation when shuffling
+  int64_t cursor_ = 0;          // MXNet's cursor: start of the current batch in order_
+  std::vector<int64_t> order_;  // sample indices in this epoch's order
+  std::vector<int64_t> cache_;  // roll_over: the incomplete last batch, for the next epoch
   DataBatch batch_;
 };
 

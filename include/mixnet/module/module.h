@@ -28,6 +28,7 @@
 namespace mixnet::mod {
 
 using ParamDict = std::map<std::string, NDArray>;
+using exec::GradReq;
 
 /*! \brief What epoch-end and batch-end callbacks see (MXNet's BatchEndParam). */
 struct BatchEndParam {
@@ -50,6 +51,9 @@ struct FitOptions {
   std::vector<BatchEndCallback> eval_batch_end_callback;
   std::string optimizer = "sgd";
   op::AttrDict optimizer_params = {{"learning_rate", "0.01"}};
+  /*! \brief Used instead of `optimizer` when set (MXNet's fit also takes an Optimizer): the
+   * way to give a learning-rate schedule. Its rescale_grad is left as given. */
+  std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer_object;
   std::shared_ptr<const init::Initializer> initializer;  // default Uniform(0.01)
   const ParamDict* arg_params = nullptr;
   const ParamDict* aux_params = nullptr;
@@ -84,13 +88,15 @@ class Module {
                      const op::AttrDict& optimizer_params = {{"learning_rate", "0.01"}},
                      bool force_init = false);
   /*! \brief Uses an optimizer object; its rescale_grad is left as given. */
-  void InitOptimizer(std::unique_ptr<::mixnet::optimizer::Optimizer> optimizer,
+  void InitOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer,
                      bool force_init = false);
 
   // ---- computation ----
   /*! \brief Copies the batch in (rebinding if its shapes differ) and runs forward. */
   void Forward(const io::DataBatch& batch, std::optional<bool> is_train = std::nullopt);
   void Backward(std::span<const NDArray> out_grads = {});
+  /*! \brief Forward(batch, true) then Backward() (MXNet's forward_backward). */
+  void ForwardBackward(const io::DataBatch& batch);
   /*! \brief One optimizer step on every trainable parameter. */
   void Update();
   const std::vector<NDArray>& GetOutputs() const;
@@ -100,9 +106,11 @@ class Module {
 
   // ---- high level ----
   void Fit(io::DataIter& train_data, const FitOptions& options = {});
-  /*! \brief Runs `eval_data` through the network and returns the metric's values. */
+  /*! \brief Runs `eval_data` through the network and returns the metric's values; pad rows of
+   * a batch are left out of the metric. */
   metric::NameValues Score(io::DataIter& eval_data, metric::EvalMetric& metric, int num_batch = -1,
-                           bool reset = true, int epoch = 0);
+                           bool reset = true, int epoch = 0,
+                           const std::vector<BatchEndCallback>& batch_end_callback = {});
   /*! \brief Outputs for every batch, pad rows removed; merged along axis 0 (one per output). */
   std::vector<NDArray> Predict(io::DataIter& eval_data, int num_batch = -1, bool reset = true);
 
@@ -131,22 +139,43 @@ class Module {
   std::vector<io::DataDesc> data_shapes() const { return data_shapes_; }
   std::vector<io::DataDesc> label_shapes() const { return label_shapes_; }
   std::vector<std::string> output_names() const { return symbol_.ListOutputs(); }
-  exec::Executor* executor() const { return exec_.get(); }
+  /*! \brief The executor of the current batch shapes (none before Bind). */
+  exec::Executor* executor() const { return cur_; }
+
+  /*! \brief Where Fit's progress lines and warnings go (MXNet's `logger`); default stderr. */
+  using LogFn = std::function<void(const std::string& line)>;
+  void set_logger(LogFn logger) { logger_ = std::move(logger); }
 
  private:
+  void Log(const std::string& line) const;
+  void CheckReady(const char* what, bool need_optimizer = false) const;
+  /*! \brief Copies `arg`/`aux` into the executor's arrays (ValueError for unknown names or
+   * shapes) and returns the names of parameters that `arg`/`aux` do not have. */
+  std::vector<std::string> CopyParamsIn(const ParamDict* arg, const ParamDict* aux,
+                                        bool allow_extra, const char* what);
+  void SyncParamsFromExecutor() const;
+  /*! \brief Switches to an executor for these shapes (MXNet's reshape in forward). */
+  void Reshape(const std::vector<io::DataDesc>& data, const std::vector<io::DataDesc>& label);
+
   sym::Symbol symbol_;
   std::vector<std::string> data_names_, label_names_, fixed_param_names_;
   std::vector<std::string> param_names_, aux_names_;
+  // Positions in ListArguments of data_shapes_, label_shapes_ and param_names_.
+  std::vector<size_t> data_args_, label_args_, param_args_;
   Context ctx_;
   std::vector<io::DataDesc> data_shapes_, label_shapes_;
   bool for_training_ = false, inputs_need_grad_ = false;
   GradReq grad_req_ = GradReq::kWrite;
-  std::unique_ptr<exec::Executor> exec_;
-  ParamDict arg_params_, aux_params_;  // the module's own copies (GetParams)
+  std::unique_ptr<exec::Executor> exec_;  // bound for data_shapes given to Bind
+  // Executors for other batch shapes, sharing exec_'s arrays (keyed by the shapes).
+  std::map<std::string, std::unique_ptr<exec::Executor>> reshaped_;
+  exec::Executor* cur_ = nullptr;              // the one the last batch used
+  mutable ParamDict arg_params_, aux_params_;  // the module's own copies (GetParams)
+  mutable bool params_dirty_ = false;          // the executor's arrays are newer
   bool params_initialized_ = false;
-  std::unique_ptr<::mixnet::optimizer::Optimizer> optimizer_;
+  std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer_;  // shared with a shared_module
   std::optional<std::string> preload_opt_states_;
-  std::shared_ptr<std::pair<ParamDict, ParamDict>> preload_params_;
+  LogFn logger_;
 };
 
 /*! \brief mx.model.load_checkpoint: the symbol and its `arg:`/`aux:` parameters. */

@@ -64,6 +64,7 @@ class Optimizer {
   void SetWdMult(std::map<std::string, double> wd_mult);
   /*! \brief MXNet's param_idx2name: the names that lr_mult and wd_mult are looked up by. */
   void SetParamNames(std::map<int, std::string> idx2name);
+  const std::map<int, std::string>& param_names() const { return idx2name_; }
 
   /*! \brief The scheduler's rate at num_update (advancing it), or the fixed rate. */
   double learning_rate() const;
