@@ -40,7 +40,8 @@ const bool kRegistered = [] {
         GradBuilder& g = o.g;
         return std::vector<GValue>{g.Apply1("_backward_relu", {d, x}), GValue{}};
       },
-      {-2.0, 2.0}, {-2.0, 2.0}, "Gradient of relu from its input or output: dy where x > 0, else 0.",
+      {-2.0, 2.0}, {-2.0, 2.0},
+      "Gradient of relu from its input or output: dy where x > 0, else 0.",
       simd::BinaryOp::kReluGrad);
   return true;
 }();
