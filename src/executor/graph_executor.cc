@@ -238,9 +238,27 @@ void GraphExecutor::Compile() {
 
   // ---- the whole graph: shapes, dtypes, groups, memory ----
   graph_ = std::make_unique<IndexedGraph>(all);
-  const IndexedGraph& g = *graph_;
   num_forward_nodes_ = static_cast<uint32_t>(IndexedGraph(forward).num_nodes());
-  infer(g, bound, &shapes_, &dtypes_);
+  infer(*graph_, bound, &shapes_, &dtypes_);
+  if (options_.plan_memory && graph_->num_nodes() > num_forward_nodes_) {
+    // The backward pass in an order that frees gradients early (NOTE [ Backward schedule ]);
+    // variables and gradients written into bound arrays cost no planned bytes.
+    const IndexedGraph& dfs = *graph_;
+    std::vector<size_t> bytes(dfs.num_entries(), 0);
+    for (uint32_t nid = 0; nid < dfs.num_nodes(); ++nid) {
+      if (dfs.node(nid).is_variable()) continue;
+      for (uint32_t i = 0; i < dfs.num_outputs(nid); ++i) {
+        const uint32_t eid = dfs.entry_id(nid, i);
+        bytes[eid] = Bytes(shapes_[eid], dtypes_[eid]);
+      }
+    }
+    for (const auto& [e, a] : grad_targets)
+      bytes[dfs.entry_id(dfs.node_id(e.node.get()), e.index)] = 0;
+    const auto order = pass::ScheduleForMemory(dfs, num_forward_nodes_, bytes);
+    graph_ = std::make_unique<IndexedGraph>(all, order);
+    infer(*graph_, bound, &shapes_, &dtypes_);
+  }
+  const IndexedGraph& g = *graph_;
 
   std::vector<bool> skip(g.num_entries(), false), keep(g.num_entries(), false);
   entry_arrays_.assign(g.num_entries(), NDArray());

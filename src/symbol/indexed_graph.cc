@@ -32,25 +32,41 @@ void DFSVisit(std::span<const NodeEntry> heads,
 
 IndexedGraph::IndexedGraph(std::span<const NodeEntry> outputs) {
   std::unordered_set<uint32_t> mutated;
-  DFSVisit(outputs, [&](const std::shared_ptr<Node>& n) {
-    const auto nid = static_cast<uint32_t>(nodes_.size());
-    ids_[n.get()] = nid;
-    NodeInfo info;
-    info.node = n;
-    for (size_t i = 0; i < n->inputs.size(); ++i) {
-      const NodeEntry& e = n->inputs[i];
-      const uint32_t src = ids_.at(e.node.get());
-      info.inputs.push_back({src, e.index});
-      if (!n->is_variable() && nodes_[src].node->is_variable() && IsMutatedInput(*n, i)) {
-        mutated.insert(src);
-      }
+  DFSVisit(outputs, [&](const std::shared_ptr<Node>& n) { Add(n, &mutated); });
+  Finish(outputs, mutated);
+}
+
+IndexedGraph::IndexedGraph(std::span<const NodeEntry> outputs,
+                           std::span<const std::shared_ptr<Node>> order) {
+  std::unordered_set<uint32_t> mutated;
+  for (const auto& n : order)
+    Add(n, &mutated);
+  Finish(outputs, mutated);
+}
+
+void IndexedGraph::Add(const std::shared_ptr<Node>& n, std::unordered_set<uint32_t>* mutated) {
+  const auto nid = static_cast<uint32_t>(nodes_.size());
+  ids_[n.get()] = nid;
+  NodeInfo info;
+  info.node = n;
+  for (size_t i = 0; i < n->inputs.size(); ++i) {
+    const NodeEntry& e = n->inputs[i];
+    auto src = ids_.find(e.node.get());
+    MX_INTERNAL_ASSERT(src != ids_.end()) << "node order: " << n->name << " before its inputs";
+    info.inputs.push_back({src->second, e.index});
+    if (!n->is_variable() && nodes_[src->second].node->is_variable() && IsMutatedInput(*n, i)) {
+      mutated->insert(src->second);
     }
-    for (const auto& c : n->control_deps)
-      info.control_deps.push_back(ids_.at(c.get()));
-    if (n->is_variable()) input_nodes_.push_back(nid);
-    nodes_.push_back(std::move(info));
-    row_ptr_.push_back(row_ptr_.back() + n->num_outputs());
-  });
+  }
+  for (const auto& c : n->control_deps)
+    info.control_deps.push_back(ids_.at(c.get()));
+  if (n->is_variable()) input_nodes_.push_back(nid);
+  nodes_.push_back(std::move(info));
+  row_ptr_.push_back(row_ptr_.back() + n->num_outputs());
+}
+
+void IndexedGraph::Finish(std::span<const NodeEntry> outputs,
+                          const std::unordered_set<uint32_t>& mutated) {
   for (uint32_t nid : input_nodes_) {
     if (mutated.count(nid)) mutable_input_nodes_.push_back(nid);
   }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "symbol/node.h"
@@ -35,6 +36,9 @@ class IndexedGraph {
   };
 
   explicit IndexedGraph(std::span<const NodeEntry> outputs);
+  /*! \brief The same graph with its nodes numbered in `order`, a topological order of every
+   * node reachable from `outputs` (pass::ScheduleForMemory). */
+  IndexedGraph(std::span<const NodeEntry> outputs, std::span<const std::shared_ptr<Node>> order);
 
   size_t num_nodes() const { return nodes_.size(); }
   const NodeInfo& operator[](uint32_t nid) const { return nodes_[nid]; }
@@ -57,6 +61,9 @@ class IndexedGraph {
   std::vector<uint32_t> EntryRefCounts() const;
 
  private:
+  void Add(const std::shared_ptr<Node>& n, std::unordered_set<uint32_t>* mutated);
+  void Finish(std::span<const NodeEntry> outputs, const std::unordered_set<uint32_t>& mutated);
+
   std::vector<NodeInfo> nodes_;
   std::vector<uint32_t> row_ptr_{0};
   std::vector<uint32_t> input_nodes_, mutable_input_nodes_;

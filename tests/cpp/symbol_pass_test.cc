@@ -365,6 +365,68 @@ TEST(SymbolPassFuse, EntriesReadOutsideOrKeptEndGroups) {
   EXPECT_EQ(Groups(both, shapes), (Names{{"p1", "p2"}, {"q1", "q2"}}));
 }
 
+TEST(SymbolPassFuse, MembersAreConsecutiveOpNodes) {
+  // e = exp(x) is read only by the final add, but FullyConnected runs between them: fused,
+  // x's and e's lifetimes would stretch to the add; so e stays out of the add's group.
+  Symbol x = Var("x");
+  Symbol e = Op("exp", {x}, {}, "e");
+  Symbol fc = Op("FullyConnected", {x}, {{"num_hidden", "4"}, {"no_bias", "True"}}, "fc");
+  Symbol out = Op("elemwise_add", {e, Op("sin", {fc}, {}, "s")}, {}, "add");
+  // Depth-first order: x, e, fc, s, add: s and add are adjacent, e is not.
+  const auto groups = Groups(out, {{"x", Shape{4, 4}}});
+  for (const auto& grp : groups) {
+    EXPECT_TRUE(std::find(grp.begin(), grp.end(), "e") == grp.end() ||
+                std::find(grp.begin(), grp.end(), "add") == grp.end())
+        << "e and add are not consecutive";
+  }
+  EXPECT_EQ(groups, (Names{{"s", "add"}}));
+}
+
+TEST(SymbolPassSchedule, BackwardFreesGradientsEarly) {
+  // y = sum_i w * x_i: w's gradient has 12 contributions, summed by a chain of adds. The
+  // schedule runs each add as soon as its contribution exists.
+  Symbol w = Var("w");
+  std::vector<Symbol> terms;
+  for (int i = 0; i < 12; ++i)
+    terms.push_back(
+        Op("elemwise_mul", {w, Var("x" + std::to_string(i))}, {}, "m" + std::to_string(i)));
+  Symbol y = terms[0];
+  for (size_t i = 1; i < terms.size(); ++i)
+    y = Op("elemwise_add", {y, terms[i]}, {}, "a" + std::to_string(i));
+  IndexedGraph fg(y.outputs());
+  auto head = Var("head");
+  const NodeEntry wx{w.outputs()[0].node, 0};
+  const auto grads =
+      pass::Gradient(y.outputs(), head.outputs(), std::span<const NodeEntry>(&wx, 1));
+  std::vector<NodeEntry> all = y.outputs();
+  all.push_back(grads[0]);
+  IndexedGraph g(all);
+  std::vector<size_t> bytes(g.num_entries(), 64);
+  const auto order = pass::ScheduleForMemory(g, static_cast<uint32_t>(fg.num_nodes()), bytes);
+  ASSERT_EQ(order.size(), g.num_nodes());
+  IndexedGraph s(all, order);
+  // Forward nodes keep their ids; every node comes after its inputs.
+  for (uint32_t nid = 0; nid < fg.num_nodes(); ++nid)
+    EXPECT_EQ(&s.node(nid), &g.node(nid));
+  for (uint32_t nid = 0; nid < s.num_nodes(); ++nid) {
+    for (const auto& e : s[nid].inputs)
+      EXPECT_LT(e.node_id, nid);
+  }
+  // Most gradient contributions (the products' gradients w.r.t. w) alive at once: with the
+  // schedule a sum follows each new contribution, so at most 2 are alive.
+  std::vector<uint32_t> refs = s.EntryRefCounts();
+  size_t live = 0, most = 0;
+  for (uint32_t nid = static_cast<uint32_t>(fg.num_nodes()); nid < s.num_nodes(); ++nid) {
+    if (s.node(nid).is_variable()) continue;
+    live += s.num_outputs(nid);
+    most = std::max(most, live);
+    for (const auto& e : s[nid].inputs) {
+      if (e.node_id >= fg.num_nodes() && --refs[s.entry_id(e)] == 0) --live;
+    }
+  }
+  EXPECT_LE(most, 4u);
+}
+
 TEST(SymbolPassFuse, ShapeChangesBreakGroups) {
   Symbol x = Var("x");
   Symbol a = Op("sin", {Op("exp", {x}, {}, "e")}, {}, "s");

@@ -73,6 +73,17 @@ std::vector<std::vector<uint32_t>> FindElemwiseGroups(const IndexedGraph& g,
                                                       const std::vector<int>& dtypes,
                                                       const std::vector<bool>& keep);
 
+// ---- schedule.cc ----
+/*!
+ * \brief A topological order of `g`'s nodes that keeps nodes [0, begin) as they are and
+ * orders the rest (the backward pass) for memory (NOTE [ Backward schedule ]): of the nodes
+ * whose inputs are computed, one that frees more bytes than it allocates runs first, else
+ * the lowest node id. `entry_bytes` is each entry's size, 0 for entries stored outside the
+ * plan. Feed it to IndexedGraph's ordered constructor.
+ */
+std::vector<std::shared_ptr<Node>> ScheduleForMemory(const IndexedGraph& g, uint32_t begin,
+                                                     const std::vector<size_t>& entry_bytes);
+
 // ---- plan_memory.cc ----
 struct MemoryPlanRequest {
   const IndexedGraph* graph = nullptr;
