@@ -54,10 +54,7 @@
 #include "mixnet/executor/executor.h"
 #include "mixnet/storage/storage.h"
 #include "mixnet/symbol/symbol.h"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "torch_peer.h"
 
 namespace {
 
@@ -645,12 +642,7 @@ int main(int argc, char** argv) {
     }
   }
   CountingAllocator::Install();  // before torch allocates anything
-  int threads = 1;
-#if defined(_OPENMP)
-  threads = omp_get_max_threads();  // what mixnet's kernels use (OMP_NUM_THREADS)
-#endif
-  torch::set_num_threads(threads);
-  torch::manual_seed(0);
+  const int threads = MatchTorchThreads();
   std::printf(
       "Training step (forward + backward, no update): mixnet executor vs torch %s (oneDNN %s); "
       "%d threads each; times are medians of %d batches of %d steps\n",

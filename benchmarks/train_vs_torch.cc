@@ -29,10 +29,7 @@
 #include "mixnet/op/random.h"
 #include "mixnet/optimizer/optimizer.h"
 #include "models.h"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "torch_peer.h"
 
 namespace {
 
@@ -136,12 +133,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  int threads = 1;
-#if defined(_OPENMP)
-  threads = omp_get_max_threads();  // what mixnet's kernels use (OMP_NUM_THREADS)
-#endif
-  torch::set_num_threads(threads);
-  torch::manual_seed(0);
+  const int threads = MatchTorchThreads();
   mixnet::op::SeedRandom(0);
 
   bool real = false;
