@@ -404,6 +404,7 @@ void GraphExecutor::Compile() {
   report_ = MemoryReport{};
   report_.unplanned_bytes = plan_.unplanned_bytes;
   report_.planned_bytes = plan_.planned_bytes;
+  report_.peak_live_bytes = plan_.peak_live_bytes;
   report_.inplace_entries = plan_.inplace_entries;
   report_.shared_entries = plan_.shared_entries;
   report_.num_buffers = plan_.storage_bytes.size();
@@ -645,7 +646,7 @@ std::string GraphExecutor::DebugStr() const {
     os << "\n";
   }
   os << "planned " << plan_.planned_bytes << " bytes of " << plan_.unplanned_bytes
-     << " unplanned\n";
+     << " unplanned; at most " << plan_.peak_live_bytes << " alive at once\n";
   return os.str();
 }
 

@@ -244,6 +244,10 @@ TEST(Executor, MemoryPlanningSharesBuffers) {
   EXPECT_EQ(p.unplanned_bytes, u.unplanned_bytes);
   EXPECT_LT(p.planned_bytes * 2, p.unplanned_bytes) << planned->DebugStr();
   EXPECT_GT(p.inplace_entries + p.shared_entries, 0u);
+  // What is alive at once bounds the plan from below; with no sharing it is smaller still.
+  EXPECT_GT(p.peak_live_bytes, 0u);
+  EXPECT_LE(p.peak_live_bytes, p.planned_bytes);
+  EXPECT_LT(u.peak_live_bytes, u.planned_bytes);
   // Same results either way.
   for (auto* e : {unplanned.get(), planned.get()}) {
     FillArgs(*e, 21);

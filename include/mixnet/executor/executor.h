@@ -38,6 +38,7 @@ using autograd::GradReq;
 struct MemoryReport {
   size_t unplanned_bytes = 0;  // every intermediate array its own buffer
   size_t planned_bytes = 0;    // the buffers the plan allocates
+  size_t peak_live_bytes = 0;  // the most bytes alive at once (a lower bound for planned)
   size_t inplace_entries = 0;  // outputs that reuse an input's buffer
   size_t shared_entries = 0;   // outputs that reuse a dead array's buffer
   size_t num_buffers = 0;

@@ -105,6 +105,8 @@ struct MemoryPlan {
   std::vector<size_t> storage_bytes;  // per buffer
   std::vector<bool> inplace;          // per entry: took its input's buffer in place
   size_t unplanned_bytes = 0, planned_bytes = 0, inplace_entries = 0, shared_entries = 0;
+  /*! \brief The most bytes of entries alive at once: what a perfect packing would need. */
+  size_t peak_live_bytes = 0;
 };
 /*!
  * \brief Assigns buffers in node order: an entry's buffer is freed after its last reader;

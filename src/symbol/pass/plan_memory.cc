@@ -8,6 +8,7 @@
 // it is more than kMatchRange times too big; the biggest free buffer, grown to fit; a new
 // buffer. The engine orders every use of a buffer through its variable, so reuse is safe
 // however the ops are scheduled.
+#include <algorithm>
 #include <map>
 
 #include "symbol/pass/passes.h"
@@ -34,8 +35,13 @@ MemoryPlan PlanMemory(const MemoryPlanRequest& r) {
     if (r.keep[e]) ++refs[e];  // never released
   }
   std::multimap<size_t, int> free_buffers;  // bytes -> buffer
+  std::vector<size_t> held;                 // per buffer: the bytes of the entry it holds
+  size_t live = 0;                          // bytes of the entries alive now
   auto release = [&](int sid) {
-    if (sid >= 0) free_buffers.emplace(plan.storage_bytes[static_cast<size_t>(sid)], sid);
+    if (sid < 0) return;
+    free_buffers.emplace(plan.storage_bytes[static_cast<size_t>(sid)], sid);
+    live -= held[static_cast<size_t>(sid)];
+    held[static_cast<size_t>(sid)] = 0;
   };
   auto new_buffer = [&](size_t bytes) {
     plan.storage_bytes.push_back(bytes);
@@ -67,12 +73,8 @@ MemoryPlan PlanMemory(const MemoryPlanRequest& r) {
       if (r.skip[eid]) continue;
       const size_t bytes = EntryBytes(r, eid);
       plan.unplanned_bytes += bytes;
-      if (!r.share) {
-        plan.storage_id[eid] = new_buffer(bytes);
-        continue;
-      }
       int sid = -1;
-      if (r.inplace) {
+      if (r.share && r.inplace) {
         for (const auto& [in_i, out_i] : n.op->in_place) {
           if (static_cast<uint32_t>(out_i) != o || input_taken[static_cast<size_t>(in_i)]) continue;
           const uint32_t in_eid = g.entry_id(inputs[static_cast<size_t>(in_i)]);
@@ -95,7 +97,7 @@ MemoryPlan PlanMemory(const MemoryPlanRequest& r) {
           break;
         }
       }
-      if (sid < 0 && !free_buffers.empty()) {
+      if (sid < 0 && r.share && !free_buffers.empty()) {
         auto it = free_buffers.lower_bound(bytes);
         if (it != free_buffers.end() && it->first <= bytes * kMatchRange) {
           sid = it->second;
@@ -111,7 +113,13 @@ MemoryPlan PlanMemory(const MemoryPlanRequest& r) {
       }
       if (sid < 0) sid = new_buffer(bytes);
       plan.storage_id[eid] = sid;
+      held.resize(plan.storage_bytes.size(), 0);
+      if (!plan.inplace[eid]) {
+        held[static_cast<size_t>(sid)] = bytes;
+        live += bytes;
+      }
     }
+    plan.peak_live_bytes = std::max(plan.peak_live_bytes, live);  // inputs and outputs alive
     // Inputs read for the last time here give their buffers back (unless taken in place).
     for (size_t i = 0; i < inputs.size(); ++i) {
       const uint32_t in_eid = g.entry_id(inputs[i]);
