@@ -11,6 +11,8 @@ def pytest_addoption(parser):
                      help="path to the mixnet_op_run tool (ctest passes the built target)")
     parser.addoption("--sym-json", default=None,
                      help="path to the mixnet_sym_json tool (ctest passes the built target)")
+    parser.addoption("--module-run", default=None,
+                     help="path to the mixnet_module_run tool (ctest passes the built target)")
 
 
 def tool_path(request, option, target):
@@ -35,3 +37,8 @@ def op_run(request):
 @pytest.fixture(scope="session")
 def sym_json(request):
     return tool_path(request, "--sym-json", "mixnet_sym_json")
+
+
+@pytest.fixture(scope="session")
+def module_run(request):
+    return tool_path(request, "--module-run", "mixnet_module_run")
