@@ -359,12 +359,12 @@ void GraphExecutor::Compile() {
   // Bulk segments over the node order, separately for the forward and the backward pass;
   // the gradient accumulations close the backward pass.
   const int bulk = monitor_ ? 1 : std::max(1, options_.bulk_max_nodes);
+  std::vector<size_t> step_at(g.num_nodes(), SIZE_MAX);
+  for (size_t si = 0; si < num_node_steps; ++si)
+    step_at[step_nodes[si]] = si;
   auto segments = [&](uint32_t begin, uint32_t end, std::vector<Segment>* segs) {
-    std::vector<size_t> step_at(g.num_nodes(), SIZE_MAX);
-    for (size_t si = 0; si < num_node_steps; ++si)
-      step_at[step_nodes[si]] = si;
     // A fused group's other members have no step: a run holds the steps of its nodes.
-    auto runs = pass::BulkSegments(g, begin, end, bulk, [](uint32_t) { return false; });
+    auto runs = pass::BulkSegments(g, begin, end, bulk, nullptr);
     for (const auto& run : runs) {
       Segment seg;
       for (uint32_t nid : run) {
