@@ -24,7 +24,10 @@ using mixnet::NDArray;
 
 std::string ShapeString(const mixnet::Shape& shape) {
   std::string out;
-  for (const int64_t d : shape) out += (out.empty() ? "" : "x") + std::to_string(d);
+  for (const int64_t d : shape) {
+    if (!out.empty()) out += 'x';
+    out += std::to_string(d);
+  }
   return out;
 }
 
