@@ -2,11 +2,12 @@
 //   mixnet_zoo_run names CLASSES NAME...
 //       For each network: a line "== NAME", then one line per parameter, in CollectParams
 //       order: "STRUCTURAL_NAME PREFIXED_NAME SHAPE" (shape as 64x0x7x7, 0 = not known yet).
-//   mixnet_zoo_run predict NAME CLASSES DATA.params OUT.params PARAMS...
-//       For each PARAMS file (save_parameters' structural names, or the prefixed names of
-//       collect_params().save): GetModel(NAME, pretrained from that file), then the outputs
-//       on DATA's "data" in inference mode, eagerly and hybridized. OUT is the list of those
-//       outputs: eager and hybridized for the first file, then for the second, ...
+//   mixnet_zoo_run predict NAME CLASSES DATA.params OUT.params PARAMS [MORE_PARAMS...]
+//       GetModel(NAME, pretrained from PARAMS), then its outputs on DATA's "data" in inference
+//       mode, eagerly and hybridized: OUT is the list [eager, hybridized]. Each MORE_PARAMS
+//       file (the same weights under the other name form: save_parameters' structural names
+//       or collect_params().save's prefixed ones) is loaded into another network and must give
+//       every parameter the same value (exit 1 naming the first that differs).
 // Errors go to stderr with exit code 1.
 #include <cstdio>
 #include <exception>
@@ -57,13 +58,23 @@ int Predict(const std::string& name, int classes, const std::string& data_path,
     if (data.names[i] == "data") x = data.arrays[i];
   }
   if (x.is_none()) throw std::runtime_error(data_path + " has no array named 'data'");
-  std::vector<NDArray> outputs;
-  for (const auto& file : param_files) {
+  auto load = [&](const std::string& file) {
     mixnet::gluon::ResetBlockNames();
-    auto net = vision::GetModel(name, {.classes = classes, .pretrained = true, .file = file});
-    outputs.push_back((*net)(x));
-    net->Hybridize();
-    outputs.push_back((*net)(x));
+    return vision::GetModel(name, {.classes = classes, .pretrained = true, .file = file});
+  };
+  auto net = load(param_files[0]);
+  std::vector<NDArray> outputs = {(*net)(x)};
+  net->Hybridize();
+  outputs.push_back((*net)(x));
+  const auto want = net->CollectParamsWithPrefix();
+  for (size_t f = 1; f < param_files.size(); ++f) {
+    const auto got = load(param_files[f])->CollectParamsWithPrefix();
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (got[i].second->data().ToVector<float>() != want[i].second->data().ToVector<float>()) {
+        throw std::runtime_error(param_files[f] + ": " + got[i].first + " differs from " +
+                                 param_files[0]);
+      }
+    }
   }
   mixnet::SaveNDArrays(out_path, outputs);
   return 0;
