@@ -294,7 +294,7 @@ TEST(GluonLoss, ClearErrors) {
                "HingeLoss: expected inputs (pred, label, [sample_weight])", "got 1");
   EXPECT_ERROR(L1Loss()({p, p, p, p}), ValueError, "L1Loss: expected inputs");
   EXPECT_ERROR(SoftmaxCELoss()({p, NDArray::Zeros({4})}), ValueError,
-               "SoftmaxCrossEntropyLoss: sparse label has shape (4,)", "pred has shape (3,4)");
+               "SoftmaxCrossEntropyLoss: sparse label has shape (4,)", "pred has shape (3, 4)");
   EXPECT_ERROR(SoftmaxCELoss({.axis = 2})({p, NDArray::Zeros({3})}), ValueError, "axis 2");
   EXPECT_ERROR(SoftmaxCELoss()({p, NDArray::Zeros({3}), NDArray::Ones({3})}), ValueError,
                "sample_weight of shape (3,) does not broadcast to the loss's shape (3, 1)");

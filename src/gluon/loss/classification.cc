@@ -52,8 +52,12 @@ std::vector<NDArray> SoftmaxCrossEntropyLoss::HybridForward(const std::vector<ND
     MX_CHECK(ok, ValueError) << "SoftmaxCrossEntropyLoss: sparse label has shape " << ls
                              << " but pred has shape " << ps
                              << ": the label must be pred's shape without axis " << axis;
-    loss = Neg(
-        Call("pick", {pred, inputs[1]}, {{"axis", std::to_string(axis)}, {"keepdims", "True"}}));
+    // The pick op wants the index in the shape of its output: keepdims only for a kept axis.
+    const bool kept_label = ls == kept;
+    loss = Call("pick", {pred, inputs[1]},
+                {{"axis", std::to_string(axis)}, {"keepdims", op::AttrValue(kept_label)}});
+    if (!kept_label) loss = Call("expand_dims", {loss}, {{"axis", std::to_string(axis)}});
+    loss = Neg(loss);
   } else {
     const NDArray label = ReshapeLike(inputs[1], pred, "label");
     loss = Neg(Reduce("sum", Mul(pred, label), axis, true));
