@@ -1,4 +1,5 @@
 // Embedding losses: TripletLoss and CosineEmbeddingLoss (MXNet 1.x's formulas).
+#include <algorithm>
 #include <limits>
 
 #include "gluon/loss/math.h"
@@ -32,8 +33,8 @@ std::vector<NDArray> CosineEmbeddingLoss::HybridForward(const std::vector<NDArra
   const NDArray input1 = ReshapeLike(inputs[0], input2, "input1", "input2");
   MX_CHECK(input2.shape().ndim() >= 1, ValueError)
       << "CosineEmbeddingLoss: inputs must have at least one axis, got shape " << input2.shape();
-  const int64_t rows =
-      input2.Size() / std::max<int64_t>(input2.shape()[-1 + input2.shape().ndim()], 1);
+  const Shape& shape = input2.shape();
+  const int64_t rows = input2.Size() / std::max<int64_t>(shape[shape.ndim() - 1], 1);
   MX_CHECK(inputs[2].Size() == rows, ValueError)
       << "CosineEmbeddingLoss: label has shape " << inputs[2].shape() << " but the inputs of shape "
       << input2.shape() << " hold " << rows << " vectors (one label each)";
