@@ -138,7 +138,7 @@ void Trainer::AllreduceGrads() {
       parts.push_back(grads[c].AsInContext(grads[0].ctx()));
       fresh.push_back(Fresh(i, c, grads[c]));
     }
-    const NDArray sum = op::Invoke("add_n", parts)[0];
+    const NDArray sum = op::Invoke("add_n", parts, {{"num_args", std::to_string(parts.size())}})[0];
     for (size_t c = 0; c < grads.size(); ++c) {
       sum.CopyTo(grads[c]);
       // Writing the sum must not make a stale gradient look fresh.
