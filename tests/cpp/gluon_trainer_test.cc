@@ -15,6 +15,8 @@
 
 #include "mixnet/autograd/autograd.h"
 #include "mixnet/base/error.h"
+#include "mixnet/gluon/block.h"
+#include "mixnet/gluon/loss.h"
 #include "mixnet/op/invoke.h"
 #include "mixnet/optimizer/lr_scheduler.h"
 #include "test_util.h"
@@ -236,6 +238,59 @@ TEST(GluonTrainer, SeveralContextsSumGradients) {
   EXPECT_ERROR(trainer.Step(2), ValueError, "parameter 'w'");
   Backprop({{w, {1.0, 1.0}}}, ctxs[0]);
   EXPECT_ERROR(trainer.Step(2), ValueError, "parameter 'w' on context cpu(1)");
+}
+
+/*! \brief Dense(1, in_units=3) without the nn layers: the same parameters and op. */
+class TinyDense : public HybridBlock {
+ public:
+  TinyDense() : HybridBlock("dense") {
+    weight_ = RegisterParameter("weight", Shape{1, 3});
+    bias_ = RegisterParameter("bias", Shape{1});
+  }
+  std::vector<NDArray> HybridForward(const std::vector<NDArray>& x) override {
+    return op::Invoke("FullyConnected", {x[0], weight_->data(x[0].ctx()), bias_->data(x[0].ctx())},
+                      {{"num_hidden", "1"}});
+  }
+  ParameterPtr weight_, bias_;
+};
+
+TEST(GluonTrainer, TrainsLikeMXNet) {
+  // MXNet 1.9.1: Dense(1, in_units=3) and L2Loss, both hybridized, on these four samples;
+  // three SGD steps (lr 0.1, momentum 0.9, wd 0.01), then three Adam steps (lr 0.05, wd 0.01)
+  // from a second trainer.
+  ResetBlockNames();
+  auto net = std::make_shared<TinyDense>();
+  net->Initialize();
+  net->weight_->SetData(NDArray::FromVector(std::vector<float>{0.2f, -0.5f, 0.1f}, {1, 3}));
+  net->bias_->SetData(NDArray::FromVector(std::vector<float>{0.3f}, {1}));
+  net->Hybridize();
+  loss::L2Loss loss_fn;
+  loss_fn.Hybridize();
+  const auto x = NDArray::FromVector(
+      std::vector<float>{1, 2, 3, 0.5, -1, 2, -2, 0.5, 1, 1.5, 1, -0.5}, {4, 3});
+  const auto y = NDArray::FromVector(std::vector<float>{1, -0.5, 2, 0.25}, {4, 1});
+  const auto train = [&](Trainer& trainer) {
+    for (int i = 0; i < 3; ++i) {
+      NDArray l;
+      {
+        autograd::RecordScope record;
+        l = loss_fn({(*net)(x), y})[0];
+      }
+      autograd::Backward({l});
+      trainer.Step(4);
+    }
+  };
+  Trainer sgd(net->CollectParams(), "sgd",
+              {{"learning_rate", "0.1"}, {"momentum", "0.9"}, {"wd", "0.01"}});
+  EXPECT_EQ(sgd.params()[0]->name(), "dense0_bias");
+  train(sgd);
+  testing_util::ExpectNear(Values(net->weight_->data()), {-0.29413378, 0.13469937, 0.28384188},
+                           1e-5);
+  testing_util::ExpectNear(Values(net->bias_->data()), {0.499394}, 1e-5);
+  Trainer adam(net->CollectParams(), "adam", {{"learning_rate", "0.05"}, {"wd", "0.01"}});
+  train(adam);
+  testing_util::ExpectNear(Values(net->weight_->data()), {-0.44128674, 0.284942, 0.13824774}, 1e-5);
+  testing_util::ExpectNear(Values(net->bias_->data()), {0.36319485}, 1e-5);
 }
 
 TEST(GluonTrainer, Errors) {
