@@ -219,6 +219,7 @@ TEST(GluonLoss, HybridMatchesEager) {
     SCOPED_TRACE(c.name);
     auto loss_fn = c.make();
     test::ExpectHybridMatchesEager(*loss_fn, Arrays(c.inputs), {.rtol = 1e-5, .atol = 1e-5});
+    EXPECT_EQ(loss_fn->num_traces(), 1u);  // the hybridized run traced the loss once
   }
 }
 

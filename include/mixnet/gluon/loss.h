@@ -93,8 +93,9 @@ struct SigmoidBCEOptions : LossOptions {
 
 /*!
  * \brief Binary cross-entropy (alias SigmoidBCELoss). Inputs {pred, label[, sample_weight[,
- * pos_weight]]}: pos_weight (broadcast to label, e.g. (1, classes)) weighs positive labels; pass
- * a none array as sample_weight to give pos_weight alone.
+ * pos_weight]]}: pos_weight (broadcast to label, e.g. (1, classes)) weighs positive labels. To
+ * give pos_weight alone, pass ones as sample_weight (or, eagerly, a none array: a hybridized
+ * block does not take none inputs).
  */
 class SigmoidBinaryCrossEntropyLoss : public Loss {
  public:
