@@ -12,6 +12,7 @@
 #include "gluon_check.h"
 #include "mixnet/autograd/autograd.h"
 #include "mixnet/gluon/rnn.h"
+#include "mixnet/ndarray/serialize.h"
 #include "mixnet/op/invoke.h"
 #include "test_util.h"
 
@@ -214,6 +215,39 @@ TEST(GluonRnnLayer, NamesAsMXNet) {
             "SequentialRNNCell(\n(0): LSTMCell(None -> 8)\n(1): DropoutCell(rate=0.5, "
             "axes=())\n(2): ResidualCell(GRUCell(None -> 6))\n)");
   EXPECT_EQ(RNNCell(3, {.activation = "relu"}).Repr(), "RNNCell(None -> 3, relu)");
+}
+
+// save_parameters writes MXNet 1.9.1's keys, so files go both ways; a file with the older
+// per-layer keys ("l0_i2h_weight", no dots: full names without the prefix) loads too.
+TEST(GluonRnnLayer, SaveLoadAndShareAsMXNet) {
+  const RNNLayerOptions o{.bidirectional = true, .input_size = 2};
+  LSTM a(3, o);
+  a.Initialize(std::make_shared<init::Uniform>(0.5));
+  const NDArray x = RandomArray({4, 2, 2}, 8);
+  const NDArray want = a(x);
+  const std::string path = ::testing::TempDir() + "gluon_rnn_lstm.params";
+  a.SaveParameters(path);
+  NDArrayList file = LoadNDArrays(path);
+  std::vector<std::string> keys, legacy;
+  for (const std::string d : {"l", "r"})
+    for (const std::string p : {"i2h_weight", "h2h_weight", "i2h_bias", "h2h_bias"}) {
+      keys.push_back("_unfused.0." + d + "_cell." + p);
+      legacy.push_back(d + "0_" + p);
+    }
+  EXPECT_EQ(file.names, keys);
+  LSTM b(3, o);
+  b.LoadParameters(path);
+  ExpectNear(Values(b(x)), Values(want), 0);
+  SaveNDArrays(path, file.arrays, legacy);
+  LSTM c(3, o);
+  c.LoadParameters(path);
+  ExpectNear(Values(c(x)), Values(want), 0);
+
+  RNNLayerOptions shared = o;
+  shared.params = a.CollectParams();
+  LSTM d(3, shared);
+  EXPECT_EQ(Names(d), Names(a));
+  EXPECT_EQ(d.param(0, 'r', "h2h_bias"), a.param(0, 'r', "h2h_bias"));
 }
 
 TEST(GluonRnnLayer, StatesAndShapes) {

@@ -497,8 +497,16 @@ std::string DropoutCell::Repr() const {
 
 // ---- ModifierCell, ZoneoutCell, ResidualCell ----
 
+namespace {
+const std::shared_ptr<RecurrentCell>& NonNull(const std::shared_ptr<RecurrentCell>& cell,
+                                              const std::string& alias) {
+  MX_CHECK(cell != nullptr, ValueError) << alias << ": the base cell is null";
+  return cell;
+}
+}  // namespace
+
 ModifierCell::ModifierCell(std::string alias, std::shared_ptr<RecurrentCell> base_cell)
-    : RecurrentCell(alias, BlockArgs{.prefix = base_cell->prefix() + alias}),
+    : RecurrentCell(alias, BlockArgs{.prefix = NonNull(base_cell, alias)->prefix() + alias}),
       base_cell_(std::move(base_cell)) {
   MX_CHECK(!base_cell_->modified_, ValueError)
       << "Cell " << base_cell_->name() << " is already modified. One cell cannot be modified twice";
@@ -512,7 +520,6 @@ std::vector<StateDesc> ModifierCell::StateInfo(int64_t batch_size) const {
 
 namespace {
 std::shared_ptr<RecurrentCell> CheckZoneoutBase(std::shared_ptr<RecurrentCell> cell) {
-  MX_CHECK(cell != nullptr, ValueError) << "ZoneoutCell: null base cell";
   MX_CHECK(!std::dynamic_pointer_cast<BidirectionalCell>(cell), ValueError)
       << "BidirectionalCell doesn't support zoneout since it doesn't support step. Please add "
          "ZoneoutCell to the cells underneath instead.";

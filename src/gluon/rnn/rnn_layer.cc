@@ -24,11 +24,14 @@ namespace {
 
 constexpr const char* kParamNames[] = {"i2h_weight", "h2h_weight", "i2h_bias", "h2h_bias"};
 
-/*! \brief A block that only holds parameters (see NOTE [ RNN layer parameters ]). */
+/*!
+ * \brief A block that only holds parameters (see NOTE [ RNN layer parameters ]). Made inside
+ * the layer's scope, its dict derives from the layer's, so the layer's `params` share too.
+ */
 class ParamHolder final : public HybridBlock {
  public:
-  explicit ParamHolder(std::string prefix, const std::optional<ParameterDict>& shared)
-      : HybridBlock("_unfused", BlockArgs{.prefix = std::move(prefix), .params = shared}) {}
+  explicit ParamHolder(std::string prefix)
+      : HybridBlock("_unfused", BlockArgs{.prefix = std::move(prefix)}) {}
   std::vector<NDArray> HybridForward(const std::vector<NDArray>&) override {
     MX_THROW(NotImplementedError) << "rnn layer: " << prefix()
                                   << " only holds parameters; call the layer that owns it";
@@ -84,19 +87,18 @@ RecurrentLayer::RecurrentLayer(std::string alias, std::string mode, int hidden_s
       options_.h2h_bias_initializer ? options_.h2h_bias_initializer : zeros};
   const int64_t rows = int64_t{gates_} * hidden_size_;
   BlockScope scope(this);
-  auto unfused = RegisterChild(std::make_shared<ParamHolder>("", options_.params), "_unfused");
+  auto unfused = RegisterChild(std::make_shared<ParamHolder>(""), "_unfused");
   BlockScope unfused_scope(unfused.get());
   int64_t in = options_.input_size;
   for (int l = 0; l < options_.num_layers; ++l) {
     std::shared_ptr<ParamHolder> layer;
     if (options_.bidirectional)
-      layer = unfused->RegisterChild(std::make_shared<ParamHolder>("", options_.params),
-                                     std::to_string(l));
+      layer = unfused->RegisterChild(std::make_shared<ParamHolder>(""), std::to_string(l));
     std::optional<BlockScope> layer_scope;
     if (layer) layer_scope.emplace(layer.get());
     for (int d = 0; d < directions(); ++d) {
       const std::string dir = d == 0 ? "l" : "r";
-      auto holder = std::make_shared<ParamHolder>(dir + std::to_string(l) + "_", options_.params);
+      auto holder = std::make_shared<ParamHolder>(dir + std::to_string(l) + "_");
       if (layer)
         layer->RegisterChild(holder, dir + "_cell");
       else
