@@ -337,8 +337,11 @@ TEST(GluonRnnLayer, MatchesUnrolledCells) {
   for (const std::string mode : {"rnn_relu", "rnn_tanh", "lstm", "gru"}) {
     for (const bool bidirectional : {false, true}) {
       SCOPED_TRACE(mode + (bidirectional ? " bidirectional" : ""));
-      auto layer = MakeLayer(
-          mode, hidden, {.num_layers = layers, .layout = "NTC", .bidirectional = bidirectional});
+      auto layer = MakeLayer(mode, hidden,
+                             {.num_layers = layers,
+                              .layout = "NTC",
+                              .bidirectional = bidirectional,
+                              .input_size = input});
       layer->Initialize(std::make_shared<init::Uniform>(0.5));
       const int dirs = bidirectional ? 2 : 1;
       const size_t per = mode == "lstm" ? 2 : 1;
@@ -473,8 +476,10 @@ TEST(GluonRnnCell, UnrollFormsAndLayouts) {
   auto cell = std::make_shared<GRUCell>(3);
   cell->Initialize(std::make_shared<init::Uniform>(0.5));
   const NDArray x = RandomArray({2, 4, 5}, 41);  // NTC
-  const UnrollResult merged = cell->Unroll(4, {x});
-  ASSERT_EQ(merged.outputs.size(), 1u);  // merged in, merged out
+  // merge_outputs unset: per step (MXNet's default for a cell), merged when asked.
+  EXPECT_EQ(Shapes(cell->Unroll(4, {x}).outputs), std::vector<Shape>(4, Shape{2, 3}));
+  const UnrollResult merged = cell->Unroll(4, {x}, {}, "NTC", true);
+  ASSERT_EQ(merged.outputs.size(), 1u);
   EXPECT_EQ(merged.outputs[0].shape(), (Shape{2, 4, 3}));
   const UnrollResult split = cell->Unroll(4, {x}, {}, "NTC", false);
   ASSERT_EQ(split.outputs.size(), 4u);

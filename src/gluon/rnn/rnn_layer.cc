@@ -227,7 +227,8 @@ std::string RecurrentLayer::Repr() const {
 }
 
 RNN::RNN(int hidden_size, RNNLayerOptions options)
-    : RecurrentLayer("rnn", RnnMode(options.activation), hidden_size, std::move(options)) {}
+    // Not moved: the mode is read from the same options (argument order is unspecified).
+    : RecurrentLayer("rnn", RnnMode(options.activation), hidden_size, options) {}
 
 LSTM::LSTM(int hidden_size, RNNLayerOptions options)
     : RecurrentLayer("lstm", "lstm", hidden_size, std::move(options)) {}

@@ -11,8 +11,9 @@
  *
  * A cell's forward takes {x, states...} and returns {output, new states...}. Unroll takes
  * either one merged sequence (an array of rank 3, laid out as `layout`) or one array per step,
- * and returns the outputs merged (one array) or per step; `merge_outputs` unset keeps the
- * input's form. Names and gate orders are MXNet 1.x's (LSTM i, f, g, o; GRU r, z, n).
+ * and returns the outputs merged (one array) or per step; `merge_outputs` unset gives what
+ * MXNet's unroll gives (per step for the basic cells, merged with valid_length, a container's
+ * last cell decides). Names and gate orders are MXNet 1.x's (LSTM i, f, g, o; GRU r, z, n).
  */
 #pragma once
 
