@@ -288,11 +288,46 @@ TEST(GluonRnnLayer, DeferredInputSize) {
   // The bias initializers default to zeros.
   EXPECT_EQ(Values(gru.param(1, 'l', "h2h_bias")->data()), std::vector<double>(12, 0.0));
 
+  // Hybridized before the first call: the trace finishes the deferred initialisation.
+  LSTM lstm(2, {.layout = "NTC", .bidirectional = true});
+  lstm.Initialize();
+  lstm.Hybridize();
+  EXPECT_EQ(lstm(RandomArray({2, 3, 5}, 9)).shape(), (Shape{2, 3, 4}));
+  EXPECT_EQ(lstm.param(0, 'r', "i2h_weight")->shape(), (Shape{8, 5}));
+  EXPECT_EQ(lstm.num_traces(), 1u);
+
   LSTMCell cell(2);
   cell.Initialize();
   auto step = cell({RandomArray({3, 5}, 5), NDArray::Zeros({3, 2}), NDArray::Zeros({3, 2})});
   EXPECT_EQ(cell.i2h_weight()->shape(), (Shape{8, 5}));
   EXPECT_EQ(Shapes(step), (std::vector<Shape>{{3, 2}, {3, 2}, {3, 2}}));
+}
+
+// Dropout acts between layers in training only; the state clip bounds LSTM's cell state.
+TEST(GluonRnnLayer, DropoutAndStateClip) {
+  LSTM plain(4, {.num_layers = 2, .input_size = 3});
+  plain.Initialize(std::make_shared<init::Uniform>(0.5));
+  RNNLayerOptions o{.num_layers = 2, .dropout = 0.5, .input_size = 3};
+  o.params = plain.CollectParams();
+  LSTM dropped(4, o);
+  const NDArray x = RandomArray({5, 2, 3}, 10);
+  ExpectNear(Values(dropped(x)), Values(plain(x)), 0);
+  {
+    autograd::TrainingScope train(true);
+    const auto a = Values(dropped(x)), b = Values(plain(x));
+    double diff = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      diff += std::abs(a[i] - b[i]);
+    EXPECT_GT(diff, 1e-3);
+  }
+  RNNLayerOptions clipped{.input_size = 3, .state_clip_min = -0.05, .state_clip_max = 0.05};
+  clipped.params = plain.CollectParams();
+  LSTM clip(4, clipped);
+  const auto out = clip({x, NDArray::Zeros({1, 2, 4}), NDArray::Ones({1, 2, 4})});
+  for (double c : Values(out[2])) {
+    EXPECT_LE(c, 0.05 + 1e-7);
+    EXPECT_GE(c, -0.05 - 1e-7);
+  }
 }
 
 TEST(GluonRnnLayer, Errors) {
