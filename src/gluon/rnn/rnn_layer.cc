@@ -60,7 +60,7 @@ RecurrentLayer::RecurrentLayer(std::string alias, std::string mode, int hidden_s
       hidden_size_(hidden_size),
       gates_(GatesOf(mode_)),
       options_(std::move(options)) {
-  const std::string cls = Repr().substr(0, Repr().find('('));
+  const std::string cls = ClassName();
   MX_CHECK(hidden_size > 0, ValueError)
       << cls << ": hidden_size must be positive but is " << hidden_size;
   MX_CHECK(options_.num_layers > 0, ValueError)
@@ -204,16 +204,14 @@ std::vector<NDArray> RecurrentLayer::HybridForward(const std::vector<NDArray>& i
   return out;
 }
 
+std::string RecurrentLayer::ClassName() const {
+  return mode_ == "lstm" ? "LSTM" : mode_ == "gru" ? "GRU" : "RNN";
+}
+
 std::string RecurrentLayer::Repr() const {
-  static const std::pair<const char*, const char*> kNames[] = {
-      {"rnn", "RNN"}, {"lstm", "LSTM"}, {"gru", "GRU"}};
-  std::string cls = alias();
-  for (const auto& [a, c] : kNames)
-    if (alias() == a) cls = c;
-  if (weights_.empty()) return cls + "()";  // during construction
   const Shape& w = weights_[0]->shape();
   std::ostringstream os;
-  os << cls << "(";
+  os << ClassName() << "(";
   if (w.ndim() == 2 && w[1] > 0)
     os << w[1];
   else

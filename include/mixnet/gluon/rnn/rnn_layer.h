@@ -82,6 +82,7 @@ class RecurrentLayer : public HybridBlock {
   RecurrentLayer(std::string alias, std::string mode, int hidden_size, RNNLayerOptions options);
 
  private:
+  std::string ClassName() const;
   /*! \brief Fills the deferred input size of layer 0 and completes deferred initialisation. */
   void FinishDeferredInit(const NDArray& x);
 
