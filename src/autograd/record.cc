@@ -146,31 +146,11 @@ void Record(const op::RecordedCall& call) {
 /*! \brief Views of recorded arrays become slice_axis / Reshape nodes. */
 void RecordView(const NDArray& source, NDArray* view, NDArray::ViewKind kind) {
   if (!IsRecording()) return;
-  const op::OpDef* def = nullptr;
-  op::AttrDict dict;
-  std::ostringstream shape;
-  if (kind == NDArray::ViewKind::kSlice) {
-    static const op::OpDef* slice = op::GetOp("slice_axis");
-    def = slice;
-    const Shape& s = source.shape();
-    const size_t row_bytes =
-        static_cast<size_t>(s.ProdDims(1, s.ndim())) * DTypeSize(source.dtype());
-    const int64_t begin =
-        row_bytes ? static_cast<int64_t>((view->byte_offset() - source.byte_offset()) / row_bytes)
-                  : 0;
-    dict = {{"axis", "0"},
-            {"begin", std::to_string(begin)},
-            {"end", std::to_string(begin + view->shape()[0])}};
-  } else {
-    static const op::OpDef* reshape = op::GetOp("Reshape");
-    def = reshape;
-    shape << view->shape();
-    dict = {{"shape", shape.str()}};
-  }
-  const std::shared_ptr<const op::Attrs> attrs = op::CachedAttrs(*def, dict);
+  const op::ViewOp v = op::DescribeView(source, *view, kind);
+  const std::shared_ptr<const op::Attrs> attrs = op::CachedAttrs(*v.op, v.attrs);
   const NDArray inputs[] = {source};
   Record(
-      op::RecordedCall{*def, attrs, inputs, std::span<NDArray>(view, 1), false, {}, IsTraining()});
+      op::RecordedCall{*v.op, attrs, inputs, std::span<NDArray>(view, 1), false, {}, IsTraining()});
 }
 
 }  // namespace

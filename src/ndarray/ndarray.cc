@@ -343,7 +343,7 @@ NDArray NDArray::At(int64_t i) const {
       << "NDArray::At: index " << i << " is out of bounds for axis 0 (size " << n
       << ") of an array of shape " << shape_;
   // Recorded as a slice then a reshape, the two views autograd knows.
-  if (entry_.node) return Slice(j, j + 1).Reshape(Shape(shape_.dims().subspan(1)));
+  if (entry_.node || trace_.node) return Slice(j, j + 1).Reshape(Shape(shape_.dims().subspan(1)));
   NDArray out = *this;
   out.shape_ = Shape(shape_.dims().subspan(1));
   out.byte_offset_ += static_cast<size_t>(j * out.shape_.Size()) * DTypeSize(dtype_);
@@ -388,7 +388,8 @@ NDArray NDArray::AsArray(const Shape& shape, DType dtype) const {
 
 namespace {
 std::atomic<NDArray::ViewRecorder> g_view_recorder{nullptr};
-}
+std::atomic<NDArray::ViewRecorder> g_view_tracer{nullptr};
+}  // namespace
 
 uint64_t NDArray::version() const {
   return ptr_ ? ptr_->version.load(std::memory_order_relaxed) : 0;
@@ -402,10 +403,20 @@ void NDArray::SetViewRecorder(ViewRecorder recorder) {
   g_view_recorder.store(recorder);
 }
 
+void NDArray::SetViewTracer(ViewRecorder tracer) {
+  g_view_tracer.store(tracer);
+}
+
 NDArray NDArray::FinishView(NDArray view, ViewKind kind) const {
-  if (!entry_.node) return view;
+  if (!entry_.node && !trace_.node) return view;
   view.entry_ = {};
-  if (ViewRecorder r = g_view_recorder.load(std::memory_order_relaxed)) r(*this, &view, kind);
+  view.trace_ = {};
+  if (entry_.node) {
+    if (ViewRecorder r = g_view_recorder.load(std::memory_order_relaxed)) r(*this, &view, kind);
+  }
+  if (trace_.node) {
+    if (ViewRecorder t = g_view_tracer.load(std::memory_order_relaxed)) t(*this, &view, kind);
+  }
   return view;
 }
 

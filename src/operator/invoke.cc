@@ -96,11 +96,36 @@ class PushedOpRef {
 };
 
 std::atomic<RecordFn> g_record_fn{nullptr};
+std::atomic<RecordFn> g_trace_fn{nullptr};
 
 }  // namespace
 
 void SetRecordFn(RecordFn fn) {
   g_record_fn.store(fn);
+}
+
+void SetTraceFn(RecordFn fn) {
+  g_trace_fn.store(fn);
+}
+
+ViewOp DescribeView(const NDArray& source, const NDArray& view, NDArray::ViewKind kind) {
+  if (kind == NDArray::ViewKind::kSlice) {
+    static const OpDef* slice = GetOp("slice_axis");
+    const Shape& s = source.shape();
+    const size_t row_bytes =
+        static_cast<size_t>(s.ProdDims(1, s.ndim())) * DTypeSize(source.dtype());
+    const int64_t begin =
+        row_bytes ? static_cast<int64_t>((view.byte_offset() - source.byte_offset()) / row_bytes)
+                  : 0;
+    return {slice,
+            {{"axis", "0"},
+             {"begin", std::to_string(begin)},
+             {"end", std::to_string(begin + view.shape()[0])}}};
+  }
+  static const OpDef* reshape = GetOp("Reshape");
+  std::ostringstream shape;
+  shape << view.shape();
+  return {reshape, {{"shape", shape.str()}}};
 }
 
 const OpDef* GetOp(std::string_view name) {
@@ -202,10 +227,14 @@ std::vector<NDArray> Invoke(const OpDef* op, std::span<const NDArray> inputs, co
   }
   const AutogradFlags flags = t_autograd_flags;
   const bool is_train = options.is_train || flags.training;
-  if (flags.recording) {
-    if (RecordFn record = g_record_fn.load(std::memory_order_relaxed)) {
-      record(RecordedCall{def, p->attrs, inputs, std::span<NDArray>(outs), !outputs.empty(),
-                          mutated, is_train});
+  if (flags.recording || t_tracing) {
+    const RecordedCall call{def,     p->attrs, inputs, std::span<NDArray>(outs), !outputs.empty(),
+                            mutated, is_train};
+    if (flags.recording) {
+      if (RecordFn record = g_record_fn.load(std::memory_order_relaxed)) record(call);
+    }
+    if (t_tracing) {
+      if (RecordFn trace = g_trace_fn.load(std::memory_order_relaxed)) trace(call);
     }
   }
   // Every write to an existing array counts (NDArray::version): autograd checks them.

@@ -10,6 +10,8 @@
 #include <memory>
 #include <span>
 
+#include "mixnet/op/attrs.h"
+
 #include "mixnet/ndarray/ndarray.h"
 
 namespace mixnet::op {
@@ -37,5 +39,20 @@ struct RecordedCall {
 using RecordFn = void (*)(const RecordedCall& call);
 /*! \brief Installed once by autograd; Invoke calls it for every call made while recording. */
 void SetRecordFn(RecordFn fn);
+
+/*!
+ * \brief Deferred compute (sym::TraceScope, in the symbol layer above): while a trace is active
+ * on this thread, Invoke hands every call to the function the symbol layer installed, the same
+ * way as autograd's (NOTE [ Autograd hook ]).
+ */
+inline thread_local bool t_tracing = false;
+void SetTraceFn(RecordFn fn);
+
+/*! \brief The op call a view stands for (slice_axis on axis 0, or Reshape), to record it. */
+struct ViewOp {
+  const OpDef* op;
+  AttrDict attrs;
+};
+ViewOp DescribeView(const NDArray& source, const NDArray& view, NDArray::ViewKind kind);
 
 }  // namespace mixnet::op

@@ -6,9 +6,11 @@
  *   std::vector<NDArray> y = op({x, weight, bias});   // recorded by autograd when recording
  *
  * Each call binds (or reuses) an Executor for its input signature: shapes, dtypes, context,
- * training mode and which inputs need a gradient. Executors are kept per signature; a call
- * while an earlier call's executor still waits for its backward takes another one, so a block
- * used twice in one recorded step gets correct gradients. Outputs are new arrays.
+ * training mode and which inputs need a gradient. A call recorded in predict mode (autograd
+ * recording with train_mode off) replays the graph op by op instead, so autograd records it as
+ * eager code (the executor differentiates training-mode forwards only). Executors are kept per
+ * signature; a call while an earlier call's executor still waits for its backward takes another
+ * one, so a block used twice in one recorded step gets correct gradients. Outputs are new arrays.
  *
  * Under autograd recording a call is one tape node (an autograd::Function) whose backward runs
  * the executor's backward and hands the input gradients to autograd, so variables get exactly
@@ -29,7 +31,13 @@ namespace mixnet::exec {
 
 class CachedOp {
  public:
-  explicit CachedOp(sym::Symbol symbol, const ExecutorOptions& options = {});
+  /*!
+   * \brief `static_inputs[i]` marks input i as a parameter: bound as given and kept between
+   * calls (a call with another array for it binds anew). Other inputs are copied into the
+   * executor's own buffers on each call. Empty: no static inputs.
+   */
+  explicit CachedOp(sym::Symbol symbol, std::vector<bool> static_inputs = {},
+                    const ExecutorOptions& options = {});
   ~CachedOp();
   CachedOp(const CachedOp&) = delete;
   CachedOp& operator=(const CachedOp&) = delete;
@@ -53,8 +61,13 @@ class CachedOp {
   /*! \brief Executors bound so far (all signatures). */
   size_t num_executors() const;
 
- private:
+  /*! \brief Runs the graph op by op through Invoke: what autograd and traces see. */
+  std::vector<NDArray> Replay(std::span<const NDArray> inputs) const;
+
+  struct Slot;  // one bound executor (src/executor/cached_op.cc)
   struct Impl;
+
+ private:
   sym::Symbol symbol_;
   std::vector<std::string> input_names_;
   std::vector<bool> is_aux_;

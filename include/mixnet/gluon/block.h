@@ -6,8 +6,8 @@
  *    public:
  *     Net() : HybridBlock("net") {
  *       gluon::BlockScope scope(this);          // with self.name_scope():
- *       fc1_ = RegisterChild(std::make_shared<nn::Dense>(128, nn::DenseOptions{.activation = "relu"}), "fc1");
- *       fc2_ = RegisterChild(std::make_shared<nn::Dense>(10), "fc2");
+ *       fc1_ = RegisterChild(std::make_shared<nn::Dense>(128, nn::DenseOptions{.activation =
+ * "relu"}), "fc1"); fc2_ = RegisterChild(std::make_shared<nn::Dense>(10), "fc2");
  *     }
  *     std::vector<NDArray> HybridForward(const std::vector<NDArray>& x) override {
  *       return (*fc2_)((*fc1_)(x));
@@ -56,6 +56,16 @@ namespace mixnet::gluon {
 
 class Block;
 using BlockPtr = std::shared_ptr<Block>;
+
+/*!
+ * \brief hybridize(static_alloc=..., static_shape=...). mixnet binds one executor per input
+ * signature and keeps it, which is what both flags ask MXNet for: they are accepted and change
+ * nothing (docs/mxnet-differences.md).
+ */
+struct HybridizeOptions {
+  bool static_alloc = false;
+  bool static_shape = false;
+};
 
 /*! \brief Naming arguments every block takes (MXNet's prefix= and params=). */
 struct BlockArgs {
@@ -135,10 +145,6 @@ class Block : public std::enable_shared_from_this<Block> {
   void Apply(const std::function<void(Block&)>& fn);
   void ZeroGrad();
   /*! \brief Hybridizes every HybridBlock below (a plain Block only recurses). */
-  struct HybridizeOptions {
-    bool static_alloc = false;
-    bool static_shape = false;
-  };
   virtual void Hybridize(bool active = true, const HybridizeOptions& options = {});
 
   // ---- checkpoints (MXNet .params: a dict of arrays) ----
@@ -181,6 +187,10 @@ class Block : public std::enable_shared_from_this<Block> {
   virtual std::string ReprArgs() const { return ""; }
   /*! \brief Drops cached graphs here and below (after Cast or a context change). */
   virtual void ClearCache();
+  /*! \brief Replaces the registered parameters (SymbolBlock names them after the graph). */
+  void SetRegisteredParams(std::vector<std::pair<std::string, ParameterPtr>> params) {
+    reg_params_ = std::move(params);
+  }
 
  private:
   friend class BlockScope;
@@ -242,6 +252,7 @@ class HybridBlock : public Block {
  private:
   struct CacheEntry;
   std::vector<NDArray> CallCached(const std::vector<NDArray>& inputs);
+  sym::Symbol TraceForward(const std::vector<NDArray>& inputs, std::vector<NDArray>* out);
   void FinishOwnDeferredInit(const std::vector<NDArray>& inputs);
 
   bool active_ = false;

@@ -91,6 +91,13 @@ class Parameter {
   /*! \brief Copies `value` into the data on every context (shape must match; an uninitialised
    * parameter with a known or deferred shape takes it as its data). */
   void SetData(const NDArray& value);
+  /*!
+   * \brief Takes `value` loaded from `file` as this parameter's data (initialising it on `ctxs`
+   * if needed). ValueError naming `saved_name`, the file and both shapes if the shape differs,
+   * or the dtypes if they differ and not `cast_dtype`.
+   */
+  void Load(const NDArray& value, const std::string& saved_name, const std::string& file,
+            bool cast_dtype, const std::vector<Context>& ctxs = {});
   /*! \brief Sets every gradient to zero. */
   void ZeroGrad();
   /*! \brief Moves data (and gradients) to `ctxs`, keeping the values. */
@@ -137,8 +144,12 @@ using ParameterPtr = std::shared_ptr<Parameter>;
  */
 class ParameterDict {
  public:
-  explicit ParameterDict(std::string prefix = "") : prefix_(std::move(prefix)) {}
+  explicit ParameterDict(std::string prefix = "",
+                         std::shared_ptr<const ParameterDict> shared = nullptr)
+      : prefix_(std::move(prefix)), shared_(std::move(shared)) {}
   const std::string& prefix() const { return prefix_; }
+  /*! \brief The dict searched before creating (MXNet's _shared), or null. */
+  const std::shared_ptr<const ParameterDict>& shared_dict() const { return shared_; }
 
   /*!
    * \brief The parameter `prefix + name`, created with `shape` and `options` if missing.
@@ -155,7 +166,8 @@ class ParameterDict {
   ParameterPtr Find(const std::string& full_name) const;
   /*! \brief KeyError-like ValueError naming the dict's keys when missing. */
   const ParameterPtr& at(const std::string& full_name) const;
-  /*! \brief The parameters whose full name matches `regex` (std::regex_match; "" selects all). */
+  /*! \brief The parameters whose full name matches `regex` from its start (Python's re.match;
+   * "" selects all). */
   ParameterDict Select(const std::string& regex) const;
 
   size_t size() const { return items_.size(); }
@@ -173,10 +185,15 @@ class ParameterDict {
   void Save(const std::string& path, const std::string& strip_prefix = "") const;
   /*! \brief Loads names `restore_prefix + saved name`; errors as Block::LoadParameters. */
   void Load(const std::string& path, std::vector<Context> ctxs = {}, bool allow_missing = false,
-            bool ignore_extra = false, const std::string& restore_prefix = "");
+            bool ignore_extra = false, const std::string& restore_prefix = "",
+            bool cast_dtype = false);
 
  private:
+  /*! \brief `full` from this dict, else from the shared one (then added here), else null. */
+  ParameterPtr FindOrShare(const std::string& full);
+
   std::string prefix_;
+  std::shared_ptr<const ParameterDict> shared_;  // searched by Get before creating
   std::vector<std::pair<std::string, ParameterPtr>> items_;
 };
 

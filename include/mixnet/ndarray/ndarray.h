@@ -30,6 +30,9 @@ namespace mixnet {
 namespace autograd {
 struct Node;  // a recorded operation or variable (src/autograd/node.h)
 }
+namespace sym {
+struct Node;  // a symbol graph node (src/symbol/node.h)
+}
 
 /*!
  * \brief Operations on at most this many elements (all arrays together) are pushed as
@@ -196,6 +199,17 @@ class NDArray {
   const GradEntry& grad_entry() const { return entry_; }
   void set_grad_entry(GradEntry e) { entry_ = std::move(e); }
   /*!
+   * \brief While a deferred-compute trace runs (sym::TraceScope), the symbol node output that
+   * produced this object, and the trace it belongs to; as GradEntry, copies share it.
+   */
+  struct TraceEntry {
+    std::shared_ptr<sym::Node> node;
+    uint32_t index = 0;
+    uint64_t trace_id = 0;
+  };
+  const TraceEntry& trace_entry() const { return trace_; }
+  void set_trace_entry(TraceEntry e) { trace_ = std::move(e); }
+  /*!
    * \brief How many writes to this array's chunk have been issued (pushed; not necessarily
    * run). Autograd compares it with the count when it saved the array, to report in-place
    * writes that would make a gradient wrong.
@@ -207,6 +221,8 @@ class NDArray {
   /*! \brief Called for each view of an array that has a GradEntry (autograd installs it). */
   using ViewRecorder = void (*)(const NDArray& source, NDArray* view, ViewKind kind);
   static void SetViewRecorder(ViewRecorder recorder);
+  /*! \brief Called for each view of an array that has a TraceEntry (the symbol layer's trace). */
+  static void SetViewTracer(ViewRecorder tracer);
 
  private:
   /*! \brief Gives a fresh view its own GradEntry (none, or recorded). */
@@ -217,6 +233,7 @@ class NDArray {
   DType dtype_ = DType::kFloat32;
   size_t byte_offset_ = 0;
   GradEntry entry_;
+  TraceEntry trace_;
 };
 
 }  // namespace mixnet

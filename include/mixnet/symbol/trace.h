@@ -16,6 +16,7 @@
  */
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -49,8 +50,12 @@ class TraceScope {
   /*! \brief The innermost trace active on this thread, or null. */
   static TraceScope* Current();
 
+  struct State;  // the graph being built (src/symbol/trace.cc)
+  State& state() { return *state_; }
+
  private:
   TraceScope* prev_;
+  std::unique_ptr<State> state_;
   std::vector<std::pair<std::string, NDArray>> variables_;
 };
 
