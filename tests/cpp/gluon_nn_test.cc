@@ -249,6 +249,72 @@ TEST(GluonNN, ReprOfLayersMatchesMXNet) {
   EXPECT_EQ(HybridSequential().Repr(), "HybridSequential(\n\n)");
 }
 
+// Nearly every layer in one network, with weights from a formula, against MXNet 1.9.1:
+//   net = nn.HybridSequential()   # in net.name_scope(), the layers below
+//   net.initialize(); net(x)
+//   for k, (name, p) in enumerate(net._collect_params_with_prefix().items()):
+//       v = 0.5 * np.sin(np.arange(p.shape.size) + 7 * k)   # 0.5 + |v| for running_var
+//   print(net(x)); with autograd.record(): print(net(x))    # x: the formula with k=100, times 2
+std::vector<float> Pattern(int64_t n, int k) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<float>(0.5 * std::sin(static_cast<double>(i) + 7 * k));
+  return v;
+}
+
+TEST(GluonNN, WholeNetworkMatchesMXNet) {
+  ResetBlockNames();
+  auto net = std::make_shared<HybridSequential>();
+  {
+    BlockScope scope(net.get());
+    net->Add(
+        {std::make_shared<Conv2D>(4, std::vector<int>{3},
+                                  ConvOptions{.padding = {1}, .activation = "relu"}),
+         std::make_shared<BatchNorm>(), std::make_shared<MaxPool2D>(PoolOptions{.ceil_mode = true}),
+         std::make_shared<Conv2DTranspose>(3, std::vector<int>{2}, ConvOptions{.strides = {2}}),
+         std::make_shared<InstanceNorm>(InstanceNormOptions{.scale = true}),
+         std::make_shared<AvgPool2D>(PoolOptions{
+             .pool_size = {3}, .strides = {1}, .padding = {1}, .count_include_pad = false}),
+         std::make_shared<ReflectionPad2D>(std::vector<int>{1}),
+         std::make_shared<GroupNorm>(GroupNormOptions{.num_groups = 3}), std::make_shared<PReLU>(),
+         std::make_shared<GlobalMaxPool2D>(), std::make_shared<Flatten>(),
+         std::make_shared<Dense>(6, DenseOptions{.activation = "tanh"}),
+         std::make_shared<LayerNorm>(), std::make_shared<ELU>(0.7), std::make_shared<SELU>(),
+         std::make_shared<GELU>(), std::make_shared<Swish>(1.5), std::make_shared<LeakyReLU>(0.3),
+         std::make_shared<Dense>(2)});
+  }
+  std::vector<float> xv = Pattern(100, 100);
+  for (float& v : xv)
+    v *= 2;
+  const NDArray x = Arr(xv, {2, 2, 5, 5});
+  net->Initialize();
+  (*net)(x);
+  // NOTE: mixnet's BatchNorm op updates the running statistics in the training forward,
+  // MXNet 1.9.1 on CPU in the backward; the parameters are set again before each pass.
+  auto set_params = [&] {
+    int k = 0;
+    for (const auto& [name, p] : net->CollectParamsWithPrefix()) {
+      std::vector<float> v = Pattern(p->shape().Size(), k++);
+      if (name.ends_with("running_var"))
+        for (float& e : v)
+          e = 0.5f + std::abs(e);
+      p->SetData(Arr(v, p->shape()));
+    }
+  };
+  for (bool hybrid : {false, true}) {
+    SCOPED_TRACE(hybrid ? "hybridized" : "eager");
+    set_params();
+    net->Hybridize(hybrid);
+    ExpectValues((*net)(x), {0.240729779, 0.666502416, 0.241680399, 0.667290866});
+    NDArray y;
+    {
+      autograd::RecordScope record;  // training: BatchNorm uses the batch statistics
+      y = (*net)(x);
+    }
+    ExpectValues(y, {0.239762038, 0.6656937, 0.243594825, 0.668852985});
+  }
+}
+
 // ---- Dense ----
 
 TEST(GluonNN, DenseMatchesHandComputationAndInfersInUnits) {
