@@ -346,6 +346,41 @@ TEST(GluonNN, DenseMatchesHandComputationAndInfersInUnits) {
   EXPECT_ERROR((*relu)(Iota({2, 4})), ValueError, "");
 }
 
+TEST(GluonNN, SharedParametersCastAndInputErrors) {
+  ResetBlockNames();
+  // params=: the second Dense finds the first one's parameters instead of creating its own.
+  auto a = std::make_shared<Dense>(3, DenseOptions{.in_units = 2});
+  DenseOptions shared_opts;
+  shared_opts.params = a->CollectParams();
+  auto b = std::make_shared<Dense>(3, shared_opts);
+  EXPECT_EQ(b->weight(), a->weight());
+  EXPECT_EQ(b->bias(), a->bias());
+  a->Initialize();
+  const NDArray x = Rand({4, 2}, 12);
+  EXPECT_EQ((*a)(x).ToVector<float>(), (*b)(x).ToVector<float>());
+
+  // float64 parameters; Cast to float16 keeps BatchNorm in float32, as MXNet.
+  auto d64 = std::make_shared<Dense>(2, DenseOptions{.dtype = DType::kFloat64});
+  EXPECT_EQ(d64->weight()->dtype(), DType::kFloat64);
+  auto net = std::make_shared<HybridSequential>();
+  net->Add({std::make_shared<Dense>(2, DenseOptions{.in_units = 3}),
+            std::make_shared<BatchNorm>(BatchNormOptions{.in_channels = 2})});
+  net->Initialize();
+  net->Cast(DType::kFloat16);
+  for (const auto& [name, p] : net->CollectParams())
+    EXPECT_EQ(p->dtype(),
+              name.find("batchnorm") != std::string::npos ? DType::kFloat32 : DType::kFloat16)
+        << name;
+
+  // Each layer takes one input; axes and shapes are checked with the layer's name.
+  EXPECT_ERROR((*a)(std::vector<NDArray>{x, x}), ValueError, "Dense", "1 input", "got 2");
+  auto ln = std::make_shared<LayerNorm>(LayerNormOptions{.axis = 2});
+  ln->Initialize();
+  EXPECT_ERROR((*ln)(x), ValueError, "LayerNorm", "axis 2", "2 axes");
+  EXPECT_ERROR(Dense(0), ValueError, "Dense", "units");
+  EXPECT_ERROR(Embedding(0, 3), ValueError, "Embedding", "input_dim");
+}
+
 // ---- convolutions ----
 
 TEST(GluonNN, ConvolutionMatchesHandComputationAndTheOp) {
