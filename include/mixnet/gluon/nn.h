@@ -7,11 +7,11 @@
  *   auto net = std::make_shared<nn::HybridSequential>();
  *   {
  *     gluon::BlockScope scope(net.get());              // with net.name_scope():
- *     net->Add(std::make_shared<nn::Conv2D>(8, std::vector<int>{3}),
- *              std::make_shared<nn::BatchNorm>(),
- *              std::make_shared<nn::Activation>("relu"),
- *              std::make_shared<nn::GlobalAvgPool2D>(),
- *              std::make_shared<nn::Dense>(10));
+ *     net->Add({std::make_shared<nn::Conv2D>(8, std::vector<int>{3}),
+ *               std::make_shared<nn::BatchNorm>(),
+ *               std::make_shared<nn::Activation>("relu"),
+ *               std::make_shared<nn::GlobalAvgPool2D>(),
+ *               std::make_shared<nn::Dense>(10)});     // braces: named in order
  *   }
  *   net->Initialize(std::make_shared<init::Xavier>());
  *   net->Hybridize();

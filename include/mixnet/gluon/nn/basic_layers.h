@@ -6,9 +6,9 @@
  *   auto net = std::make_shared<nn::HybridSequential>();
  *   {
  *     gluon::BlockScope scope(net.get());
- *     net->Add(std::make_shared<nn::Dense>(64, nn::DenseOptions{.activation = "relu"}),
- *              std::make_shared<nn::Dropout>(0.5),
- *              std::make_shared<nn::Dense>(10));
+ *     net->Add({std::make_shared<nn::Dense>(64, nn::DenseOptions{.activation = "relu"}),
+ *               std::make_shared<nn::Dropout>(0.5),
+ *               std::make_shared<nn::Dense>(10)});  // braces: created (named) in order
  *   }
  *   net->Initialize();                     // in_units are inferred on the first call
  *   NDArray y = (*net)(x);
@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,11 +40,21 @@ class SequentialContainer : public Base {
   using Base::Base;
   /*! \brief Appends `block` (net.add(block)). */
   void Add(BlockPtr block) { this->RegisterChild(std::move(block)); }
-  /*! \brief Appends several blocks in order (net.add(a, b, c)). */
+  /*!
+   * \brief Appends several blocks in order (net.add(a, b, c)). NOTE: C++ leaves the order in
+   * which function arguments are evaluated unspecified (GCC goes right to left), so blocks
+   * *created* in the argument list get their counters ("dense0", "dense1") in that order; use
+   * the braced form Add({a, b, c}), evaluated left to right, to get MXNet's names.
+   */
   template <typename... Rest>
   void Add(BlockPtr first, BlockPtr second, Rest&&... rest) {
     Add(std::move(first));
     Add(std::move(second), std::forward<Rest>(rest)...);
+  }
+  /*! \brief Appends the blocks in order; created left to right, so named as in MXNet. */
+  void Add(std::initializer_list<BlockPtr> blocks) {
+    for (const BlockPtr& b : blocks)
+      Add(b);
   }
   /*! \brief The i-th child; IndexError when out of range. */
   BlockPtr operator[](size_t i) const;
