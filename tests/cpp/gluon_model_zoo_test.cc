@@ -212,33 +212,36 @@ class GluonModelZooFiles : public ::testing::Test {
 };
 
 TEST_F(GluonModelZooFiles, LoadsHandBuiltMXNetParamsUnderBothNameForms) {
-  // The files MXNet writes: a dict of arrays by structural names (save_parameters) or by
-  // prefixed names (collect_params().save, and the model store's NAME-HASH.params).
+  // The files MXNet writes: a dict of arrays by structural names (save_parameters, and the
+  // model store's NAME-HASH.params) or by the legacy names (save_params, i.e.
+  // collect_params().save(strip_prefix=net.prefix): "features_conv0_weight").
   const NDArray x = RandomArray(Shape{2, 3, 32, 32}, 1);
   auto ref = Build("mobilenetv2_0.25", {.classes = 5});
   ref->Initialize();
   (*ref)(x);  // every shape known now
   std::vector<NDArray> arrays;
-  std::vector<std::string> structural, prefixed;
+  std::vector<std::string> structural, legacy;
   uint64_t seed = 100;
   for (const auto& [name, param] : ref->CollectParamsWithPrefix()) {
     const bool var = name.ends_with("running_var");
     arrays.push_back(RandomArray(param->shape(), seed++, var ? 0.5 : -1, var ? 2 : 1));
     param->SetData(arrays.back());
     structural.push_back(name);
-    prefixed.push_back(param->name());
+    ASSERT_TRUE(param->name().starts_with(ref->prefix()));
+    legacy.push_back(param->name().substr(ref->prefix().size()));
   }
   ASSERT_EQ(arrays.size(), 266u);
-  SaveNDArrays(Path("structural.params"), arrays, structural);
-  SaveNDArrays(Path("mobilenetv2_0.25-ae8f9392.params"), arrays, prefixed);
+  EXPECT_EQ(legacy.front(), "features_conv0_weight");
+  SaveNDArrays(Path("mobilenetv2_0.25-ae8f9392.params"), arrays, structural);
+  SaveNDArrays(Path("legacy.params"), arrays, legacy);
   const auto want = Values((*ref)(x));
 
   const std::vector<vision::ModelOptions> sources = {
-      {.classes = 5, .pretrained = true, .file = Path("structural.params")},
       {.classes = 5, .pretrained = true, .root = dir_.string()},
+      {.classes = 5, .pretrained = true, .file = Path("legacy.params")},
   };
   for (const auto& options : sources) {
-    SCOPED_TRACE(options.file.empty() ? "root" : "file");
+    SCOPED_TRACE(options.file.empty() ? "root, structural names" : "file, legacy names");
     auto net = Build("mobilenetv2_0.25", options);
     size_t i = 0;
     for (const auto& [name, param] : net->CollectParamsWithPrefix()) {

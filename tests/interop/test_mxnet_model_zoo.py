@@ -4,8 +4,9 @@ Every network of MXNet's vision.get_model has, in mixnet, the same parameters un
 prefixed names (collect_params) and structural names (save_parameters), with the same shapes
 before the first forward. For a selection of networks at small inputs, MXNet saves random
 weights (random BatchNorm statistics too) both ways, save_parameters and the legacy
-collect_params().save; mixnet's GetModel(pretrained from the first) predicts what MXNet
-predicts, eagerly and hybridized, and loading the second gives the same parameters.
+save_params (collect_params().save(strip_prefix=net.prefix)); mixnet's GetModel(pretrained
+from the first) predicts what MXNet predicts, eagerly and hybridized, and loading the second
+gives the same parameters.
 """
 import subprocess
 
@@ -88,7 +89,7 @@ def test_mixnet_predicts_mxnet_weights(zoo_run, tmp_path, name, batch, size):
 
     structural, legacy = tmp_path / "structural.params", tmp_path / "legacy.params"
     net.save_parameters(str(structural))
-    net.collect_params().save(str(legacy))
+    net.collect_params().save(str(legacy), strip_prefix=net.prefix)  # the old save_params
     mx.nd.save(str(tmp_path / "data.params"), {"data": x})
     run(zoo_run, "predict", name, CLASSES, tmp_path / "data.params", tmp_path / "out.params",
         structural, legacy)

@@ -82,9 +82,9 @@ std::vector<NDArray> LinearBottleneck::HybridForward(const std::vector<NDArray>&
 MobileNet::MobileNet(double multiplier, int classes, BlockArgs args)
     : ImageClassifier("mobilenet", std::move(args)) {
   BlockScope scope(this);
+  // As AlexNet's: `with self.features.name_scope():` does nothing for prefix=''.
   auto features = Sequential();
   {
-    BlockScope inner(features.get());
     AddConv(features.get(),
             {.channels = static_cast<int>(32 * multiplier), .kernel = 3, .stride = 2, .pad = 1});
     const auto dw_channels =
