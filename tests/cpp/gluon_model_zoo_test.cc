@@ -167,6 +167,51 @@ TEST(GluonModelZoo, EveryNetworkHasMXNetsParameterNamesAndShapes) {
   EXPECT_EQ(vision::ModelNames(), pinned);
 }
 
+TEST(GluonModelZoo, ReprIsMXNets) {
+  // FNV-1a 64 of repr(vision.get_model(name, classes=3)) in MXNet 1.9.1.
+  const std::pair<const char*, uint64_t> pinned[] = {
+      {"alexnet", 0x65b001966aa1d3b7ull},
+      {"densenet121", 0x2a38e72e8821fea1ull},
+      {"densenet161", 0xf78129ef15d59b59ull},
+      {"densenet169", 0xaaf4968733543f6full},
+      {"densenet201", 0x62635f7b667f7b74ull},
+      {"inceptionv3", 0xf2ca18cc1211630full},
+      {"mobilenet0.25", 0xea9e1466b9bacda1ull},
+      {"mobilenet0.5", 0xca4ef75835c4266eull},
+      {"mobilenet0.75", 0x2ec4ae09484859d0ull},
+      {"mobilenet1.0", 0x4296e8c7dd5693b7ull},
+      {"mobilenetv2_0.25", 0xaf79f4943bef5f4dull},
+      {"mobilenetv2_0.5", 0xb6104613cf9ce5c7ull},
+      {"mobilenetv2_0.75", 0xb64fe09865e2d6c3ull},
+      {"mobilenetv2_1.0", 0x0f339e5159f72921ull},
+      {"resnet101_v1", 0x8913711cece6944dull},
+      {"resnet101_v2", 0xfb827f204ad67fc5ull},
+      {"resnet152_v1", 0x210deeb45ea9cf05ull},
+      {"resnet152_v2", 0x11445a81bb6b023dull},
+      {"resnet18_v1", 0xc61068202cedaa19ull},
+      {"resnet18_v2", 0xffb1424a4d6cb19aull},
+      {"resnet34_v1", 0x993abb04d9a7b826ull},
+      {"resnet34_v2", 0x00661c3a866400c7ull},
+      {"resnet50_v1", 0x87a6a52aa40f406cull},
+      {"resnet50_v2", 0xa02dad615abdf802ull},
+      {"squeezenet1.0", 0x6278f16d9f273e62ull},
+      {"squeezenet1.1", 0xa61e6d07e6340f31ull},
+      {"vgg11", 0xc9c03d4cd1a95aa5ull},
+      {"vgg11_bn", 0x8aace6f429e396c0ull},
+      {"vgg13", 0x0a74aa5deb47dce2ull},
+      {"vgg13_bn", 0x9243bbf371ef5faeull},
+      {"vgg16", 0xd88e4b57367e7b41ull},
+      {"vgg16_bn", 0x62ebb9d2b75f6c6cull},
+      {"vgg19", 0x01757272a135bcaeull},
+      {"vgg19_bn", 0x60329c73ab95f941ull},
+  };
+  for (const auto& [name, hash] : pinned) {
+    EXPECT_EQ(Fnv1a(Build(name, {.classes = 3})->Repr()), hash) << name;
+  }
+  const std::string mv2 = Build("mobilenetv2_0.25", {.classes = 3})->Repr();
+  EXPECT_NE(mv2.find("    (2): RELU6(\n    \n    )\n"), std::string::npos) << mv2.substr(0, 400);
+}
+
 TEST(GluonModelZoo, NamesInsideResidualAndMixedBlocks) {
   // Spot checks deep inside, readable when the hash above fails (from MXNet 1.9.1).
   auto has = [](const std::vector<std::string>& lines, const std::string& line) {

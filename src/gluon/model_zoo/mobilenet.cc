@@ -16,6 +16,10 @@ std::vector<NDArray> RELU6::HybridForward(const std::vector<NDArray>& inputs) {
   return {op::Invoke("clip", {inputs[0]}, {{"a_min", "0"}, {"a_max", "6"}})[0]};
 }
 
+std::string RELU6::Repr() const {
+  return "RELU6(\n\n)";
+}
+
 namespace {
 
 // _add_conv: convolution (no bias), BatchNorm, then relu or relu6 unless `active` is false.
