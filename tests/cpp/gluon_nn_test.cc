@@ -3,7 +3,9 @@
 // every hybrid layer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "gluon_check.h"
 #include "mixnet/autograd/autograd.h"
 #include "mixnet/gluon/nn.h"
+#include "mixnet/ndarray/serialize.h"
 #include "mixnet/op/ops.h"
 #include "test_util.h"
 
@@ -201,6 +204,32 @@ TEST(GluonNN, NestedNamesShapesAndReprMatchMXNet) {
   EXPECT_EQ(conv->children().at(0).second->prefix(), "hybridsequential0_conv0_relu_");
   EXPECT_EQ(net->size(), 5u);
   EXPECT_ERROR((*net)[5], IndexError, "index 5", "5 children");
+}
+
+TEST(GluonNN, ExportNamesArgumentsAndAuxStatesAsMXNet) {
+  auto net = MXNetExampleNet();
+  net->Initialize();
+  net->Hybridize();
+  (*net)(NDArray::Ones({2, 2, 4, 4}));
+  const std::string path = ::testing::TempDir() + "gluon_nn_export";
+  const auto [symbol_file, params_file] = net->Export(path);
+  const NDArrayList saved = LoadNDArrays(params_file);
+  std::vector<std::string> names = saved.names;
+  std::sort(names.begin(), names.end());
+  // MXNet 1.9.1's export of this net: the running statistics are aux states.
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "arg:hybridsequential0_batchnorm0_beta", "arg:hybridsequential0_batchnorm0_gamma",
+                "arg:hybridsequential0_conv0_bias", "arg:hybridsequential0_conv0_weight",
+                "arg:hybridsequential0_dense0_bias", "arg:hybridsequential0_dense0_weight",
+                "arg:hybridsequential0_hybridconcurrent0_dense0_bias",
+                "arg:hybridsequential0_hybridconcurrent0_dense0_weight",
+                "arg:hybridsequential0_hybridconcurrent0_dense1_bias",
+                "arg:hybridsequential0_hybridconcurrent0_dense1_weight",
+                "aux:hybridsequential0_batchnorm0_running_mean",
+                "aux:hybridsequential0_batchnorm0_running_var"}));
+  std::remove(symbol_file.c_str());
+  std::remove(params_file.c_str());
 }
 
 TEST(GluonNN, WholeNetworkHybridMatchesEager) {

@@ -153,8 +153,8 @@ struct CTCOptions : BlockArgs {
 };
 
 /*!
- * \brief Connectionist temporal classification (blank label last). Runs the registered
- * "CTCLoss" operator; NotImplementedError naming it while that op is not registered.
+ * \brief Connectionist temporal classification (blank label last): the "CTCLoss" operator on
+ * pred and label in its (T, N, C) and (N, L) layouts.
  */
 class CTCLoss : public Loss {
  public:
