@@ -732,7 +732,7 @@ TEST(GluonNN, ContainersLambdaIdentityConcurrent) {
 
   auto seq = std::make_shared<Sequential>();
   seq->Add(std::make_shared<Lambda>(relu));
-  seq->Add(std::make_shared<Identity>(), std::make_shared<Flatten>());
+  seq->Add({std::make_shared<Identity>(), std::make_shared<Flatten>()});
   EXPECT_EQ(seq->size(), 3u);
   ExpectValues((*seq)(x), {0, 2, 0, 4});
   EXPECT_EQ((*seq)[0]->prefix(), "lambda0_");
@@ -742,14 +742,14 @@ TEST(GluonNN, ContainersLambdaIdentityConcurrent) {
 
   // Concurrent joins the children's outputs on the axis (default: the last).
   auto conc = std::make_shared<Concurrent>();
-  conc->Add(std::make_shared<Identity>(), std::make_shared<Lambda>(relu));
+  conc->Add({std::make_shared<Identity>(), std::make_shared<Lambda>(relu)});
   const NDArray c = (*conc)(x);
   EXPECT_EQ(c.shape(), (Shape{2, 4}));
   ExpectValues(c, {-1, 2, 0, 2, -3, 4, 0, 4});
 
   auto hconc = std::make_shared<HybridConcurrent>(0);
-  hconc->Add(std::make_shared<HybridLambda>(relu), std::make_shared<Identity>(),
-             std::make_shared<Dense>(2, DenseOptions{.in_units = 2}));
+  hconc->Add({std::make_shared<HybridLambda>(relu), std::make_shared<Identity>(),
+              std::make_shared<Dense>(2, DenseOptions{.in_units = 2})});
   hconc->Initialize();
   EXPECT_EQ((*hconc)(x).shape(), (Shape{6, 2}));
   ExpectValues((*hconc)(x).Slice(0, 4), {0, 2, 0, 4, -1, 2, -3, 4});
