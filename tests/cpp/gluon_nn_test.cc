@@ -146,11 +146,11 @@ std::shared_ptr<HybridSequential> MXNetExampleNet() {
   ResetBlockNames();
   auto net = std::make_shared<HybridSequential>();
   BlockScope scope(net.get());
-  net->Add(
-      std::make_shared<Conv2D>(4, std::vector<int>{3},
-                               ConvOptions{.padding = {1}, .in_channels = 2, .activation = "relu"}),
-      std::make_shared<BatchNorm>(), std::make_shared<MaxPool2D>(),
-      std::make_shared<Dense>(5, DenseOptions{.activation = "tanh"}));
+  net->Add({std::make_shared<Conv2D>(
+                4, std::vector<int>{3},
+                ConvOptions{.padding = {1}, .in_channels = 2, .activation = "relu"}),
+            std::make_shared<BatchNorm>(), std::make_shared<MaxPool2D>(),
+            std::make_shared<Dense>(5, DenseOptions{.activation = "tanh"})});
   auto c = std::make_shared<HybridConcurrent>(1);
   {
     BlockScope inner(c.get());
@@ -758,8 +758,8 @@ TEST(GluonNN, ContainersLambdaIdentityConcurrent) {
   CheckHybrid(std::make_shared<Identity>(), {Rand({2, 3}, 82)});
 
   auto hseq = std::make_shared<HybridSequential>();
-  hseq->Add(std::make_shared<Dense>(3), std::make_shared<Activation>("tanh"),
-            std::make_shared<Dense>(2));
+  hseq->Add({std::make_shared<Dense>(3), std::make_shared<Activation>("tanh"),
+             std::make_shared<Dense>(2)});
   CheckHybrid(hseq, {Rand({4, 5}, 83)});
   EXPECT_EQ(hseq->size(), 3u);
   EXPECT_ERROR((*hseq)[3], IndexError, "index 3");
