@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "mixnet/autograd/autograd.h"
 #include "mixnet/gluon/block.h"
 #include "mixnet/op/invoke.h"
+#include "mixnet/op/random.h"
 #include "test_util.h"
 
 namespace mixnet::test {
@@ -18,6 +20,9 @@ struct HybridCheckOptions {
   double rtol = 1e-5, atol = 1e-6;
   bool train = true;
   bool check_grads = true;
+  /*! \brief Seeds the generator before each run, so that ops drawing random numbers (dropout)
+   * draw the same in eager and hybridized runs. */
+  std::optional<uint64_t> seed;
 };
 
 namespace detail {
@@ -76,6 +81,7 @@ inline void ExpectHybridMatchesEager(gluon::HybridBlock& block, const std::vecto
   };
   std::vector<NDArray> heads;
   auto run = [&]() {
+    if (o.seed) op::SeedRandom(*o.seed);
     detail::RunResult r;
     std::vector<NDArray> xs;
     for (const NDArray& x : inputs) {

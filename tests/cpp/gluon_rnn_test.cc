@@ -14,6 +14,7 @@
 #include "mixnet/gluon/rnn.h"
 #include "mixnet/ndarray/serialize.h"
 #include "mixnet/op/invoke.h"
+#include "mixnet/op/random.h"
 #include "test_util.h"
 
 namespace mixnet::gluon::rnn {
@@ -576,6 +577,27 @@ TEST(GluonRnnCell, UnrollValidLength) {
   }
 }
 
+// MXNet's SequenceMask writes zeros past a sequence's end: a NaN there does not come through.
+TEST(GluonRnnCell, UnrollValidLengthMasksNaN) {
+  const int64_t t = 3, c = 2;
+  std::vector<float> xv(static_cast<size_t>(2 * t * c), 0.25f);
+  for (size_t i = 2 * c; i < 3 * c; ++i)
+    xv[i] = std::nanf("");  // sequence 0, step 2, past its length 2
+  const NDArray x = NDArray::FromVector<float>(xv, {2, t, c});
+  const NDArray valid = NDArray::FromVector<float>({2, 3}, {2});
+  auto cell = std::make_shared<GRUCell>(2);
+  cell->Initialize(std::make_shared<init::Uniform>(0.5));
+  const UnrollResult r = cell->Unroll(t, {x}, {}, "NTC", true, valid);
+  const auto out = Values(r.outputs[0]);
+  for (size_t i = 0; i < out.size(); ++i)
+    EXPECT_FALSE(std::isnan(out[i])) << "output element " << i;
+  EXPECT_EQ(out[4], 0);
+  EXPECT_EQ(out[5], 0);
+  for (const auto& s : r.states)
+    for (double v : Values(s))
+      EXPECT_FALSE(std::isnan(v));
+}
+
 TEST(GluonRnnCell, SequentialStepsAndUnrolls) {
   auto seq = std::make_shared<SequentialRNNCell>();
   {
@@ -715,6 +737,28 @@ TEST(GluonRnnHybrid, LayersMatchEager) {
       in.push_back(RandomArray(s.shape, 82 + in.size()));
     test::ExpectHybridMatchesEager(*layer, in);
   }
+}
+
+// Dropout between layers trains: the backward uses the forward's masks, and with the generator
+// seeded before each run the hybridized graph draws the same masks as the eager call.
+TEST(GluonRnnHybrid, LstmWithDropoutTrains) {
+  auto layer = MakeLayer("lstm", 3, {.num_layers = 2, .layout = "NTC", .dropout = 0.5});
+  layer->Initialize(std::make_shared<init::Uniform>(0.5));
+  const NDArray x = RandomArray({2, 4, 3}, 85);
+  // The masks do act in training: two seeds give different outputs.
+  auto forward = [&](uint64_t seed) {
+    op::SeedRandom(seed);
+    autograd::RecordScope record(true);
+    const std::vector<NDArray> in{x};
+    return Values((*layer)(in)[0]);
+  };
+  EXPECT_NE(forward(1), forward(2));
+  EXPECT_EQ(forward(3), forward(3));
+  test::ExpectHybridMatchesEager(*layer, {x}, {.seed = 5});
+  std::vector<NDArray> in{x};
+  for (const auto& s : layer->StateInfo(2))
+    in.push_back(RandomArray(s.shape, 86 + in.size()));
+  test::ExpectHybridMatchesEager(*layer, in, {.seed = 6});
 }
 
 std::vector<NDArray> StepInputs(RecurrentCell& cell, int64_t batch, int64_t input, uint64_t seed) {
