@@ -615,6 +615,11 @@ TEST(GluonRnnLayer, ImportsMXNetExportedLstm) {
   ExpectNear(Values(out[0]), want, 1e-6);
   net->Hybridize();
   ExpectNear(Values((*net)(in)[0]), want, 1e-6);
+  // Written back, the RNN node counts MXNet's 3 outputs (not the hidden dropout_mask).
+  const std::string json = net->symbol().ToJSON();
+  const std::string rows =
+      json.substr(json.find("node_row_ptr"), json.find("heads") - json.find("node_row_ptr"));
+  EXPECT_NE(rows.find("20, \n    23"), std::string::npos) << rows;
 }
 
 // With valid_length each sequence is unrolled as if cut to its length: outputs past it are
