@@ -132,8 +132,8 @@ struct OpDef {
   InferTypeFn infer_type;
   std::vector<std::pair<int, int>> in_place;  // (input, output) pairs that may share memory
   /*!
-   * \brief How many of the outputs a symbol shows (MXNet's FNumVisibleOutputs): Dropout's mask
-   * is computed and read by its gradient, but a Dropout symbol has one output. 0: all.
+   * \brief Outputs a symbol shows (MXNet's FNumVisibleOutputs; 0: all, -n: all but the last n):
+   * Dropout's mask is computed and read by its gradient, but a Dropout symbol has one output.
    */
   int visible_outputs = 0;
   std::vector<KernelDef> kernels;

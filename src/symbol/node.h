@@ -40,8 +40,9 @@ struct Node {
   uint32_t num_outputs() const;
   /*! \brief The outputs a symbol shows (OpDef::visible_outputs): the first ones. */
   uint32_t num_visible_outputs() const {
-    return op && op->visible_outputs > 0 ? static_cast<uint32_t>(op->visible_outputs)
-                                         : num_outputs();
+    if (!op || op->visible_outputs == 0) return num_outputs();
+    if (op->visible_outputs > 0) return static_cast<uint32_t>(op->visible_outputs);
+    return num_outputs() - static_cast<uint32_t>(-op->visible_outputs);
   }
   /*! \brief The attribute `key`, or null. */
   const std::string* FindAttr(std::string_view key) const;

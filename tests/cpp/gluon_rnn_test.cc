@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "mixnet/gluon/rnn.h"
 #include "mixnet/ndarray/serialize.h"
 #include "mixnet/op/invoke.h"
+#include "mixnet/op/random.h"
 #include "test_util.h"
 
 namespace mixnet::gluon::rnn {
@@ -547,6 +549,79 @@ std::vector<double> Row(const NDArray& a, int64_t n) {
   return {v.begin() + n * per, v.begin() + (n + 1) * per};
 }
 
+// An LSTM layer (2 layers, dropout 0.3) exported by MXNet 1.9.1's HybridBlock.export: its
+// graph joins the weights with _rnn_param_concat and takes the begin states as inputs.
+// Parameters: sin(0.7 k + i) * 0.4 over each one's elements k, i its position by name; input
+// cos(0.9 k) * 0.8. The outputs are MXNet's.
+constexpr const char* kMXNetLstmSymbol = R"json({"nodes":[
+{"op":"null","name":"data0","inputs":[]},
+{"op":"null","name":"lstm0_l0_i2h_weight","attrs":{"__dtype__":"0","__lr_mult__":"1.0","__shape__":"(8, 3)","__storage_type__":"0","__wd_mult__":"1.0"},"inputs":[]},
+{"op":"Reshape","name":"lstm0_reshape0","attrs":{"shape":"-1"},"inputs":[[1,0,0]]},
+{"op":"null","name":"lstm0_l0_h2h_weight","attrs":{"__dtype__":"0","__lr_mult__":"1.0","__shape__":"(8, 2)","__storage_type__":"0","__wd_mult__":"1.0"},"inputs":[]},
+{"op":"Reshape","name":"lstm0_reshape1","attrs":{"shape":"-1"},"inputs":[[3,0,0]]},
+{"op":"null","name":"lstm0_l1_i2h_weight","attrs":{"__dtype__":"0","__lr_mult__":"1.0","__shape__":"(8, 2)","__storage_type__":"0","__wd_mult__":"1.0"},"inputs":[]},
+{"op":"Reshape","name":"lstm0_reshape2","attrs":{"shape":"-1"},"inputs":[[5,0,0]]},
+{"op":"null","name":"lstm0_l1_h2h_weight","attrs":{"__dtype__":"0","__lr_mult__":"1.0","__shape__":"(8, 2)","__storage_type__":"0","__wd_mult__":"1.0"},"inputs":[]},
+{"op":"Reshape","name":"lstm0_reshape3","attrs":{"shape":"-1"},"inputs":[[7,0,0]]},
+{"op":"null","name":"lstm0_l0_i2h_bias","attrs":{"__dtype__":"0","__init__":"zeros","__lr_mult__":"1.0","__shape__":"(8,)","__storage_type__":"0","__wd_mult__":"1.0"},"inputs":[]},
+{"op":"Reshape","name":"lstm0_reshape4","attrs":{"shape":"-1"},"inputs":[[9,0,0]]},
+{"op":"null","name":"lstm0_l0_h2h_bias","attrs":{"__dtype__":"0","__init__":"zeros","__lr_mult__":"1.0","__shape__":"(8,)","__storage_type__":"0","__wd_mult__":"1.0"},"inputs":[]},
+{"op":"Reshape","name":"lstm0_reshape5","attrs":{"shape":"-1"},"inputs":[[11,0,0]]},
+{"op":"null","name":"lstm0_l1_i2h_bias","attrs":{"__dtype__":"0","__init__":"zeros","__lr_mult__":"1.0","__shape__":"(8,)","__storage_type__":"0","__wd_mult__":"1.0"},"inputs":[]},
+{"op":"Reshape","name":"lstm0_reshape6","attrs":{"shape":"-1"},"inputs":[[13,0,0]]},
+{"op":"null","name":"lstm0_l1_h2h_bias","attrs":{"__dtype__":"0","__init__":"zeros","__lr_mult__":"1.0","__shape__":"(8,)","__storage_type__":"0","__wd_mult__":"1.0"},"inputs":[]},
+{"op":"Reshape","name":"lstm0_reshape7","attrs":{"shape":"-1"},"inputs":[[15,0,0]]},
+{"op":"_rnn_param_concat","name":"lstm0__rnn_param_concat0","attrs":{"dim":"0","num_args":"8"},"inputs":[[2,0,0],[4,0,0],[6,0,0],[8,0,0],[10,0,0],[12,0,0],[14,0,0],[16,0,0]]},
+{"op":"null","name":"data1","inputs":[]},
+{"op":"null","name":"data2","inputs":[]},
+{"op":"RNN","name":"lstm0_rnn0","attrs":{"bidirectional":"False","lstm_state_clip_max":"None","lstm_state_clip_min":"None","lstm_state_clip_nan":"False","mode":"lstm","num_layers":"2","p":"0.3","projection_size":"None","state_outputs":"True","state_size":"2","use_sequence_length":"False"},"inputs":[[0,0,0],[17,0,0],[18,0,0],[19,0,0]]}
+],"arg_nodes":[0,1,3,5,7,9,11,13,15,18,19],"node_row_ptr":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,23],"heads":[[20,0,0]],"attrs":{"mxnet_version":["int",10901]}})json";
+
+TEST(GluonRnnLayer, ImportsMXNetExportedLstm) {
+  const std::string dir = ::testing::TempDir();
+  const std::string sym_file = dir + "mixnet_rnn_lstmexp-symbol.json";
+  const std::string param_file = dir + "mixnet_rnn_lstmexp-0000.params";
+  {
+    std::ofstream f(sym_file);
+    f << kMXNetLstmSymbol;
+  }
+  const std::vector<std::pair<std::string, Shape>> params{
+      {"lstm0_l0_h2h_bias", {8}}, {"lstm0_l0_h2h_weight", {8, 2}},
+      {"lstm0_l0_i2h_bias", {8}}, {"lstm0_l0_i2h_weight", {8, 3}},
+      {"lstm0_l1_h2h_bias", {8}}, {"lstm0_l1_h2h_weight", {8, 2}},
+      {"lstm0_l1_i2h_bias", {8}}, {"lstm0_l1_i2h_weight", {8, 2}}};
+  std::vector<NDArray> arrays;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < params.size(); ++i) {
+    std::vector<float> v(static_cast<size_t>(params[i].second.Size()));
+    for (size_t k = 0; k < v.size(); ++k)
+      v[k] =
+          static_cast<float>(std::sin(0.7 * static_cast<double>(k) + static_cast<double>(i)) * 0.4);
+    arrays.push_back(NDArray::FromVector<float>(v, params[i].second));
+    names.push_back("arg:" + params[i].first);
+  }
+  SaveNDArrays(param_file, arrays, names);
+  std::vector<float> xv(12);
+  for (size_t k = 0; k < xv.size(); ++k)
+    xv[k] = static_cast<float>(std::cos(0.9 * static_cast<double>(k)) * 0.8);
+  const std::vector<NDArray> in{NDArray::FromVector<float>(xv, {2, 2, 3}),
+                                NDArray::Zeros({2, 2, 2}), NDArray::Zeros({2, 2, 2})};
+  auto net = SymbolBlock::Imports(sym_file, {"data0", "data1", "data2"}, param_file);
+  const std::vector<double> want{0.08117175102233887, 0.055960871279239655, 0.06902614235877991,
+                                 0.05373616889119148, 0.11636079102754593,  0.08813835680484772,
+                                 0.09328234940767288, 0.07433678954839706};
+  const auto out = (*net)(in);
+  ASSERT_EQ(out.size(), 1u);
+  ExpectNear(Values(out[0]), want, 1e-6);
+  net->Hybridize();
+  ExpectNear(Values((*net)(in)[0]), want, 1e-6);
+  // Written back, the RNN node counts MXNet's 3 outputs (not the hidden dropout_mask).
+  const std::string json = net->symbol().ToJSON();
+  const std::string rows =
+      json.substr(json.find("node_row_ptr"), json.find("heads") - json.find("node_row_ptr"));
+  EXPECT_NE(rows.find("20, \n    23"), std::string::npos) << rows;
+}
+
 // With valid_length each sequence is unrolled as if cut to its length: outputs past it are
 // zero and the states are those after its last step (for bidirectional, the reverse
 // direction starts at the last valid step).
@@ -574,6 +649,27 @@ TEST(GluonRnnCell, UnrollValidLength) {
         ExpectNear(Row(r.states[s], n), Values(alone.states[s]), 1e-5);
     }
   }
+}
+
+// MXNet's SequenceMask writes zeros past a sequence's end: a NaN there does not come through.
+TEST(GluonRnnCell, UnrollValidLengthMasksNaN) {
+  const int64_t t = 3, c = 2;
+  std::vector<float> xv(static_cast<size_t>(2 * t * c), 0.25f);
+  for (size_t i = 2 * c; i < 3 * c; ++i)
+    xv[i] = std::nanf("");  // sequence 0, step 2, past its length 2
+  const NDArray x = NDArray::FromVector<float>(xv, {2, t, c});
+  const NDArray valid = NDArray::FromVector<float>({2, 3}, {2});
+  auto cell = std::make_shared<GRUCell>(2);
+  cell->Initialize(std::make_shared<init::Uniform>(0.5));
+  const UnrollResult r = cell->Unroll(t, {x}, {}, "NTC", true, valid);
+  const auto out = Values(r.outputs[0]);
+  for (size_t i = 0; i < out.size(); ++i)
+    EXPECT_FALSE(std::isnan(out[i])) << "output element " << i;
+  EXPECT_EQ(out[4], 0);
+  EXPECT_EQ(out[5], 0);
+  for (const auto& s : r.states)
+    for (double v : Values(s))
+      EXPECT_FALSE(std::isnan(v));
 }
 
 TEST(GluonRnnCell, SequentialStepsAndUnrolls) {
@@ -715,6 +811,28 @@ TEST(GluonRnnHybrid, LayersMatchEager) {
       in.push_back(RandomArray(s.shape, 82 + in.size()));
     test::ExpectHybridMatchesEager(*layer, in);
   }
+}
+
+// Dropout between layers trains: the backward uses the forward's masks, and with the generator
+// seeded before each run the hybridized graph draws the same masks as the eager call.
+TEST(GluonRnnHybrid, LstmWithDropoutTrains) {
+  auto layer = MakeLayer("lstm", 3, {.num_layers = 2, .layout = "NTC", .dropout = 0.5});
+  layer->Initialize(std::make_shared<init::Uniform>(0.5));
+  const NDArray x = RandomArray({2, 4, 3}, 85);
+  // The masks do act in training: two seeds give different outputs.
+  auto forward = [&](uint64_t seed) {
+    op::SeedRandom(seed);
+    autograd::RecordScope record(true);
+    const std::vector<NDArray> in{x};
+    return Values((*layer)(in)[0]);
+  };
+  EXPECT_NE(forward(1), forward(2));
+  EXPECT_EQ(forward(3), forward(3));
+  test::ExpectHybridMatchesEager(*layer, {x}, {.seed = 5});
+  std::vector<NDArray> in{x};
+  for (const auto& s : layer->StateInfo(2))
+    in.push_back(RandomArray(s.shape, 86 + in.size()));
+  test::ExpectHybridMatchesEager(*layer, in, {.seed = 6});
 }
 
 std::vector<NDArray> StepInputs(RecurrentCell& cell, int64_t batch, int64_t input, uint64_t seed) {

@@ -34,6 +34,12 @@ std::vector<Case> AllCases() {
   return cases;
 }
 
+/*! \brief Outputs a symbol shows of `all` (OpDef::visible_outputs: 0 all, -n all but n). */
+size_t VisibleOutputs(const OpDef& op, size_t all) {
+  if (op.visible_outputs > 0) return static_cast<size_t>(op.visible_outputs);
+  return all - static_cast<size_t>(-op.visible_outputs);
+}
+
 std::vector<NDArray> Copies(const std::vector<NDArray>& arrays) {
   std::vector<NDArray> out;
   for (const NDArray& a : arrays) {
@@ -97,8 +103,7 @@ TEST_P(OpExecutorTest, MatchesImperative) {
     SeedRandom(1234);
     exe->Forward(train);
     // A symbol shows the visible outputs (Dropout's mask is hidden).
-    const size_t visible =
-        c.op->visible_outputs > 0 ? static_cast<size_t>(c.op->visible_outputs) : imp_out.size();
+    const size_t visible = VisibleOutputs(*c.op, imp_out.size());
     ASSERT_EQ(exe->outputs().size(), visible);
     for (size_t j = 0; j < visible; ++j) {
       ExpectClose(AsDoubles(exe->outputs()[j]), AsDoubles(imp_out[j]), 1e-12, 1e-14,
@@ -151,9 +156,7 @@ TEST_P(OpExecutorTest, TracedMatchesImperative) {
   const Attrs attrs = c.op->ParseAttrs(s.attrs);
   const std::vector<int> mutated = c.op->mutate_inputs(attrs);
   const auto inputs = MakeInputs(c, SampleInputs(c), DType::kFloat64);
-  const size_t visible = c.op->visible_outputs > 0
-                             ? static_cast<size_t>(c.op->visible_outputs)
-                             : Invoke(c.op->name, Copies(inputs), s.attrs).size();
+  const size_t visible = VisibleOutputs(*c.op, Invoke(c.op->name, Copies(inputs), s.attrs).size());
   // Trace the call: variables x0, x1, ... become the graph's inputs.
   sym::Symbol graph;
   {

@@ -3,6 +3,7 @@
 // clipping, dropout and the errors. Gradients are checked by the registry test's samples.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <random>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "mixnet/op/invoke.h"
+#include "mixnet/op/random.h"
 #include "operator/op_def.h"
 #include "test_util.h"
 
@@ -169,7 +171,7 @@ TEST(OpRNN, SingleLayerMatchesHandLoopEveryMode) {
       SCOPED_TRACE(kernel);
       const auto out =
           Invoke("RNN", in, RnnAttrs(mode, hidden, 1, false, true), {}, {.kernel = kernel});
-      ASSERT_EQ(out.size(), mode == "lstm" ? 3u : 2u);
+      ASSERT_EQ(out.size(), mode == "lstm" ? 4u : 3u);  // and the hidden dropout_mask
       EXPECT_EQ(out[0].shape(), (Shape{steps, batch, hidden}));
       ExpectNear(out[0].ToVector<double>(), want.y, 1e-12);
       ExpectNear(out[1].ToVector<double>(), want.h, 1e-12);
@@ -217,8 +219,10 @@ TEST(OpRNN, StackedBidirectionalLstmComposesSingleLayers) {
     ExpectNear(out[1].ToVector<double>(), hy, 1e-12);
     ExpectNear(out[2].ToVector<double>(), cy, 1e-12);
   }
-  // Without state_outputs only `out` comes back.
-  EXPECT_EQ(Invoke("RNN", in, RnnAttrs("lstm", hidden, layers, true, false)).size(), 1u);
+  // Without state_outputs only `out` comes back, with the hidden dropout_mask, empty for p=0.
+  const auto plain = Invoke("RNN", in, RnnAttrs("lstm", hidden, layers, true, false));
+  ASSERT_EQ(plain.size(), 2u);
+  EXPECT_EQ(plain[1].shape(), Shape({0}));
 }
 
 TEST(OpRNN, StatesAreTheLastStepForwardAndTheFirstReversed) {
@@ -291,10 +295,83 @@ TEST(OpRNN, DropoutOnlyInTrainingBetweenLayers) {
                               batch, hidden, hidden, w[1], Slice(h0, 1, batch * hidden), {}, false);
   const auto train = Invoke("RNN", in, attrs, {}, {.is_train = true})[0].ToVector<double>();
   ExpectNear(train, want.y, 1e-12);
-  // The gradient cannot recompute the forward's masks.
-  const std::vector<NDArray> bin{in[0], in[1], in[2], F64(plain, {steps, batch, hidden})};
-  EXPECT_ERROR(Invoke("_rnn_backward", bin, attrs, {}, {.is_train = true})[0].WaitToRead(),
-               NotImplementedError, "RNN", "dropout");
+  // p = 0 is no dropout, in training too.
+  attrs.back() = {"p", "0"};
+  ExpectNear(Invoke("RNN", in, attrs, {}, {.is_train = true})[0].ToVector<double>(), plain, 0);
+}
+
+/*!
+ * \brief NOTE [ RNN dropout masks ]: the gradient in training uses the masks the forward drew.
+ * With the generator seeded before each call the forward draws the same masks, so the loss is a
+ * fixed function of the inputs: the fused gradient must match its central differences.
+ */
+TEST(OpRNN, DropoutGradientUsesTheForwardMasks) {
+  const int steps = 3, batch = 2, input = 2, hidden = 2, layers = 3;
+  auto attrs = RnnAttrs("lstm", hidden, layers, true, true);
+  attrs.emplace_back("p", "0.5");
+  const int64_t np = static_cast<int64_t>(ParamCount(4, hidden, input, layers, 2));
+  const Shape state{layers * 2, batch, hidden};
+  const std::vector<Shape> shapes{Shape{steps, batch, input}, Shape{np}, state, state};
+  std::vector<std::vector<double>> x;
+  for (size_t k = 0; k < shapes.size(); ++k)
+    x.push_back(Random(static_cast<size_t>(shapes[k].Size()), 40 + k, -0.8, 0.8));
+  const auto heads = Random(steps * batch * 2 * hidden + 2 * state.Size(), 50);
+  // sum(heads * (out, hy, cy)) in training, with the masks the seed draws.
+  auto loss = [&](const std::vector<NDArray>& in, NDArray* mask) {
+    SeedRandom(7);
+    const auto out = Invoke("RNN", in, attrs, {}, {.is_train = true});
+    if (mask) *mask = out[3];
+    std::vector<double> flat;
+    for (size_t j = 0; j < 3; ++j) {
+      const auto v = out[j].ToVector<double>();
+      flat.insert(flat.end(), v.begin(), v.end());
+    }
+    double l = 0;
+    for (size_t i = 0; i < flat.size(); ++i)
+      l += heads[i] * flat[i];
+    return l;
+  };
+  std::vector<NDArray> in;
+  for (size_t k = 0; k < shapes.size(); ++k)
+    in.push_back(F64(x[k], shapes[k]));
+  NDArray mask;
+  loss(in, &mask);
+  ASSERT_EQ(mask.shape(), (Shape{layers - 1, steps, batch, 2 * hidden}));
+  const auto m = mask.ToVector<double>();
+  EXPECT_GT(std::count(m.begin(), m.end(), 0.0), 0);
+  EXPECT_GT(std::count(m.begin(), m.end(), 2.0), 0);
+  EXPECT_EQ(std::count(m.begin(), m.end(), 0.0) + std::count(m.begin(), m.end(), 2.0),
+            static_cast<long>(m.size()));
+  // The fused gradient, given the forward's mask.
+  const size_t o = static_cast<size_t>(steps * batch * 2 * hidden), sz = state.Size();
+  const std::vector<NDArray> bin{
+      in[0],
+      in[1],
+      in[2],
+      F64(std::vector<double>(heads.begin(), heads.begin() + o), {steps, batch, 2 * hidden}),
+      in[3],
+      F64(std::vector<double>(heads.begin() + o, heads.begin() + o + sz), state),
+      F64(std::vector<double>(heads.begin() + o + sz, heads.end()), state),
+      mask};
+  const auto grads = Invoke("_rnn_backward", bin, attrs, {}, {.is_train = true});
+  ASSERT_EQ(grads.size(), 4u);
+  constexpr double kEps = 1e-6;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    SCOPED_TRACE("input " + std::to_string(k));
+    std::vector<double> numeric(x[k].size());
+    for (size_t i = 0; i < x[k].size(); ++i) {
+      auto at = [&](double v) {
+        auto xs = x;
+        xs[k][i] = v;
+        std::vector<NDArray> arrays;
+        for (size_t j = 0; j < shapes.size(); ++j)
+          arrays.push_back(F64(xs[j], shapes[j]));
+        return loss(arrays, nullptr);
+      };
+      numeric[i] = (at(x[k][i] + kEps) - at(x[k][i] - kEps)) / (2 * kEps);
+    }
+    ExpectNear(grads[k].ToVector<double>(), numeric, 1e-6);
+  }
 }
 
 TEST(OpRNN, ErrorsNameTheArgument) {

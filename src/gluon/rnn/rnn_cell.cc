@@ -1,11 +1,6 @@
 // gluon.rnn cells: MXNet 1.x's rnn_cell.py (HybridRecurrentCell and its subclasses).
-//
-// NOTE [ Sequence ops from primitives ]
-// MXNet's unroll uses SequenceMask, SequenceLast and SequenceReverse for valid_length; mixnet
-// has not registered those ops, so the three are composed here from registered ones (arange,
-// broadcast comparisons, one_hot, gather_nd), which trace and differentiate like any op. Masked
-// steps are multiplied by zero, so a NaN or inf output past a sequence's end stays NaN (MXNet
-// writes 0); the gradient is the same.
+// With valid_length, unroll uses SequenceMask, SequenceLast and SequenceReverse as MXNet's does:
+// steps past a sequence's end become 0 (a NaN there too).
 #include <algorithm>
 #include <charconv>
 #include <sstream>
@@ -102,72 +97,16 @@ Sequence FormatSequence(std::optional<int64_t> length, const std::vector<NDArray
   return seq;
 }
 
-/*! \brief Positions 0..n-1 as `like`'s dtype, on its context. */
-NDArray Arange(int64_t n, const NDArray& like) {
-  return Op("_arange", {},
-            {{"start", "0"},
-             {"stop", Attr(static_cast<double>(n))},
-             {"ctx", like.ctx().ToString()},
-             {"dtype", DTypeName(like.dtype())}});
-}
-
-NDArray CastLike(const NDArray& x, const NDArray& like) {
-  return x.dtype() == like.dtype() ? x : Op("Cast", {x}, {{"dtype", DTypeName(like.dtype())}});
-}
-
-/*! \brief (T, N) mask of t < valid_length[n], reshaped to broadcast over `data` (time axis). */
-NDArray StepMask(const NDArray& data, const NDArray& valid_length, int axis) {
-  const int64_t steps = data.shape()[axis], batch = data.shape()[1 - axis];
-  const NDArray t = Arange(steps, data);
-  const NDArray len = CastLike(valid_length, data);
-  std::vector<int64_t> shape(static_cast<size_t>(data.shape().ndim()), 1);
-  shape[static_cast<size_t>(axis)] = steps;
-  shape[static_cast<size_t>(1 - axis)] = batch;
-  const std::vector<int64_t> t_shape =
-      axis == 0 ? std::vector<int64_t>{steps, 1} : std::vector<int64_t>{1, steps};
-  const std::vector<int64_t> n_shape =
-      axis == 0 ? std::vector<int64_t>{1, batch} : std::vector<int64_t>{batch, 1};
-  return Reshape(Op("broadcast_lesser", {Reshape(t, t_shape), Reshape(len, n_shape)}), shape);
-}
-
-/*! \brief SequenceMask: steps at or past valid_length zeroed (`data` merged, time `axis`). */
-NDArray SequenceMask(const NDArray& data, const NDArray& valid_length, int axis) {
-  return Op("broadcast_mul", {data, StepMask(data, valid_length, axis)});
-}
-
-/*! \brief SequenceLast of (T, N, ...) stacked on axis 0: the step valid_length - 1. */
-NDArray SequenceLast(const NDArray& data, const NDArray& valid_length) {
-  const int64_t steps = data.shape()[0];
-  const NDArray last = Op("_minus_scalar", {CastLike(valid_length, data)}, {{"scalar", "1"}});
-  NDArray pick =
-      Op("transpose",
-         {Op("one_hot", {last}, {{"depth", Attr(steps)}, {"dtype", DTypeName(data.dtype())}})});
-  std::vector<int64_t> shape(static_cast<size_t>(data.shape().ndim()), 1);
-  shape[0] = steps;
-  shape[1] = data.shape()[1];
-  pick = Reshape(pick, shape);
-  return Op("sum", {Op("broadcast_mul", {data, pick})}, {{"axis", "(0,)"}});
-}
-
-/*! \brief SequenceReverse of (T, N, ...) stacked on axis 0: the first valid_length steps. */
-NDArray SequenceReverse(const NDArray& data, const NDArray& valid_length) {
-  const int64_t steps = data.shape()[0], batch = data.shape()[1];
-  const NDArray t = Reshape(Arange(steps, data), {steps, 1});
-  const NDArray len = Reshape(CastLike(valid_length, data), {1, batch});
-  const std::vector<int64_t> tn{steps, batch};
-  const NDArray reversed = Op("broadcast_sub", {Op("_minus_scalar", {len}, {{"scalar", "1"}}), t});
-  const NDArray idx_t = Op("where", {Op("broadcast_lesser", {t, len}), reversed,
-                                     Op("broadcast_to", {t}, {{"shape", Attr(tn)}})});
-  const NDArray idx_n =
-      Op("broadcast_to", {Reshape(Arange(batch, data), {1, batch})}, {{"shape", Attr(tn)}});
-  const std::vector<NDArray> idx{idx_t, idx_n};
-  return Op("gather_nd", {data, Join("stack", idx, 0)});
+/*! \brief The Sequence* op `name` with use_sequence_length on `data`'s time `axis`. */
+NDArray SequenceOp(const char* name, const NDArray& data, const NDArray& valid_length, int axis) {
+  return Op(name, {data, valid_length},
+            {{"use_sequence_length", "True"}, {"axis", Attr(static_cast<int64_t>(axis))}});
 }
 
 /*! \brief MXNet's _reverse_sequences on per-step arrays. */
 std::vector<NDArray> ReverseSteps(const std::vector<NDArray>& steps, const NDArray& valid_length) {
   if (valid_length.is_none()) return {steps.rbegin(), steps.rend()};
-  const NDArray rev = SequenceReverse(Join("stack", steps, 0), valid_length);
+  const NDArray rev = SequenceOp("SequenceReverse", Join("stack", steps, 0), valid_length, 0);
   return detail::Unstack(rev, 0);
 }
 
@@ -175,7 +114,7 @@ std::vector<NDArray> ReverseSteps(const std::vector<NDArray>& steps, const NDArr
 std::vector<NDArray> MaskSteps(const std::vector<NDArray>& outputs, bool merged,
                                const NDArray& valid_length, int axis) {
   const NDArray data = merged ? outputs[0] : Join("stack", outputs, axis);
-  const NDArray masked = SequenceMask(data, valid_length, axis);
+  const NDArray masked = SequenceOp("SequenceMask", data, valid_length, axis);
   if (merged) return {masked};
   return detail::Unstack(masked, axis);
 }
@@ -247,9 +186,10 @@ UnrollResult RecurrentCell::Unroll(int64_t length, const std::vector<NDArray>& i
       std::vector<NDArray> per_step;
       for (const auto& s : all_states)
         per_step.push_back(s[j]);
-      states[j] = SequenceLast(Join("stack", per_step, 0), valid_length);
+      states[j] = SequenceOp("SequenceLast", Join("stack", per_step, 0), valid_length, 0);
     }
-    outputs = {SequenceMask(Join("stack", outputs, seq.axis), valid_length, seq.axis)};
+    outputs = {
+        SequenceOp("SequenceMask", Join("stack", outputs, seq.axis), valid_length, seq.axis)};
   }
   return {FormatSequence(length, outputs, layout, merge_outputs).steps, std::move(states)};
 }

@@ -185,7 +185,8 @@ std::vector<NDArray> RecurrentLayer::HybridForward(const std::vector<NDArray>& i
     for (size_t ld = 0; ld < weights_.size() / 4; ++ld)
       for (int h2h = 0; h2h < 2; ++h2h)
         flat.push_back(detail::Reshape(weights_[ld * 4 + bias * 2 + h2h]->data(x.ctx()), {-1}));
-  std::vector<NDArray> args{x, detail::Join("Concat", flat, 0)};
+  // MXNet's concat for RNN parameters, so exported graphs name the op as MXNet's do.
+  std::vector<NDArray> args{x, detail::Join("_rnn_param_concat", flat, 0)};
   args.insert(args.end(), states.begin(), states.end());
   op::AttrDict attrs{{"state_size", detail::Attr(int64_t{hidden_size_})},
                      {"num_layers", detail::Attr(int64_t{options_.num_layers})},
@@ -199,6 +200,7 @@ std::vector<NDArray> RecurrentLayer::HybridForward(const std::vector<NDArray>& i
   }
   if (options_.state_clip_nan) attrs.emplace_back("lstm_state_clip_nan", "True");
   std::vector<NDArray> out = op::Invoke("RNN", args, attrs);
+  out.pop_back();  // the hidden dropout_mask (NOTE [ RNN dropout masks ] in rnn.cc)
   if (options_.layout == "NTC") out[0] = detail::SwapTimeBatch(out[0]);
   if (inputs.size() == 1) out.resize(1);
   return out;

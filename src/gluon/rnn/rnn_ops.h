@@ -56,11 +56,11 @@ inline NDArray Reshape(const NDArray& x, const std::vector<int64_t>& shape) {
   return Op("Reshape", {x}, {{"shape", Attr(shape)}});
 }
 
-/*! \brief Concat (dim) or stack (axis) of `xs`. */
+/*! \brief Concat or _rnn_param_concat (dim), or stack (axis), of `xs`. */
 inline NDArray Join(std::string_view name, std::span<const NDArray> xs, int64_t axis) {
   return Op(name, xs,
             {{"num_args", Attr(static_cast<int64_t>(xs.size()))},
-             {name == "Concat" ? "dim" : "axis", Attr(axis)}});
+             {name == "stack" ? "axis" : "dim", Attr(axis)}});
 }
 
 /*! \brief split(x, num_outputs = x.shape[axis], axis, squeeze_axis=True). */

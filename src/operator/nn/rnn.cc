@@ -13,6 +13,13 @@
 // The backward (_rnn_backward) recomputes the forward, keeping the gates, then runs
 // backpropagation through time; per layer and direction the input projections and the weight
 // gradients of all steps are single GEMMs, only the recurrence goes step by step.
+//
+// NOTE [ RNN dropout masks ]
+// With p > 0 and several layers, dropout applies to each layer's output but the last. The
+// forward writes the masks it applies (0 or 1/(1-p) while training, ones otherwise) to a hidden
+// last output, dropout_mask (layers-1, seq_len, batch, D*H), as Dropout hides its mask; the
+// backward reads them, to recompute the forward and to scale the gradient between layers. Without
+// dropout the hidden output is empty (0,) and the backward takes no mask.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -120,6 +127,11 @@ RnnDims MakeDims(const RNNParam& p, const Shape& data) {
 
 bool IsLstm(const Attrs& attrs) {
   return attrs.param<RNNParam>().mode == kLstm;
+}
+
+/*! \brief Whether dropout applies between layers (in training), so masks are kept. */
+bool HasDropout(const RNNParam& p) {
+  return p.p > 0 && p.num_layers > 1;
 }
 
 /*! \brief Rejects what the op does not implement; shape inference calls it first. */
@@ -256,10 +268,10 @@ void DirForward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, cons
   if (p.mode == kLstm) std::copy(c.begin(), c.end(), clast);
 }
 
-/*! \brief All layers; `rng` is set when dropout applies between layers. */
+/*! \brief All layers; `masks` (layers-1, steps, batch, D*H) scale each output but the last. */
 template <bool kBlas, typename T>
 void NetForward(const RnnDims& dm, const RNNParam& p, const T* x, const T* w, const T* hx,
-                const T* cx, std::mt19937_64* rng, Trace<T>* tr) {
+                const T* cx, const T* masks, Trace<T>* tr) {
   const int64_t states = dm.layers * dm.dirs * dm.StateSize();
   tr->hy.resize(static_cast<size_t>(states));
   if (p.mode == kLstm) tr->cy.resize(static_cast<size_t>(states));
@@ -278,11 +290,10 @@ void NetForward(const RnnDims& dm, const RNNParam& p, const T* x, const T* w, co
       tr->out = std::move(y);
       break;
     }
-    if (rng) {
-      const double keep = 1.0 - p.p;
-      std::uniform_real_distribution<double> uniform(0.0, 1.0);
-      for (T& v : y)
-        v = uniform(*rng) < keep ? Cast<T>(Ld(v) / keep) : T(0);
+    if (masks) {
+      const T* m = masks + l * static_cast<int64_t>(y.size());
+      for (size_t i = 0; i < y.size(); ++i)
+        y[i] = Cast<T>(Ld(y[i]) * Ld(m[i]));
     }
     tr->inputs[static_cast<size_t>(l + 1)] = std::move(y);
     in = tr->inputs[static_cast<size_t>(l + 1)].data();
@@ -297,22 +308,29 @@ void StoreAll(const std::vector<T>& src, const TBlob& dst, OpReq req) {
     Store(y + i, req, src[i]);
 }
 
-// in: data, parameters, state [, state_cell]. out: out [, hy [, cy]].
+// in: data, parameters, state [, state_cell]. out: out [, hy [, cy]], dropout_mask (hidden).
 template <bool kBlas>
 void RnnForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                 std::span<const OpReq> req, std::span<const TBlob> out) {
   const auto& p = attrs.param<RNNParam>();
   const RnnDims dm = MakeDims(p, in[0].shape);
-  // Dropout between layers only while training, as MXNet.
-  std::mt19937_64* rng = ctx.is_train && p.p > 0 && dm.layers > 1 ? ctx.rng : nullptr;
   DispatchFloat(in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
+    // The masks are drawn while training only, as MXNet; ones otherwise. NOTE [ RNN dropout
+    // masks ]: they are written whatever the request, the backward reads them.
+    T* masks = HasDropout(p) ? out.back().data<T>() : nullptr;
+    if (masks) {
+      const double keep = 1.0 - p.p;
+      std::uniform_real_distribution<double> uniform(0.0, 1.0);
+      for (int64_t i = 0, n = out.back().Size(); i < n; ++i)
+        masks[i] = !ctx.is_train ? T(1) : uniform(*ctx.rng) < keep ? Cast<T>(1 / keep) : T(0);
+    }
     Trace<T> tr;
     NetForward<kBlas>(dm, p, in[0].data<T>(), in[1].data<T>(), in[2].data<T>(),
-                      p.mode == kLstm ? in[3].data<T>() : nullptr, rng, &tr);
+                      p.mode == kLstm ? in[3].data<T>() : nullptr, masks, &tr);
     StoreAll(tr.out, out[0], req[0]);
-    if (out.size() > 1) StoreAll(tr.hy, out[1], req[1]);
-    if (out.size() > 2) StoreAll(tr.cy, out[2], req[2]);
+    if (out.size() > 2) StoreAll(tr.hy, out[1], req[1]);
+    if (out.size() > 3) StoreAll(tr.cy, out[2], req[2]);
   });
 }
 
@@ -405,28 +423,26 @@ void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, con
   }
 }
 
-// in: data, parameters, state, out_grad [, state_cell] [, hy_grad [, cy_grad]] (the optional
-// inputs last, so the generated functions can omit them). out: data_grad, parameters_grad,
-// state_grad [, state_cell_grad].
+// in: data, parameters, state, out_grad [, state_cell] [, hy_grad [, cy_grad]]
+// [, dropout_mask] (the optional inputs last, so the generated functions can omit them).
+// out: data_grad, parameters_grad, state_grad [, state_cell_grad].
 template <bool kBlas>
-void RnnBackward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
+void RnnBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
                  std::span<const OpReq> req, std::span<const TBlob> out) {
   const auto& p = attrs.param<RNNParam>();
   const RnnDims dm = MakeDims(p, in[0].shape);
-  // The forward's dropout masks are gone by now; recomputing them would draw new ones.
-  MX_CHECK(!(ctx.is_train && p.p > 0 && dm.layers > 1), NotImplementedError)
-      << attrs.op->name << ": the gradient of RNN with dropout (p=" << p.p
-      << ") in training is not supported";
   const bool lstm = p.mode == kLstm;
-  const size_t hg = lstm ? 5 : 4;  // index of hy_grad
+  const size_t hg = lstm ? 5 : 4;                             // index of hy_grad
+  const size_t states = in.size() - (HasDropout(p) ? 1 : 0);  // inputs before the mask
   DispatchFloat(in[0].dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* x = in[0].data<T>();
     const T* w = in[1].data<T>();
+    const T* masks = HasDropout(p) ? in.back().data<T>() : nullptr;
     Trace<T> tr;
-    NetForward<kBlas>(dm, p, x, w, in[2].data<T>(), lstm ? in[4].data<T>() : nullptr, nullptr, &tr);
-    const T* dhy = in.size() > hg ? in[hg].data<T>() : nullptr;
-    const T* dcy = in.size() > hg + 1 ? in[hg + 1].data<T>() : nullptr;
+    NetForward<kBlas>(dm, p, x, w, in[2].data<T>(), lstm ? in[4].data<T>() : nullptr, masks, &tr);
+    const T* dhy = states > hg ? in[hg].data<T>() : nullptr;
+    const T* dcy = states > hg + 1 ? in[hg + 1].data<T>() : nullptr;
     std::vector<T> dw(static_cast<size_t>(dm.ParamCount()), T(0));
     std::vector<T> dhx(tr.hy.size()), dcx(tr.cy.size());
     std::vector<T> dy(in[3].data<T>(), in[3].data<T>() + in[3].Size());
@@ -441,6 +457,12 @@ void RnnBackward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob
                            dw.data(), dhx.data() + s, lstm ? dcx.data() + s : nullptr);
       }
       dy.swap(din);
+      // Back through the dropout on layer l-1's output.
+      if (masks && l > 0) {
+        const T* m = masks + (l - 1) * static_cast<int64_t>(dy.size());
+        for (size_t i = 0; i < dy.size(); ++i)
+          dy[i] = Cast<T>(Ld(dy[i]) * Ld(m[i]));
+      }
     }
     StoreAll(dy, out[0], req[0]);
     StoreAll(dw, out[1], req[1]);
@@ -454,10 +476,22 @@ std::vector<std::string> ForwardInputs(const Attrs& attrs) {
   return {"data", "parameters", "state"};
 }
 
-std::vector<std::string> ForwardOutputs(const Attrs& attrs) {
+std::vector<std::string> VisibleOutputs(const Attrs& attrs) {
   if (!attrs.param<RNNParam>().state_outputs) return {"output"};
   if (IsLstm(attrs)) return {"output", "state_output", "statecell_output"};
   return {"output", "state_output"};
+}
+
+std::vector<std::string> ForwardOutputs(const Attrs& attrs) {
+  auto names = VisibleOutputs(attrs);
+  names.push_back("dropout_mask");
+  return names;
+}
+
+/*! \brief The hidden dropout_mask: (layers-1, steps, batch, D*H) with dropout, else (0,). */
+Shape MaskShape(const RNNParam& p, const RnnDims& dm) {
+  if (!HasDropout(p)) return Shape{0};
+  return Shape{dm.layers - 1, dm.steps, dm.batch, dm.dirs * dm.hidden};
 }
 
 /*! \brief Checks data and fills the parameters, state and state_cell (input `cell`) shapes. */
@@ -479,16 +513,18 @@ void ForwardShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>
   const auto dm = InferInputs(attrs, in, 3);
   if (!dm) return;
   AssignShape(attrs, "output", &(*out)[0], Shape{dm->steps, dm->batch, dm->dirs * dm->hidden});
-  for (size_t i = 1; i < out->size(); ++i)
+  for (size_t i = 1; i + 1 < out->size(); ++i)
     AssignShape(attrs, i == 1 ? "state_output" : "statecell_output", &(*out)[i], (*in)[2]);
+  AssignShape(attrs, "dropout_mask", &out->back(), MaskShape(attrs.param<RNNParam>(), *dm));
 }
 
 std::vector<std::string> BackwardInputs(const Attrs& attrs) {
   std::vector<std::string> names{"data", "parameters", "state", "out_grad"};
   if (IsLstm(attrs)) names.push_back("state_cell");
-  const auto outs = ForwardOutputs(attrs);
+  const auto outs = VisibleOutputs(attrs);
   for (size_t i = 1; i < outs.size(); ++i)
     names.push_back(outs[i] + "_grad");
+  if (HasDropout(attrs.param<RNNParam>())) names.push_back("dropout_mask");
   return names;
 }
 
@@ -496,8 +532,11 @@ void BackwardShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape
   const auto dm = InferInputs(attrs, in, 4);
   if (!dm) return;
   AssignShape(attrs, "out_grad", &(*in)[3], Shape{dm->steps, dm->batch, dm->dirs * dm->hidden});
-  for (size_t i = IsLstm(attrs) ? 5 : 4; i < in->size(); ++i)
+  const bool mask = HasDropout(attrs.param<RNNParam>());
+  for (size_t i = IsLstm(attrs) ? 5 : 4; i + (mask ? 1 : 0) < in->size(); ++i)
     AssignShape(attrs, InputName(attrs, i), &(*in)[i], (*in)[2]);
+  if (mask)
+    AssignShape(attrs, "dropout_mask", &in->back(), MaskShape(attrs.param<RNNParam>(), *dm));
   const std::vector<Shape> grads{(*in)[0], (*in)[1], (*in)[2], (*in)[2]};
   for (size_t i = 0; i < out->size(); ++i)
     AssignShape(attrs, attrs.op->output_names(attrs)[i], &(*out)[i], grads[i]);
@@ -513,6 +552,7 @@ OpSample RnnSample(AttrDict attrs, int64_t steps, int64_t batch, int64_t input, 
   if (backward) inputs.push_back(Shape{steps, batch, dm.dirs * dm.hidden});
   if (p.mode == kLstm) inputs.push_back(state);
   if (backward && p.state_outputs) inputs.insert(inputs.end(), p.mode == kLstm ? 2 : 1, state);
+  if (backward && HasDropout(p)) inputs.push_back(MaskShape(p, dm));
   return OpSample{.attrs = std::move(attrs), .inputs = std::move(inputs)};
 }
 
@@ -527,15 +567,17 @@ const bool kRegistered = [] {
       .Inputs(ForwardInputs)
       .Signature({"data", "parameters", "state", "state_cell?"})
       .Outputs(ForwardOutputs)
+      .VisibleOutputs(-1)  // NOTE [ RNN dropout masks ]
       .InferShape(ForwardShape)
       .InferType(FloatingSameType)
       .Kernel("blas", RnnForward<true>, BlasSupports)
       .Kernel("reference", RnnForward<false>)
       .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
-                   std::span<const GValue>, std::span<const GValue> dout) {
+                   std::span<const GValue> out, std::span<const GValue> dout) {
         std::vector<GValue> args{in[0], in[1], in[2], dout[0]};
         args.insert(args.end(), in.begin() + 3, in.end());
-        args.insert(args.end(), dout.begin() + 1, dout.end());
+        args.insert(args.end(), dout.begin() + 1, dout.end() - 1);  // not the mask's
+        if (HasDropout(attrs.param<RNNParam>())) args.push_back(out.back());
         return g.Apply("_rnn_backward", args, attrs.dict);
       })
       // One sample per mode (the gradient check runs on each), then a stacked bidirectional
@@ -560,6 +602,9 @@ const bool kRegistered = [] {
                          {"state_outputs", "True"},
                          {"lstm_state_clip_min", "-0.4"},
                          {"lstm_state_clip_max", "0.4"}},
+                        2, 2, 2, false))
+      // Dropout between layers: outside training the masks are ones.
+      .Sample(RnnSample({{"mode", "gru"}, {"state_size", "2"}, {"num_layers", "3"}, {"p", "0.4"}},
                         2, 2, 2, false));
 
   Registry::Add("_rnn_backward")
@@ -568,7 +613,8 @@ const bool kRegistered = [] {
           "gradients of its outputs; recomputes the forward.")
       .Param<RNNParam>()
       .Inputs(BackwardInputs)
-      .Signature({"data", "parameters", "state", "out_grad", "state_cell?", "hy_grad?", "cy_grad?"})
+      .Signature({"data", "parameters", "state", "out_grad", "state_cell?", "hy_grad?", "cy_grad?",
+                  "dropout_mask?"})
       .Outputs([](const Attrs& attrs) {
         if (IsLstm(attrs)) {
           return std::vector<std::string>{"data_grad", "parameters_grad", "state_grad",
@@ -587,6 +633,13 @@ const bool kRegistered = [] {
                          {"state_outputs", "True"}},
                         2, 2, 2, true))
       .Sample(RnnSample({{"mode", "gru"}, {"state_size", "2"}, {"num_layers", "2"}}, 3, 2, 2, true))
+      .Sample(RnnSample({{"mode", "lstm"},
+                         {"state_size", "2"},
+                         {"num_layers", "3"},
+                         {"p", "0.5"},
+                         {"bidirectional", "True"},
+                         {"state_outputs", "True"}},
+                        2, 2, 2, true))
       .Sample(RnnSample({{"mode", "rnn_tanh"},
                          {"state_size", "3"},
                          {"num_layers", "1"},

@@ -1,5 +1,5 @@
-// Joining and splitting arrays along an axis: Concat, stack, SliceChannel (split), and the
-// backward of Concat.
+// Joining and splitting arrays along an axis: Concat (and _rnn_param_concat), stack,
+// SliceChannel (split), and the backward of Concat.
 #include <algorithm>
 
 #include "operator/grad_ops.h"
@@ -104,11 +104,49 @@ void ConcatShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>*
   AssignShape(attrs, "output", &(*out)[0], result);
 }
 
+/*!
+ * \brief _rnn_param_concat's shapes (MXNet's RNNParamConcatShape): Concat's, and inputs still
+ * unknown share what the known output leaves along dim evenly. Exported RNN graphs join the
+ * flattened weights into the RNN op's parameters vector, whose size the RNN op infers.
+ */
+void RnnParamConcatShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
+  ConcatShape(attrs, in, out);
+  const Shape& whole = (*out)[0];
+  if (whole.is_unknown()) return;
+  const int axis = NormalizeAxis(attrs, "dim", attrs.param<ConcatParam>().dim, whole, whole.ndim());
+  std::vector<size_t> unknown;
+  int64_t known = 0;
+  for (size_t i = 0; i < in->size(); ++i) {
+    if ((*in)[i].is_unknown()) {
+      unknown.push_back(i);
+    } else {
+      known += (*in)[i][axis];
+    }
+  }
+  if (unknown.empty() || whole[axis] < 0 || known < 0) return;
+  const int64_t rest = whole[axis] - known;
+  MX_CHECK(rest >= 0 && rest % static_cast<int64_t>(unknown.size()) == 0, ValueError)
+      << attrs.op->name << ": output has shape " << whole << " but the known inputs take " << known
+      << " along dim " << axis << "; " << unknown.size()
+      << " unknown input(s) cannot share the rest evenly";
+  Shape part = whole;
+  part[axis] = rest / static_cast<int64_t>(unknown.size());
+  for (size_t i : unknown)
+    AssignShape(attrs, InputName(attrs, i), &(*in)[i], part);
+}
+
 void ConcatKernel(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
                   std::span<const OpReq>, std::span<const TBlob> out) {
   const int nd = out[0].shape.ndim();
   const int axis = attrs.param<ConcatParam>().dim;
   CopyBlocks(out[0], in, axis < 0 ? axis + nd : axis, /*join=*/true);
+}
+
+std::vector<GValue> ConcatGradient(GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
+                                   std::span<const GValue>, std::span<const GValue> dout) {
+  std::vector<GValue> args{dout[0]};
+  args.insert(args.end(), in.begin(), in.end());
+  return g.Apply("_concat_backward", args, attrs.dict);
 }
 
 void StackShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
@@ -193,12 +231,7 @@ const bool kRegistered = [] {
       .InferShape(ConcatShape)
       .InferType(SameType)
       .Kernel("reference", ConcatKernel)
-      .Gradient([](GradBuilder& g, const Attrs& attrs, std::span<const GValue> in,
-                   std::span<const GValue>, std::span<const GValue> dout) {
-        std::vector<GValue> args{dout[0]};
-        args.insert(args.end(), in.begin(), in.end());
-        return g.Apply("_concat_backward", args, attrs.dict);
-      })
+      .Gradient(ConcatGradient)
       .Sample(
           {.attrs = {{"num_args", "3"}, {"dim", "1"}},
            .inputs = {Shape{2, 1, 3}, Shape{2, 4, 3}, Shape{2, 2, 3}},
@@ -218,6 +251,22 @@ const bool kRegistered = [] {
                                               {Shape{1, 3}, Shape{2, 3}}, 0)};
                    },
                .dtypes = {DType::kInt8, DType::kInt8}});
+
+  // MXNet's concat of RNN weights in exported Gluon RNN graphs: Concat's kernel and gradient.
+  Registry::Add("_rnn_param_concat")
+      .Describe("Joins arrays along dim as Concat; used for RNN parameters in exported graphs.")
+      .Param<ConcatParam>()
+      .Inputs([](const Attrs& a) { return NumberedNames("arg", a.param<ConcatParam>().num_args); })
+      .Signature({"*data"})
+      .InferShape(RnnParamConcatShape)
+      .InferType(SameType)
+      .Kernel("reference", ConcatKernel)
+      .Gradient(ConcatGradient)
+      .Sample({.attrs = {{"num_args", "2"}, {"dim", "0"}},
+               .inputs = {Shape{6}, Shape{4}},
+               .expected = [](const Values& in) {
+                 return Values{JoinValues(in, {Shape{6}, Shape{4}}, 0)};
+               }});
 
   Registry::Add("_concat_backward")
       .Describe("Gradients of Concat's inputs: out_grad cut back into their shapes.")
