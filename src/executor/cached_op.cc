@@ -239,11 +239,9 @@ std::vector<NDArray> CachedOp::operator()(std::span<const NDArray> inputs) {
     for (const NDArray& o : slot->exec->outputs())
       out.push_back(o.Copy(o.ctx()));
   }
-  // Non-static auxiliary inputs were copied in: hand their updates back.
-  if (training) {
-    for (size_t i = 0; i < inputs.size(); ++i)
-      if (is_aux_[i] && !impl_->static_inputs[i]) slot->bound[i].CopyTo(inputs[i]);
-  }
+  // Non-static auxiliary inputs were copied in: hand what the graph wrote back.
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (is_aux_[i] && !impl_->static_inputs[i]) slot->bound[i].CopyTo(inputs[i]);
   return out;
 }
 

@@ -13,6 +13,10 @@ def pytest_addoption(parser):
                      help="path to the mixnet_sym_json tool (ctest passes the built target)")
     parser.addoption("--module-run", default=None,
                      help="path to the mixnet_module_run tool (ctest passes the built target)")
+    parser.addoption("--gluon-run", default=None,
+                     help="path to the mixnet_gluon_run tool (ctest passes the built target)")
+    parser.addoption("--zoo-run", default=None,
+                     help="path to the mixnet_zoo_run tool (ctest passes the built target)")
 
 
 def tool_path(request, option, target):
@@ -42,3 +46,13 @@ def sym_json(request):
 @pytest.fixture(scope="session")
 def module_run(request):
     return tool_path(request, "--module-run", "mixnet_module_run")
+
+
+@pytest.fixture(scope="session")
+def gluon_run(request):
+    return tool_path(request, "--gluon-run", "mixnet_gluon_run")
+
+
+@pytest.fixture(scope="session")
+def zoo_run(request):
+    return tool_path(request, "--zoo-run", "mixnet_zoo_run")
