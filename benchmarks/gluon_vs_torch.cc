@@ -20,9 +20,10 @@
 //
 //   gluon_vs_torch [--net lenet|resnet|all] [--reps R (5)] [--steps-scale S (1)]
 //                  [--resnet-stem cifar|imagenet]
-//                  [--profile eager|hybridized|torch --phase train|infer --workload N]
+//                  [--profile eager|hybridized|torch --phase train|infer|fwdbwd --workload N]
 //                  (--profile: runs only that configuration's steps of workload N (0: LeNet
-//                  batch 1, 1: LeNet batch 128, 2: ResNet-18) for perf record, no timing table)
+//                  batch 1, 1: LeNet batch 128, 2: ResNet-18) for perf record, no timing table;
+//                  fwdbwd, mixnet only: a training step without the Trainer's update)
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -176,6 +177,17 @@ struct MixnetSide {
     trainer->Step(static_cast<int>(data.shape()[0]));
     if (!prev.is_none()) prev.WaitToRead();  // one step in flight
   }
+  /*! \brief TrainStep without the update (--profile --phase fwdbwd). */
+  void ForwardBackward(const NDArray& data, const NDArray& label) {
+    {
+      autograd::RecordScope record;
+      last = loss({(*net)(data), label})[0];
+    }
+    // Without an update the next forward does not wait for this backward: wait for the
+    // previous backward's gradients instead (as train_vs_torch's breakdown).
+    trainer->params()[0]->grad().WaitToRead();
+    autograd::Backward({last});
+  }
   void Infer(const NDArray& data) {
     const NDArray prev = last;
     last = (*net)(data);
@@ -315,8 +327,13 @@ int Profile(const Workload& w, const std::string& config, const std::string& pha
                             : [&] { th->Infer(in.th_data); };
   } else {
     mx = std::make_unique<MixnetSide>(w, config == "hybridized", in.mx_data);
-    step = phase == "train" ? std::function<void()>([&] { mx->TrainStep(in.mx_data, in.mx_label); })
-                            : [&] { mx->Infer(in.mx_data); };
+    if (phase == "train") {
+      step = [&] { mx->TrainStep(in.mx_data, in.mx_label); };
+    } else if (phase == "fwdbwd") {
+      step = [&] { mx->ForwardBackward(in.mx_data, in.mx_label); };
+    } else {
+      step = [&] { mx->Infer(in.mx_data); };
+    }
   }
   TimeSteps(step, 2);  // warm-up (trace, bind)
   const double s = TimeSteps(step, steps);
@@ -351,7 +368,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: %s [--net lenet|resnet|all] [--reps R] [--steps-scale S] "
                    "[--resnet-stem cifar|imagenet] [--profile eager|hybridized|torch --phase "
-                   "train|infer --workload 0|1|2]\n",
+                   "train|infer|fwdbwd --workload 0|1|2]\n",
                    argv[0]);
       return 2;
     }
@@ -386,9 +403,13 @@ int main(int argc, char** argv) {
           }}};
 
   if (!profile.empty()) {
-    if (workload < 0 || workload > 2 ||
+    const bool phase_ok =
+        phase == "train" || phase == "infer" || (phase == "fwdbwd" && profile != "torch");
+    if (workload < 0 || workload > 2 || !phase_ok ||
         (profile != "eager" && profile != "hybridized" && profile != "torch")) {
-      std::fprintf(stderr, "--profile needs eager|hybridized|torch and --workload 0|1|2\n");
+      std::fprintf(stderr,
+                   "--profile needs eager|hybridized|torch, --phase train|infer|fwdbwd (fwdbwd: "
+                   "mixnet only) and --workload 0|1|2\n");
       return 2;
     }
     return Profile(workloads[static_cast<size_t>(workload)], profile, phase,
