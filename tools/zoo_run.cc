@@ -6,8 +6,9 @@
 //       GetModel(NAME, pretrained from PARAMS), then its outputs on DATA's "data" in inference
 //       mode, eagerly and hybridized: OUT is the list [eager, hybridized]. Each MORE_PARAMS
 //       file (the same weights under the other name form: save_parameters' structural names
-//       or collect_params().save's prefixed ones) is loaded into another network and must give
-//       every parameter the same value (exit 1 naming the first that differs).
+//       or the legacy save_params' names, without the network's prefix) is loaded into
+//       another network and must give every parameter the same value (exit 1 naming the
+//       first that differs).
 // Errors go to stderr with exit code 1.
 #include <cstdio>
 #include <exception>

@@ -53,17 +53,20 @@ void ResetBlockNames() {
   t_top_counter.clear();
 }
 
-BlockScope::BlockScope(Block* block) : prev_(t_scope_block) {
+BlockScope::BlockScope(Block* block) : prev_(t_scope_block), active_(!block->empty_prefix_) {
+  if (!active_) return;
   t_scope_block = block;
   sym_scope_ = std::make_unique<sym::NameScope>(block->prefix());
 }
 
 BlockScope::~BlockScope() {
+  if (!active_) return;
   sym_scope_.reset();
   t_scope_block = prev_;
 }
 
-Block::Block(std::string alias, BlockArgs args) : alias_(std::move(alias)) {
+Block::Block(std::string alias, BlockArgs args)
+    : alias_(std::move(alias)), empty_prefix_(args.prefix && args.prefix->empty()) {
   Block* parent = t_scope_block;
   std::string prefix;
   if (args.prefix) {

@@ -26,11 +26,24 @@ namespace {
 /*! \brief Re-tracing this many signatures warns once: the shapes are probably not stable. */
 constexpr size_t kRetraceWarning = 8;
 
+/*! \brief Shapes, dtypes and contexts of the inputs; a none input (an optional argument left
+ * out, as MXNet's None) is part of the signature. */
 std::string Signature(const std::vector<NDArray>& inputs) {
   std::ostringstream os;
-  for (const NDArray& x : inputs)
-    os << x.shape() << DTypeName(x.dtype()) << x.ctx() << ';';
+  for (const NDArray& x : inputs) {
+    if (x.is_none()) {
+      os << "none;";
+    } else {
+      os << x.shape() << DTypeName(x.dtype()) << x.ctx() << ';';
+    }
+  }
   return os.str();
+}
+
+Context ContextOf(const std::vector<NDArray>& inputs) {
+  for (const NDArray& x : inputs)
+    if (!x.is_none()) return x.ctx();
+  return Context::cpu();
 }
 
 std::vector<std::string> InputNames(size_t n) {
@@ -110,7 +123,7 @@ sym::Symbol HybridBlock::TraceForward(const std::vector<NDArray>& inputs,
   std::vector<NDArray> vars;
   const std::vector<std::string> names = InputNames(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i)
-    vars.push_back(trace.Variable(inputs[i], names[i]));
+    vars.push_back(inputs[i].is_none() ? NDArray() : trace.Variable(inputs[i], names[i]));
   FinishOwnDeferredInit(vars);
   *out = HybridForward(vars);
   return trace.GetSymbol(*out);
@@ -153,7 +166,7 @@ std::vector<NDArray> HybridBlock::CallCached(const std::vector<NDArray>& inputs)
     }
     return Untraced(std::move(out));
   }
-  const Context ctx = inputs.empty() ? Context::cpu() : inputs[0].ctx();
+  const Context ctx = ContextOf(inputs);
   std::vector<NDArray> args;
   args.reserve(entry->data_index.size());
   for (size_t i = 0; i < entry->data_index.size(); ++i) {

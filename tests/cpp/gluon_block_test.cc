@@ -349,6 +349,30 @@ TEST_F(GluonBlockTest, SaveLoadParametersAndClearErrors) {
   std::remove(legacy_path.c_str());
 }
 
+TEST_F(GluonBlockTest, HybridizedBlockTakesNoneForAnOptionalInput) {
+  class Scale : public HybridBlock {
+   public:
+    Scale() : HybridBlock("scale") {}
+    std::vector<NDArray> HybridForward(const std::vector<NDArray>& x) override {
+      if (x[1].is_none()) return {op::_mul_scalar(x[0], {.scalar = 2.0})};
+      return {op::elemwise_mul(x[0], x[1])};
+    }
+  };
+  auto b = std::make_shared<Scale>();
+  b->Hybridize();
+  const NDArray x = F32(Shape{2, 3}, 15), w = F32(Shape{2, 3}, 16);
+  const auto xv = x.ToVector<float>(), wv = w.ToVector<float>();
+  for (int rep = 0; rep < 2; ++rep) {
+    const auto with_none = (*b)(std::vector<NDArray>{x, NDArray()})[0].ToVector<float>();
+    const auto with_w = (*b)(std::vector<NDArray>{x, w})[0].ToVector<float>();
+    for (size_t i = 0; i < xv.size(); ++i) {
+      EXPECT_FLOAT_EQ(with_none[i], 2 * xv[i]);
+      EXPECT_FLOAT_EQ(with_w[i], xv[i] * wv[i]);
+    }
+  }
+  EXPECT_EQ(b->num_traces(), 2u);
+}
+
 TEST_F(GluonBlockTest, TraceRefusesArraysFromOutside) {
   const NDArray outside = F32(Shape{2, 3}, 11);
   class Bad : public HybridBlock {

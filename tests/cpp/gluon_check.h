@@ -10,6 +10,7 @@
 #include "mixnet/autograd/autograd.h"
 #include "mixnet/gluon/block.h"
 #include "mixnet/op/invoke.h"
+#include "mixnet/op/random.h"
 #include "test_util.h"
 
 namespace mixnet::test {
@@ -18,6 +19,7 @@ struct HybridCheckOptions {
   double rtol = 1e-5, atol = 1e-6;
   bool train = true;
   bool check_grads = true;
+  uint64_t seed = 42;  // random ops draw the same numbers in each run
 };
 
 namespace detail {
@@ -53,8 +55,9 @@ inline void ExpectClose(const std::vector<double>& got, const std::vector<double
 
 /*!
  * \brief Runs `block` (initialised) eagerly and hybridized under autograd recording with the same
- * parameters and a fixed random head gradient: outputs, parameter gradients, input gradients and
- * the parameters after the call (BatchNorm's running statistics) must agree. Both the tracing call
+ * parameters, the same random seed and a fixed random head gradient: outputs, parameter
+ * gradients, input gradients and the parameters after the call (BatchNorm's running statistics)
+ * must agree. Both the tracing call
  * and the cached replay are checked. Leaves the block un-hybridized with its parameters restored.
  */
 inline void ExpectHybridMatchesEager(gluon::HybridBlock& block, const std::vector<NDArray>& inputs,
@@ -88,6 +91,7 @@ inline void ExpectHybridMatchesEager(gluon::HybridBlock& block, const std::vecto
     std::vector<NDArray> outs;
     {
       autograd::RecordScope record(o.train);
+      op::SeedRandom(o.seed);  // the same Dropout masks in every run
       outs = block(xs);
     }
     if (heads.empty()) {

@@ -3,7 +3,9 @@
 // every hybrid layer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "gluon_check.h"
 #include "mixnet/autograd/autograd.h"
 #include "mixnet/gluon/nn.h"
+#include "mixnet/ndarray/serialize.h"
 #include "mixnet/op/ops.h"
 #include "test_util.h"
 
@@ -143,11 +146,11 @@ std::shared_ptr<HybridSequential> MXNetExampleNet() {
   ResetBlockNames();
   auto net = std::make_shared<HybridSequential>();
   BlockScope scope(net.get());
-  net->Add(
-      std::make_shared<Conv2D>(4, std::vector<int>{3},
-                               ConvOptions{.padding = {1}, .in_channels = 2, .activation = "relu"}),
-      std::make_shared<BatchNorm>(), std::make_shared<MaxPool2D>(),
-      std::make_shared<Dense>(5, DenseOptions{.activation = "tanh"}));
+  net->Add({std::make_shared<Conv2D>(
+                4, std::vector<int>{3},
+                ConvOptions{.padding = {1}, .in_channels = 2, .activation = "relu"}),
+            std::make_shared<BatchNorm>(), std::make_shared<MaxPool2D>(),
+            std::make_shared<Dense>(5, DenseOptions{.activation = "tanh"})});
   auto c = std::make_shared<HybridConcurrent>(1);
   {
     BlockScope inner(c.get());
@@ -203,6 +206,32 @@ TEST(GluonNN, NestedNamesShapesAndReprMatchMXNet) {
   EXPECT_ERROR((*net)[5], IndexError, "index 5", "5 children");
 }
 
+TEST(GluonNN, ExportNamesArgumentsAndAuxStatesAsMXNet) {
+  auto net = MXNetExampleNet();
+  net->Initialize();
+  net->Hybridize();
+  (*net)(NDArray::Ones({2, 2, 4, 4}));
+  const std::string path = ::testing::TempDir() + "gluon_nn_export";
+  const auto [symbol_file, params_file] = net->Export(path);
+  const NDArrayList saved = LoadNDArrays(params_file);
+  std::vector<std::string> names = saved.names;
+  std::sort(names.begin(), names.end());
+  // MXNet 1.9.1's export of this net: the running statistics are aux states.
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "arg:hybridsequential0_batchnorm0_beta", "arg:hybridsequential0_batchnorm0_gamma",
+                "arg:hybridsequential0_conv0_bias", "arg:hybridsequential0_conv0_weight",
+                "arg:hybridsequential0_dense0_bias", "arg:hybridsequential0_dense0_weight",
+                "arg:hybridsequential0_hybridconcurrent0_dense0_bias",
+                "arg:hybridsequential0_hybridconcurrent0_dense0_weight",
+                "arg:hybridsequential0_hybridconcurrent0_dense1_bias",
+                "arg:hybridsequential0_hybridconcurrent0_dense1_weight",
+                "aux:hybridsequential0_batchnorm0_running_mean",
+                "aux:hybridsequential0_batchnorm0_running_var"}));
+  std::remove(symbol_file.c_str());
+  std::remove(params_file.c_str());
+}
+
 TEST(GluonNN, WholeNetworkHybridMatchesEager) {
   auto net = MXNetExampleNet();
   CheckHybrid(net, {Rand({2, 2, 4, 4}, 1)});
@@ -249,6 +278,72 @@ TEST(GluonNN, ReprOfLayersMatchesMXNet) {
   EXPECT_EQ(HybridSequential().Repr(), "HybridSequential(\n\n)");
 }
 
+// Nearly every layer in one network, with weights from a formula, against MXNet 1.9.1:
+//   net = nn.HybridSequential()   # in net.name_scope(), the layers below
+//   net.initialize(); net(x)
+//   for k, (name, p) in enumerate(net._collect_params_with_prefix().items()):
+//       v = 0.5 * np.sin(np.arange(p.shape.size) + 7 * k)   # 0.5 + |v| for running_var
+//   print(net(x)); with autograd.record(): print(net(x))    # x: the formula with k=100, times 2
+std::vector<float> Pattern(int64_t n, int k) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<float>(0.5 * std::sin(static_cast<double>(i) + 7 * k));
+  return v;
+}
+
+TEST(GluonNN, WholeNetworkMatchesMXNet) {
+  ResetBlockNames();
+  auto net = std::make_shared<HybridSequential>();
+  {
+    BlockScope scope(net.get());
+    net->Add(
+        {std::make_shared<Conv2D>(4, std::vector<int>{3},
+                                  ConvOptions{.padding = {1}, .activation = "relu"}),
+         std::make_shared<BatchNorm>(), std::make_shared<MaxPool2D>(PoolOptions{.ceil_mode = true}),
+         std::make_shared<Conv2DTranspose>(3, std::vector<int>{2}, ConvOptions{.strides = {2}}),
+         std::make_shared<InstanceNorm>(InstanceNormOptions{.scale = true}),
+         std::make_shared<AvgPool2D>(PoolOptions{
+             .pool_size = {3}, .strides = {1}, .padding = {1}, .count_include_pad = false}),
+         std::make_shared<ReflectionPad2D>(std::vector<int>{1}),
+         std::make_shared<GroupNorm>(GroupNormOptions{.num_groups = 3}), std::make_shared<PReLU>(),
+         std::make_shared<GlobalMaxPool2D>(), std::make_shared<Flatten>(),
+         std::make_shared<Dense>(6, DenseOptions{.activation = "tanh"}),
+         std::make_shared<LayerNorm>(), std::make_shared<ELU>(0.7), std::make_shared<SELU>(),
+         std::make_shared<GELU>(), std::make_shared<Swish>(1.5), std::make_shared<LeakyReLU>(0.3),
+         std::make_shared<Dense>(2)});
+  }
+  std::vector<float> xv = Pattern(100, 100);
+  for (float& v : xv)
+    v *= 2;
+  const NDArray x = Arr(xv, {2, 2, 5, 5});
+  net->Initialize();
+  (*net)(x);
+  // NOTE: mixnet's BatchNorm op updates the running statistics in the training forward,
+  // MXNet 1.9.1 on CPU in the backward; the parameters are set again before each pass.
+  auto set_params = [&] {
+    int k = 0;
+    for (const auto& [name, p] : net->CollectParamsWithPrefix()) {
+      std::vector<float> v = Pattern(p->shape().Size(), k++);
+      if (name.ends_with("running_var"))
+        for (float& e : v)
+          e = 0.5f + std::abs(e);
+      p->SetData(Arr(v, p->shape()));
+    }
+  };
+  for (bool hybrid : {false, true}) {
+    SCOPED_TRACE(hybrid ? "hybridized" : "eager");
+    set_params();
+    net->Hybridize(hybrid);
+    ExpectValues((*net)(x), {0.240729779, 0.666502416, 0.241680399, 0.667290866});
+    NDArray y;
+    {
+      autograd::RecordScope record;  // training: BatchNorm uses the batch statistics
+      y = (*net)(x);
+    }
+    ExpectValues(y, {0.239762038, 0.6656937, 0.243594825, 0.668852985});
+  }
+}
+
 // ---- Dense ----
 
 TEST(GluonNN, DenseMatchesHandComputationAndInfersInUnits) {
@@ -278,6 +373,41 @@ TEST(GluonNN, DenseMatchesHandComputationAndInfersInUnits) {
   CheckHybrid(relu, {Rand({3, 2, 3}, 3)});
   // A given in_units must agree with the input.
   EXPECT_ERROR((*relu)(Iota({2, 4})), ValueError, "");
+}
+
+TEST(GluonNN, SharedParametersCastAndInputErrors) {
+  ResetBlockNames();
+  // params=: the second Dense finds the first one's parameters instead of creating its own.
+  auto a = std::make_shared<Dense>(3, DenseOptions{.in_units = 2});
+  DenseOptions shared_opts;
+  shared_opts.params = a->CollectParams();
+  auto b = std::make_shared<Dense>(3, shared_opts);
+  EXPECT_EQ(b->weight(), a->weight());
+  EXPECT_EQ(b->bias(), a->bias());
+  a->Initialize();
+  const NDArray x = Rand({4, 2}, 12);
+  EXPECT_EQ((*a)(x).ToVector<float>(), (*b)(x).ToVector<float>());
+
+  // float64 parameters; Cast to float16 keeps BatchNorm in float32, as MXNet.
+  auto d64 = std::make_shared<Dense>(2, DenseOptions{.dtype = DType::kFloat64});
+  EXPECT_EQ(d64->weight()->dtype(), DType::kFloat64);
+  auto net = std::make_shared<HybridSequential>();
+  net->Add({std::make_shared<Dense>(2, DenseOptions{.in_units = 3}),
+            std::make_shared<BatchNorm>(BatchNormOptions{.in_channels = 2})});
+  net->Initialize();
+  net->Cast(DType::kFloat16);
+  for (const auto& [name, p] : net->CollectParams())
+    EXPECT_EQ(p->dtype(),
+              name.find("batchnorm") != std::string::npos ? DType::kFloat32 : DType::kFloat16)
+        << name;
+
+  // Each layer takes one input; axes and shapes are checked with the layer's name.
+  EXPECT_ERROR((*a)(std::vector<NDArray>{x, x}), ValueError, "Dense", "1 input", "got 2");
+  auto ln = std::make_shared<LayerNorm>(LayerNormOptions{.axis = 2});
+  ln->Initialize();
+  EXPECT_ERROR((*ln)(x), ValueError, "LayerNorm", "axis 2", "2 axes");
+  EXPECT_ERROR(Dense(0), ValueError, "Dense", "units");
+  EXPECT_ERROR(Embedding(0, 3), ValueError, "Embedding", "input_dim");
 }
 
 // ---- convolutions ----
@@ -602,7 +732,7 @@ TEST(GluonNN, ContainersLambdaIdentityConcurrent) {
 
   auto seq = std::make_shared<Sequential>();
   seq->Add(std::make_shared<Lambda>(relu));
-  seq->Add(std::make_shared<Identity>(), std::make_shared<Flatten>());
+  seq->Add({std::make_shared<Identity>(), std::make_shared<Flatten>()});
   EXPECT_EQ(seq->size(), 3u);
   ExpectValues((*seq)(x), {0, 2, 0, 4});
   EXPECT_EQ((*seq)[0]->prefix(), "lambda0_");
@@ -612,14 +742,14 @@ TEST(GluonNN, ContainersLambdaIdentityConcurrent) {
 
   // Concurrent joins the children's outputs on the axis (default: the last).
   auto conc = std::make_shared<Concurrent>();
-  conc->Add(std::make_shared<Identity>(), std::make_shared<Lambda>(relu));
+  conc->Add({std::make_shared<Identity>(), std::make_shared<Lambda>(relu)});
   const NDArray c = (*conc)(x);
   EXPECT_EQ(c.shape(), (Shape{2, 4}));
   ExpectValues(c, {-1, 2, 0, 2, -3, 4, 0, 4});
 
   auto hconc = std::make_shared<HybridConcurrent>(0);
-  hconc->Add(std::make_shared<HybridLambda>(relu), std::make_shared<Identity>(),
-             std::make_shared<Dense>(2, DenseOptions{.in_units = 2}));
+  hconc->Add({std::make_shared<HybridLambda>(relu), std::make_shared<Identity>(),
+              std::make_shared<Dense>(2, DenseOptions{.in_units = 2})});
   hconc->Initialize();
   EXPECT_EQ((*hconc)(x).shape(), (Shape{6, 2}));
   ExpectValues((*hconc)(x).Slice(0, 4), {0, 2, 0, 4, -1, 2, -3, 4});
@@ -628,8 +758,8 @@ TEST(GluonNN, ContainersLambdaIdentityConcurrent) {
   CheckHybrid(std::make_shared<Identity>(), {Rand({2, 3}, 82)});
 
   auto hseq = std::make_shared<HybridSequential>();
-  hseq->Add(std::make_shared<Dense>(3), std::make_shared<Activation>("tanh"),
-            std::make_shared<Dense>(2));
+  hseq->Add({std::make_shared<Dense>(3), std::make_shared<Activation>("tanh"),
+             std::make_shared<Dense>(2)});
   CheckHybrid(hseq, {Rand({4, 5}, 83)});
   EXPECT_EQ(hseq->size(), 3u);
   EXPECT_ERROR((*hseq)[3], IndexError, "index 3");

@@ -85,6 +85,22 @@ TEST(OpIndexing, BatchTakeAndPick) {
   EXPECT_ERROR(Invoke("pick", {a, F({0, 0}, {2})}), ValueError, "pick", "index", "(2", "(3");
 }
 
+// MXNet 1.9.1 takes the index with or without the picked axis, whatever keepdims says.
+TEST(OpIndexing, PickIndexWithOrWithoutTheAxis) {
+  const NDArray a = F({0, 1, 2, 3, 4, 5}, {2, 3});
+  const AttrDict keep{{"axis", "-1"}, {"keepdims", "True"}};
+  const auto out = Invoke("pick", {a, F({0, 2}, {2})}, keep);
+  EXPECT_EQ(out[0].shape(), (Shape{2, 1}));
+  EXPECT_EQ(out[0].ToVector<float>(), (std::vector<float>{0, 5}));
+  const auto g = Grad("pick", {a, F({0, 2}, {2})}, keep, F({1, 2}, {2, 1}));
+  EXPECT_EQ(g[0].ToVector<float>(), (std::vector<float>{1, 0, 0, 0, 0, 2}));
+  const auto drop = Invoke("pick", {a, F({0, 2}, {2, 1})}, {{"axis", "-1"}});
+  EXPECT_EQ(drop[0].shape(), (Shape{2}));
+  EXPECT_EQ(drop[0].ToVector<float>(), (std::vector<float>{0, 5}));
+  EXPECT_ERROR(Invoke("pick", {a, F({0, 2}, {1, 2})}, keep), ValueError, "pick", "index", "(1, 2)",
+               "(2, 1)");
+}
+
 TEST(OpIndexing, OneHot) {
   const NDArray idx = NDArray::FromVector<int32_t>({1, -1, 2, 3}, {4});
   const NDArray out =

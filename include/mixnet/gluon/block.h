@@ -77,7 +77,8 @@ struct BlockArgs {
 
 /*!
  * \brief `with block.name_scope():` — while alive, blocks created on this thread are named
- * inside `block` (and symbol names get its prefix).
+ * inside `block` (and symbol names get its prefix). As in MXNet, a block made with prefix ""
+ * opens no scope: its children are named in the enclosing one.
  */
 class BlockScope {
  public:
@@ -88,6 +89,7 @@ class BlockScope {
 
  private:
   Block* prev_;
+  bool active_;
   std::unique_ptr<sym::NameScope> sym_scope_;
 };
 
@@ -197,6 +199,7 @@ class Block : public std::enable_shared_from_this<Block> {
   void AddChild(BlockPtr child, std::string name);
 
   std::string alias_, prefix_, name_;
+  bool empty_prefix_;  // made with prefix "": BlockScope does nothing (MXNet's _empty_prefix)
   ParameterDict params_;
   std::vector<std::pair<std::string, BlockPtr>> children_;
   std::vector<std::pair<std::string, ParameterPtr>> reg_params_;

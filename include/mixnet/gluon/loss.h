@@ -93,8 +93,9 @@ struct SigmoidBCEOptions : LossOptions {
 
 /*!
  * \brief Binary cross-entropy (alias SigmoidBCELoss). Inputs {pred, label[, sample_weight[,
- * pos_weight]]}: pos_weight (broadcast to label, e.g. (1, classes)) weighs positive labels; pass
- * a none array as sample_weight to give pos_weight alone.
+ * pos_weight]]}: pos_weight (broadcast to label, e.g. (1, classes)) weighs positive labels. To
+ * give pos_weight alone, pass ones as sample_weight (or, eagerly, a none array: a hybridized
+ * block does not take none inputs).
  */
 class SigmoidBinaryCrossEntropyLoss : public Loss {
  public:
@@ -152,8 +153,8 @@ struct CTCOptions : BlockArgs {
 };
 
 /*!
- * \brief Connectionist temporal classification (blank label last). Runs the registered
- * "CTCLoss" operator; NotImplementedError naming it while that op is not registered.
+ * \brief Connectionist temporal classification (blank label last): the "CTCLoss" operator on
+ * pred and label in its (T, N, C) and (N, L) layouts.
  */
 class CTCLoss : public Loss {
  public:

@@ -192,6 +192,8 @@ class RELU6 : public HybridBlock {
  public:
   explicit RELU6(BlockArgs args = {});
   std::vector<NDArray> HybridForward(const std::vector<NDArray>& inputs) override;
+  /*! \brief MXNet's Block.__repr__ with no children: "RELU6(\n\n)". */
+  std::string Repr() const override;
 };
 
 /*! \brief MobileNet v2's inverted residual: expand by `t`, depthwise, project. */

@@ -9,9 +9,10 @@ using namespace detail;  // NOLINT(build/namespaces)
 
 AlexNet::AlexNet(int classes, BlockArgs args) : ImageClassifier("alexnet", std::move(args)) {
   BlockScope scope(this);
+  // MXNet's `with self.features.name_scope():` is a no-op for a block made with prefix=''
+  // (_BlockScope.__enter__ returns early), so the layers are counted in this block's scope.
   auto features = Sequential();
   {
-    BlockScope inner(features.get());
     features->Add(Conv(64, {11}, {.strides = {4}, .padding = {2}, .activation = "relu"}));
     features->Add(MaxPool(3, 2));
     features->Add(Conv(192, {5}, {.padding = {2}, .activation = "relu"}));

@@ -16,6 +16,10 @@ std::vector<NDArray> RELU6::HybridForward(const std::vector<NDArray>& inputs) {
   return {op::Invoke("clip", {inputs[0]}, {{"a_min", "0"}, {"a_max", "6"}})[0]};
 }
 
+std::string RELU6::Repr() const {
+  return "RELU6(\n\n)";
+}
+
 namespace {
 
 // _add_conv: convolution (no bias), BatchNorm, then relu or relu6 unless `active` is false.
@@ -82,9 +86,9 @@ std::vector<NDArray> LinearBottleneck::HybridForward(const std::vector<NDArray>&
 MobileNet::MobileNet(double multiplier, int classes, BlockArgs args)
     : ImageClassifier("mobilenet", std::move(args)) {
   BlockScope scope(this);
+  // As AlexNet's: `with self.features.name_scope():` does nothing for prefix=''.
   auto features = Sequential();
   {
-    BlockScope inner(features.get());
     AddConv(features.get(),
             {.channels = static_cast<int>(32 * multiplier), .kernel = 3, .stride = 2, .pad = 1});
     const auto dw_channels =

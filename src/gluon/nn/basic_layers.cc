@@ -56,29 +56,14 @@ BlockPtr SequentialContainer<Base>::operator[](size_t i) const {
 template class SequentialContainer<Block>;
 template class SequentialContainer<HybridBlock>;
 
-std::vector<NDArray> Sequential::Forward(const std::vector<NDArray>& inputs) {
-  std::vector<NDArray> x = inputs;
-  for (const auto& [key, child] : children())
-    x = (*child)(x);
-  return x;
-}
-
-std::string Sequential::Repr() const {
-  return detail::ChildrenRepr("Sequential", *this);
-}
-
-std::vector<NDArray> HybridSequential::HybridForward(const std::vector<NDArray>& inputs) {
-  std::vector<NDArray> x = inputs;
-  for (const auto& [key, child] : children())
-    x = (*child)(x);
-  return x;
-}
-
-std::string HybridSequential::Repr() const {
-  return detail::ChildrenRepr("HybridSequential", *this);
-}
-
 namespace {
+// Each child's outputs are the next one's inputs.
+std::vector<NDArray> RunInSequence(const Block& block, std::vector<NDArray> x) {
+  for (const auto& [key, child] : block.children())
+    x = (*child)(x);
+  return x;
+}
+
 // Each child on the same inputs, first outputs joined on `axis` (MXNet's F.concat).
 NDArray RunConcurrent(const Block& block, const std::vector<NDArray>& inputs, int axis) {
   std::vector<NDArray> outs;
@@ -89,6 +74,22 @@ NDArray RunConcurrent(const Block& block, const std::vector<NDArray>& inputs, in
                 {{"num_args", std::to_string(outs.size())}, {"dim", std::to_string(axis)}});
 }
 }  // namespace
+
+std::vector<NDArray> Sequential::Forward(const std::vector<NDArray>& inputs) {
+  return RunInSequence(*this, inputs);
+}
+
+std::string Sequential::Repr() const {
+  return detail::ChildrenRepr("Sequential", *this);
+}
+
+std::vector<NDArray> HybridSequential::HybridForward(const std::vector<NDArray>& inputs) {
+  return RunInSequence(*this, inputs);
+}
+
+std::string HybridSequential::Repr() const {
+  return detail::ChildrenRepr("HybridSequential", *this);
+}
 
 Concurrent::Concurrent(int axis, BlockArgs args)
     : Sequential("concurrent", std::move(args)), axis_(axis) {}
@@ -320,15 +321,14 @@ void InstanceNorm::InferShape(const std::vector<NDArray>& inputs) {
 
 std::vector<NDArray> InstanceNorm::HybridForward(const std::vector<NDArray>& inputs) {
   const NDArray& x = SingleInput(inputs, "InstanceNorm");
-  const op::AttrDict eps{{"eps", AttrValue(o_.epsilon)}};
-  if (o_.axis == 1)
-    return {CallOp("InstanceNorm", {x, gamma_->data(x.ctx()), beta_->data(x.ctx())}, eps)};
-  // The op normalises per (sample, axis 1): move the channel axis there and back, as MXNet.
-  const op::AttrDict swap{{"dim1", "1"}, {"dim2", std::to_string(o_.axis)}};
-  const NDArray xt = CallOp("SwapAxis", {x}, swap);
-  return {CallOp("SwapAxis",
-                 {CallOp("InstanceNorm", {xt, gamma_->data(x.ctx()), beta_->data(x.ctx())}, eps)},
-                 swap)};
+  // The op normalises per (sample, axis 1): another channel axis is swapped there and back,
+  // as MXNet does.
+  const bool swap = o_.axis != 1;
+  const op::AttrDict swap_attrs{{"dim1", "1"}, {"dim2", std::to_string(o_.axis)}};
+  NDArray y = swap ? CallOp("SwapAxis", {x}, swap_attrs) : x;
+  y = CallOp("InstanceNorm", {y, gamma_->data(x.ctx()), beta_->data(x.ctx())},
+             {{"eps", AttrValue(o_.epsilon)}});
+  return {swap ? CallOp("SwapAxis", {y}, swap_attrs) : y};
 }
 
 std::string InstanceNorm::Repr() const {

@@ -223,6 +223,16 @@ struct PickParam {
   }
 };
 
+/*!
+ * \brief The index's shape: MXNet 1.9.1 takes data's shape without the axis, or (given with as
+ * many axes as data) with the axis kept as 1, whatever keepdims says; the layout is the same.
+ */
+Shape PickIndexShape(const Attrs& attrs, const Shape& data, const Shape& index) {
+  const auto& axis = attrs.param<PickParam>().axis;
+  const bool kept = !index.is_unknown() && index.ndim() == data.ndim();
+  return AlongAxisShape(attrs, data, axis, kept, 1);
+}
+
 void PickShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
   const PickParam& p = attrs.param<PickParam>();
   MX_CHECK(p.axis.has_value(), ValueError)
@@ -236,7 +246,7 @@ void PickShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* o
   MX_CHECK(data[ax] != 0 || !s.is_known() || s.Size() == 0, ValueError)
       << attrs.op->name << ": cannot pick from axis " << ax << " of size 0 of data with shape "
       << data;
-  AssignShape(attrs, "index", &(*in)[1], s);
+  AssignShape(attrs, "index", &(*in)[1], PickIndexShape(attrs, data, (*in)[1]));
   AssignShape(attrs, "output", &(*out)[0], s);
 }
 
@@ -276,7 +286,8 @@ void PickBackwardShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<S
   }
   const Shape s = AlongAxisShape(attrs, data, p.axis, p.keepdims, k);
   AssignShape(attrs, "ograd", &(*in)[0], s);
-  AssignShape(attrs, "index", &(*in)[1], s);
+  AssignShape(attrs, "index", &(*in)[1],
+              k == 1 && p.axis ? PickIndexShape(attrs, data, (*in)[1]) : s);
 }
 
 void PickBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,

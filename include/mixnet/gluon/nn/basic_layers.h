@@ -41,17 +41,10 @@ class SequentialContainer : public Base {
   /*! \brief Appends `block` (net.add(block)). */
   void Add(BlockPtr block) { this->RegisterChild(std::move(block)); }
   /*!
-   * \brief Appends several blocks in order (net.add(a, b, c)). NOTE: C++ leaves the order in
-   * which function arguments are evaluated unspecified (GCC goes right to left), so blocks
-   * *created* in the argument list get their counters ("dense0", "dense1") in that order; use
-   * the braced form Add({a, b, c}), evaluated left to right, to get MXNet's names.
+   * \brief net.add(a, b, c). A braced list is evaluated left to right, so blocks created in it
+   * are named in order, as in MXNet (a variadic Add would not be: C++ leaves the order of
+   * function arguments unspecified).
    */
-  template <typename... Rest>
-  void Add(BlockPtr first, BlockPtr second, Rest&&... rest) {
-    Add(std::move(first));
-    Add(std::move(second), std::forward<Rest>(rest)...);
-  }
-  /*! \brief Appends the blocks in order; created left to right, so named as in MXNet. */
   void Add(std::initializer_list<BlockPtr> blocks) {
     for (const BlockPtr& b : blocks)
       Add(b);
