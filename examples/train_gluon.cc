@@ -53,6 +53,11 @@ GluonOptions TakeGluonArgs(int* argc, char** argv) {
   int kept = 1;
   for (int i = 1; i < *argc; ++i) {
     const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {  // train::ParseArgs then prints the shared options
+      std::fprintf(stderr,
+                   "train_gluon options: [--model lenet|resnet (lenet)] [--hybridize 1|0 (1)] "
+                   "[--max-batches N (0: all)] [--width W (16)]\n");
+    }
     const bool own = a == "--model" || a == "--hybridize" || a == "--max-batches" || a == "--width";
     if (!own || i + 1 >= *argc) {
       argv[kept++] = argv[i];
