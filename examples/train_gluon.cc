@@ -8,7 +8,8 @@
 //
 // Models:
 //   lenet:  a HybridSequential of MXNet's classic LeNet (examples/models.h's, with Gluon layers):
-//           Conv2D 5x5x20 relu, MaxPool2D, Conv2D 5x5x50 relu, MaxPool2D, Dense 500 relu, Dense 10
+//           Conv2D 5x5x20 act, MaxPool2D, Conv2D 5x5x50 act, MaxPool2D, Dense 500 act, Dense 10
+//           (act: --act relu|tanh)
 //   resnet: the zoo's ResNetV1 of BasicBlockV1 blocks, thin for 28x28 images: a 3x3 stem of W
 //           channels (thumbnail), three stages of two blocks with W, 2W, 4W channels (strides 1,
 //           2, 2), global average pool, Dense 10. W = --width (16).
@@ -84,21 +85,21 @@ GluonOptions TakeGluonArgs(int* argc, char** argv) {
   return g;
 }
 
-std::shared_ptr<gluon::HybridBlock> MakeLeNet() {
+std::shared_ptr<gluon::HybridBlock> MakeLeNet(const std::string& act) {
   auto net = std::make_shared<nn::HybridSequential>();
   gluon::BlockScope scope(net.get());
   net->Add(
-      {std::make_shared<nn::Conv2D>(20, std::vector<int>{5}, nn::ConvOptions{.activation = "relu"}),
+      {std::make_shared<nn::Conv2D>(20, std::vector<int>{5}, nn::ConvOptions{.activation = act}),
        std::make_shared<nn::MaxPool2D>(),
-       std::make_shared<nn::Conv2D>(50, std::vector<int>{5}, nn::ConvOptions{.activation = "relu"}),
+       std::make_shared<nn::Conv2D>(50, std::vector<int>{5}, nn::ConvOptions{.activation = act}),
        std::make_shared<nn::MaxPool2D>(),
-       std::make_shared<nn::Dense>(500, nn::DenseOptions{.activation = "relu"}),
+       std::make_shared<nn::Dense>(500, nn::DenseOptions{.activation = act}),
        std::make_shared<nn::Dense>(10)});
   return net;
 }
 
-std::shared_ptr<gluon::HybridBlock> MakeNet(const GluonOptions& g) {
-  if (g.model == "lenet") return MakeLeNet();
+std::shared_ptr<gluon::HybridBlock> MakeNet(const GluonOptions& g, const std::string& act) {
+  if (g.model == "lenet") return MakeLeNet(act);
   const int w = g.width;
   return std::make_shared<vision::ResNetV1>(vision::ResidualBlock::kBasic,
                                             std::vector<int>{2, 2, 2},
@@ -106,9 +107,9 @@ std::shared_ptr<gluon::HybridBlock> MakeNet(const GluonOptions& g) {
                                             /*thumbnail=*/true);
 }
 
-std::string Describe(const GluonOptions& g) {
+std::string Describe(const GluonOptions& g, const std::string& act) {
   const std::string mode = g.hybridize ? "hybridized" : "eager";
-  if (g.model == "lenet") return "Gluon LeNet (HybridSequential, " + mode + ")";
+  if (g.model == "lenet") return "Gluon LeNet (HybridSequential, " + act + ", " + mode + ")";
   return "Gluon ResNetV1 (BasicBlockV1 x 2/2/2, widths " + std::to_string(g.width) + "/" +
          std::to_string(2 * g.width) + "/" + std::to_string(4 * g.width) + ", " + mode + ")";
 }
@@ -140,7 +141,7 @@ int Run(const GluonOptions& g, const train::Options& o) {
   const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();
 
   mixnet::op::SeedRandom(o.seed);
-  std::shared_ptr<gluon::HybridBlock> net = MakeNet(g);
+  std::shared_ptr<gluon::HybridBlock> net = MakeNet(g, o.act);
   net->Initialize(std::make_shared<mixnet::init::Xavier>("uniform", "avg", 3));
   // One eager call finishes the deferred initialisation (in_units, in_channels) before the
   // parameters are counted and handed to the Trainer; hybridizing afterwards traces once per
@@ -149,7 +150,7 @@ int Run(const GluonOptions& g, const train::Options& o) {
   if (g.hybridize) net->Hybridize();
   gluon::loss::SoftmaxCrossEntropyLoss loss_fn;
   if (g.hybridize) loss_fn.Hybridize();
-  train::PrintSetup(Describe(g), CountParams(*net), train_set, test_set, load_s, o);
+  train::PrintSetup(Describe(g, o.act), CountParams(*net), train_set, test_set, load_s, o);
 
   fashion_mnist::BatchIter train_it(train_set, o.batch_size, /*shuffle=*/true, o.seed,
                                     /*drop_last=*/true);
