@@ -23,6 +23,9 @@ if [ -x build/benchmarks/ops_vs_torch ]; then
   echo
   echo "== executor memory (planning, mirroring) and speed vs PyTorch (libtorch)"
   build/benchmarks/exec_memory_vs_torch
+  echo
+  echo "== Gluon: hybridized vs eager, and vs PyTorch (libtorch)"
+  build/benchmarks/gluon_vs_torch
 else
   echo
   echo "== operators and training vs PyTorch skipped: run scripts/install_bench_deps.sh, then scripts/build.sh"
