@@ -6,6 +6,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "mixnet/base/env.h"
 #include "symbol/node.h"
 
@@ -32,9 +36,12 @@ void AddVar(std::vector<VarHandle>* vars, VarHandle v) {
 
 /*! \brief Reads and writes of a step: written vars are not also read. */
 void SetVars(Step* s, const std::vector<NDArray>& reads, const std::vector<NDArray>& writes) {
-  for (const NDArray& a : writes)
+  for (const NDArray& a : writes) {
     AddVar(&s->writes, a.var());
+    s->elements += a.Size();
+  }
   for (const NDArray& a : reads) {
+    s->elements += a.Size();
     if (std::find(s->writes.begin(), s->writes.end(), a.var()) == s->writes.end()) {
       AddVar(&s->reads, a.var());
     }
@@ -51,7 +58,8 @@ ExecutorOptions::ExecutorOptions()
       mirror(GetEnvInt("MXNET_BACKWARD_DO_MIRROR", 0) != 0),
       bulk_max_nodes(GetEnvInt("MXNET_EXEC_BULK_EXEC_TRAIN", 1) != 0
                          ? static_cast<int>(GetEnvInt("MXNET_EXEC_BULK_EXEC_MAX_NODE_TRAIN", 15))
-                         : 1) {}
+                         : 1),
+      serial_segment_elements(GetEnvInt("MIXNET_EXEC_SERIAL_ELEMENTS", 1 << 20)) {}
 
 void Step::Run(RunContext rctx, bool is_train) {
   try {
@@ -397,6 +405,10 @@ void GraphExecutor::Compile() {
       }
       seg.name =
           seg.steps.size() == 1 ? program->steps[seg.steps[0]].op_name : "executor bulk segment";
+      int64_t elements = 0;
+      for (size_t si : seg.steps)
+        elements += program->steps[si].elements;
+      seg.serial = elements <= options_.serial_segment_elements;
     }
   }
   program_ = std::move(program);
@@ -538,13 +550,34 @@ Step GraphExecutor::MakeAccumulateStep(const NDArray& grad, const NDArray& compu
   return s;
 }
 
+// NOTE [ Serial segments ]
+// A small graph (LeNet at batch 1) spends more time waking threads than computing: each
+// kernel's OpenMP team and each hand-off to an engine worker costs microseconds. The executor
+// knows every shape at bind time, so a segment whose arrays are small in all runs as one
+// FnProperty::kSmall push (in the pushing thread when its inputs are ready, no hand-off) with
+// kernels limited to one OpenMP thread. Eager calls cannot do this: they see one op at a time.
 void GraphExecutor::Push(const Segment& seg, bool is_train) {
   Engine::Get()->PushSync(
       [program = program_, seg = &seg, is_train](RunContext rctx) {
-        for (size_t si : seg->steps)
-          program->steps[si].Run(rctx, is_train);
+#if defined(_OPENMP)
+        const int threads = omp_get_max_threads();
+        if (seg->serial) omp_set_num_threads(1);
+#endif
+        try {
+          for (size_t si : seg->steps)
+            program->steps[si].Run(rctx, is_train);
+        } catch (...) {
+#if defined(_OPENMP)
+          omp_set_num_threads(threads);
+#endif
+          throw;
+        }
+#if defined(_OPENMP)
+        omp_set_num_threads(threads);
+#endif
       },
-      ctx_, seg.reads, seg.writes, FnProperty::kNormal, 0, seg.name);
+      ctx_, seg.reads, seg.writes, seg.serial ? FnProperty::kSmall : FnProperty::kNormal, 0,
+      seg.name);
 }
 
 void GraphExecutor::RunSegments(const std::vector<Segment>& segs, bool is_train) {

@@ -23,6 +23,7 @@ struct Step {
   std::string name;  // "node 'fc1' (FullyConnected)", for errors
   const char* op_name = "";
   std::vector<void*> ptrs;  // a fused group's array pointers (the engine runs a step at a time)
+  int64_t elements = 0;     // elements of every array the step reads or writes
 
   void Run(RunContext rctx, bool is_train);
 };
@@ -32,6 +33,7 @@ struct Segment {
   std::vector<size_t> steps;
   std::vector<VarHandle> reads, writes;
   const char* name = "";
+  bool serial = false;  // small: one thread, inline in the pusher (NOTE [ Serial segments ])
 };
 
 /*! \brief What pushed functions need; shared with them so it outlives queued work. */

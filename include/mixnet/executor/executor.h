@@ -63,6 +63,12 @@ struct ExecutorOptions {
    * nodes with `__force_mirroring__` always; with `mirror` on, an automatic sqrt(N) plan. */
   bool mirror;
   int bulk_max_nodes;  // ops per engine push; 1 disables bulking
+  /*!
+   * \brief A bulk segment whose steps touch at most this many elements in all (inputs and
+   * outputs, parameters included) runs on one thread, in the pushing thread when its inputs
+   * are ready (NOTE [ Serial segments ]); 0 disables. MIXNET_EXEC_SERIAL_ELEMENTS.
+   */
+  int64_t serial_segment_elements;
 };
 
 class Executor {
