@@ -294,6 +294,14 @@ std::vector<NDArray> RunPass(const char* api, std::span<const NDArray> heads,
 
 }  // namespace
 
+namespace {
+thread_local bool t_gradients_consumed_at_once = false;
+}
+
+bool Function::GradientsConsumedAtOnce() {
+  return t_gradients_consumed_at_once;
+}
+
 void Backward(std::span<const NDArray> heads, std::span<const NDArray> head_grads,
               bool retain_graph, bool train_mode) {
   // Targets: every variable reached that takes a gradient.
@@ -330,8 +338,15 @@ void Backward(std::span<const NDArray> heads, std::span<const NDArray> head_grad
       }
     }
   }
-  const std::vector<NDArray> grads =
-      RunPass("backward", heads, head_grads, targets, false, retain_graph, train_mode);
+  std::vector<NDArray> grads;
+  {
+    struct ConsumedAtOnce {  // see Function::GradientsConsumedAtOnce
+      bool prev = t_gradients_consumed_at_once;
+      ConsumedAtOnce() { t_gradients_consumed_at_once = true; }
+      ~ConsumedAtOnce() { t_gradients_consumed_at_once = prev; }
+    } scope;
+    grads = RunPass("backward", heads, head_grads, targets, false, retain_graph, train_mode);
+  }
   PassFlags flags(false, train_mode);
   static const op::OpDef* add = op::GetOp("elemwise_add");
   for (size_t k = 0; k < variables.size(); ++k) {

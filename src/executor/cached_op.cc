@@ -6,8 +6,10 @@
 // and a second call with the same signature meanwhile binds another executor. Parameters
 // (static inputs) are bound as given, so their values are read in place and auxiliary states
 // (BatchNorm statistics) are updated in place; data inputs are copied into the executor's own
-// arrays, which nobody else writes. Outputs and input gradients are copied out: the executor
-// overwrites its arrays on the next call, while a caller may keep them indefinitely.
+// arrays, which nobody else writes. Outputs are copied out: the executor overwrites its arrays
+// on the next call, while a caller may keep them indefinitely. Input gradients are lent as they
+// are to autograd::Backward, which reads them before it returns (ops pushed earlier run
+// earlier), and copied for autograd::Grad and create_graph, whose results may be kept.
 #include "mixnet/executor/cached_op.h"
 
 #include <algorithm>
@@ -74,11 +76,14 @@ class RecordedCall final : public autograd::Function {
       og[i] = output_grads[i].is_none() ? NDArray::Zeros(outs[i].shape(), outs[i].dtype())
                                         : output_grads[i];
     slot_->exec->Backward(og);
+    // The executor's own gradient arrays when autograd reads them at once (NOTE [ CachedOp
+    // executors ]); copies when they may be kept (autograd::Grad, create_graph).
+    const bool lend = GradientsConsumedAtOnce();
     std::vector<NDArray> grads(slot_->need_grad.size());
     for (size_t i = 0; i < grads.size(); ++i) {
       if (!slot_->need_grad[i]) continue;
       const NDArray& g = slot_->exec->grad_arrays()[static_cast<size_t>(impl_->arg_index[i])];
-      grads[i] = g.Copy(g.ctx());
+      grads[i] = lend ? g : g.Copy(g.ctx());
     }
     return grads;
   }

@@ -236,6 +236,37 @@ TEST_F(GluonBlockTest, BlockCalledTwiceInOneRecordingGetsBothGradients) {
     EXPECT_NEAR(hybrid[i], eager[i], 1e-5) << i;
 }
 
+TEST_F(GluonBlockTest, GradResultsOfAHybridizedBlockAreTheCallersToKeep) {
+  auto fc = std::make_shared<TestDense>(3, 4, "tanh");
+  fc->Initialize(std::make_shared<init::Xavier>());
+  fc->Hybridize();
+  auto input_grad = [&](uint64_t seed) {
+    NDArray x = F32(Shape{2, 4}, seed);
+    autograd::AttachGrad(&x);
+    NDArray y;
+    {
+      autograd::RecordScope record;
+      y = op::sum((*fc)(x));
+    }
+    const NDArray xs[] = {x};
+    const NDArray heads[] = {y};
+    return autograd::Grad(heads, xs)[0];
+  };
+  input_grad(20);  // traces
+  const NDArray g1 = input_grad(21);
+  const auto want = g1.ToVector<float>();
+  // Later backward passes through the same executor must not change what Grad returned.
+  input_grad(22);
+  NDArray x = F32(Shape{2, 4}, 23);
+  {
+    autograd::RecordScope record;
+    NDArray loss = op::sum((*fc)(x));
+    autograd::Backward({loss});
+  }
+  EXPECT_EQ(g1.ToVector<float>(), want);
+  EXPECT_NE(input_grad(24).ToVector<float>(), want);
+}
+
 TEST_F(GluonBlockTest, ExportImportsRoundTripIsBitExact) {
   auto net = std::make_shared<TestNet>();
   net->Initialize(std::make_shared<init::Xavier>());

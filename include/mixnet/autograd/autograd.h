@@ -162,6 +162,14 @@ class Function : public std::enable_shared_from_this<Function> {
 
  protected:
   void SaveForBackward(std::vector<NDArray> arrays) { saved_ = std::move(arrays); }
+  /*!
+   * \brief True while autograd::Backward (without create_graph) runs this Backward: every array
+   * it returns is read by operations pushed before Backward returns, so it may be a buffer the
+   * function overwrites in a later call (the engine orders that write after those reads).
+   * False under autograd::Grad or create_graph, where returned arrays may be kept: return
+   * arrays of their own then.
+   */
+  static bool GradientsConsumedAtOnce();
   const std::vector<NDArray>& saved() const { return saved_; }
 
  private:
