@@ -103,6 +103,13 @@ bool HasGraph(const NDArray& x) {
   return x.grad_entry().node != nullptr;
 }
 
+NDArray VariableGrad(const NDArray& x, GradReq* req) {
+  const NDArray::GradEntry& e = x.grad_entry();
+  if (!e.node || !e.node->is_variable) return NDArray();
+  *req = e.node->req;
+  return e.node->grad;
+}
+
 NDArray Detach(const NDArray& x) {
   NDArray out = x;
   out.set_grad_entry({});

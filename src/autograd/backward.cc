@@ -355,6 +355,9 @@ void Backward(std::span<const NDArray> heads, std::span<const NDArray> head_grad
     if (v->req == GradReq::kWrite) {
       if (g.is_none()) {
         v->grad.Fill(0);
+      } else if (g.SharesStorageWith(v->grad) && g.byte_offset() == v->grad.byte_offset() &&
+                 g.shape() == v->grad.shape()) {
+        v->grad.BumpVersion();  // computed in place (a CachedOp writing the buffer): a write
       } else {
         g.CopyTo(v->grad);
       }

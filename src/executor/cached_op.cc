@@ -29,6 +29,9 @@ struct CachedOp::Slot {
   std::unique_ptr<Executor> exec;
   std::vector<NDArray> bound;  // per input: the array the executor reads (arg or aux)
   std::vector<bool> need_grad;
+  // Per input: the variable's own gradient buffer when the executor writes it directly (a
+  // parameter with grad_req write), else none.
+  std::vector<NDArray> direct_grad;
   bool busy = false;  // guarded by Impl::mu
 };
 
@@ -75,15 +78,23 @@ class RecordedCall final : public autograd::Function {
     for (size_t i = 0; i < outs.size(); ++i)
       og[i] = output_grads[i].is_none() ? NDArray::Zeros(outs[i].shape(), outs[i].dtype())
                                         : output_grads[i];
-    slot_->exec->Backward(og);
     // The executor's own gradient arrays when autograd reads them at once (NOTE [ CachedOp
-    // executors ]); copies when they may be kept (autograd::Grad, create_graph).
+    // executors ]); copies when they may be kept (autograd::Grad, create_graph), and then the
+    // variables' buffers the executor writes directly keep their values.
     const bool lend = GradientsConsumedAtOnce();
+    std::vector<NDArray> kept(slot_->direct_grad.size());
+    if (!lend) {
+      for (size_t i = 0; i < kept.size(); ++i)
+        if (!slot_->direct_grad[i].is_none())
+          kept[i] = slot_->direct_grad[i].Copy(slot_->direct_grad[i].ctx());
+    }
+    slot_->exec->Backward(og);
     std::vector<NDArray> grads(slot_->need_grad.size());
     for (size_t i = 0; i < grads.size(); ++i) {
       if (!slot_->need_grad[i]) continue;
       const NDArray& g = slot_->exec->grad_arrays()[static_cast<size_t>(impl_->arg_index[i])];
       grads[i] = lend ? g : g.Copy(g.ctx());
+      if (!kept[i].is_none()) kept[i].CopyTo(g);
     }
     return grads;
   }
@@ -149,6 +160,17 @@ std::vector<NDArray> CachedOp::Replay(std::span<const NDArray> inputs) const {
   return out;
 }
 
+bool CachedOp::WritesGradBuffer(const NDArray& buf) const {
+  // Two executors writing one variable's buffer would overwrite each other's contribution when
+  // both calls are in one recorded graph (a block used twice): only the first one does.
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (const auto& [key, list] : impl_->slots)
+    for (const auto& slot : list)
+      for (const NDArray& d : slot->direct_grad)
+        if (!d.is_none() && SameArray(d, buf)) return true;
+  return false;
+}
+
 std::vector<NDArray> CachedOp::operator()(std::span<const NDArray> inputs) {
   MX_CHECK(inputs.size() == input_names_.size(), ValueError)
       << "CachedOp: the graph has " << input_names_.size() << " inputs (" <<
@@ -188,8 +210,15 @@ std::vector<NDArray> CachedOp::operator()(std::span<const NDArray> inputs) {
         continue;
       }
       bool same = true;
-      for (size_t i = 0; i < inputs.size() && same; ++i)
+      for (size_t i = 0; i < inputs.size() && same; ++i) {
         same = !impl_->static_inputs[i] || SameArray((*it)->bound[i], inputs[i]);
+        // A parameter whose gradient buffer was replaced (Cast, grad_req): bind anew.
+        if (same && !(*it)->direct_grad[i].is_none()) {
+          GradReq req = GradReq::kNull;
+          const NDArray buf = autograd::VariableGrad(inputs[i], &req);
+          same = req == GradReq::kWrite && SameArray(buf, (*it)->direct_grad[i]);
+        }
+      }
       if (same) {
         slot = *it;
       } else {
@@ -206,6 +235,7 @@ std::vector<NDArray> CachedOp::operator()(std::span<const NDArray> inputs) {
     std::vector<NDArray> args(impl_->num_args), grads(impl_->num_args), aux(impl_->num_aux);
     std::vector<GradReq> reqs(impl_->num_args, GradReq::kNull);
     slot->bound.resize(inputs.size());
+    slot->direct_grad.assign(inputs.size(), NDArray());
     for (size_t i = 0; i < inputs.size(); ++i) {
       const NDArray& in = inputs[i];
       const NDArray b = impl_->static_inputs[i] ? in : NDArray(in.shape(), ctx, in.dtype());
@@ -216,7 +246,18 @@ std::vector<NDArray> CachedOp::operator()(std::span<const NDArray> inputs) {
         const auto a = static_cast<size_t>(impl_->arg_index[i]);
         args[a] = slot->bound[i];
         if (need_grad[i]) {
-          grads[a] = NDArray::Zeros(in.shape(), in.dtype(), ctx);
+          // A parameter with grad_req write gets its gradient written straight into its
+          // buffer (autograd then skips its copy); anything else into an array of our own.
+          GradReq req = GradReq::kNull;
+          const NDArray buf =
+              impl_->static_inputs[i] ? autograd::VariableGrad(in, &req) : NDArray();
+          if (!buf.is_none() && req == GradReq::kWrite && buf.shape() == in.shape() &&
+              buf.dtype() == in.dtype() && !WritesGradBuffer(buf)) {
+            grads[a] = buf;
+            slot->direct_grad[i] = buf;
+          } else {
+            grads[a] = NDArray::Zeros(in.shape(), in.dtype(), ctx);
+          }
           reqs[a] = GradReq::kWrite;
         }
       }

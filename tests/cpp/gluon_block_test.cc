@@ -265,6 +265,28 @@ TEST_F(GluonBlockTest, GradResultsOfAHybridizedBlockAreTheCallersToKeep) {
   }
   EXPECT_EQ(g1.ToVector<float>(), want);
   EXPECT_NE(input_grad(24).ToVector<float>(), want);
+
+  // autograd::Grad with respect to a parameter leaves the parameter's buffer as it was, though
+  // the executor computes that gradient in the buffer itself under autograd::Backward.
+  const gluon::ParameterPtr w = fc->CollectParams().at("testdense0_weight");
+  const auto buffer = w->grad().ToVector<float>();
+  NDArray x2 = F32(Shape{2, 4}, 25);
+  autograd::AttachGrad(&x2);  // the same signature as above: the executor that writes the buffer
+  NDArray loss;
+  {
+    autograd::RecordScope record;
+    loss = op::sum((*fc)(x2));
+  }
+  const NDArray vars[] = {w->data()};
+  const NDArray heads[] = {loss};
+  const auto via_grad = autograd::Grad(heads, vars)[0].ToVector<float>();
+  EXPECT_EQ(w->grad().ToVector<float>(), buffer);
+  {
+    autograd::RecordScope record;
+    loss = op::sum((*fc)(x2));
+  }
+  autograd::Backward({loss});
+  EXPECT_EQ(w->grad().ToVector<float>(), via_grad);
 }
 
 TEST_F(GluonBlockTest, ExportImportsRoundTripIsBitExact) {

@@ -98,6 +98,11 @@ void MarkVariables(std::span<NDArray> variables, std::span<const NDArray> gradie
 NDArray GetGrad(const NDArray& x);
 /*! \brief True if x is a variable (AttachGrad/MarkVariables) or the output of a recorded op. */
 bool HasGraph(const NDArray& x);
+/*!
+ * \brief If x is a variable: its gradient buffer and grad_req (*req); else a none array. For
+ * code that computes a variable's gradient straight into its buffer (CachedOp).
+ */
+NDArray VariableGrad(const NDArray& x, GradReq* req);
 /*! \brief x.detach(): the same array (shared storage) outside any graph. */
 NDArray Detach(const NDArray& x);
 

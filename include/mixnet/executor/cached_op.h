@@ -68,6 +68,9 @@ class CachedOp {
   struct Impl;
 
  private:
+  /*! \brief Whether some bound executor writes gradient buffer `buf` directly. */
+  bool WritesGradBuffer(const NDArray& buf) const;
+
   sym::Symbol symbol_;
   std::vector<std::string> input_names_;
   std::vector<bool> is_aux_;
