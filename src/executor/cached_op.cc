@@ -7,9 +7,13 @@
 // (static inputs) are bound as given, so their values are read in place and auxiliary states
 // (BatchNorm statistics) are updated in place; data inputs are copied into the executor's own
 // arrays, which nobody else writes. Outputs are copied out: the executor overwrites its arrays
-// on the next call, while a caller may keep them indefinitely. Input gradients are lent as they
-// are to autograd::Backward, which reads them before it returns (ops pushed earlier run
-// earlier), and copied for autograd::Grad and create_graph, whose results may be kept.
+// on the next call, while a caller may keep them indefinitely.
+// Gradients: a parameter with grad_req write has its gradient computed straight into its
+// buffer, by one executor per buffer (two calls in one recording would overwrite each other's
+// contribution), and autograd::Backward counts that as its write instead of copying. Other
+// gradients are lent to autograd::Backward, which reads them before it returns (ops pushed
+// earlier run earlier). autograd::Grad and create_graph may keep what they get: they get
+// copies, and the parameters' buffers are put back as they were.
 #include "mixnet/executor/cached_op.h"
 
 #include <algorithm>
