@@ -9,6 +9,7 @@
 #include "gluon/rnn/rnn_ops.h"
 #include "mixnet/base/error.h"
 #include "mixnet/gluon/rnn/rnn_cell.h"
+#include "mixnet/op/attr_value.h"
 #include "mixnet/symbol/trace.h"
 
 namespace mixnet::gluon::rnn {
@@ -39,16 +40,6 @@ std::string PyFloat(double v) {
   std::string s(buf, end);
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
   return s;
-}
-
-/*! \brief "(0, 1)", "(1,)", "()" as Python prints a tuple. */
-std::string PyTuple(const std::vector<int64_t>& v) {
-  std::ostringstream os;
-  os << "(";
-  for (size_t i = 0; i < v.size(); ++i)
-    os << (i ? ", " : "") << v[i];
-  os << (v.size() == 1 ? ",)" : ")");
-  return os.str();
 }
 
 /*! \brief MXNet's _get_activation: the named unary op, else Activation(act_type). */
@@ -432,7 +423,7 @@ UnrollResult DropoutCell::Unroll(int64_t length, const std::vector<NDArray>& inp
 }
 
 std::string DropoutCell::Repr() const {
-  return "DropoutCell(rate=" + PyFloat(rate_) + ", axes=" + PyTuple(axes_) + ")";
+  return "DropoutCell(rate=" + PyFloat(rate_) + ", axes=" + op::AttrValue(axes_) + ")";
 }
 
 // ---- ModifierCell, ZoneoutCell, ResidualCell ----
