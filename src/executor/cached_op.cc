@@ -44,7 +44,7 @@ struct CachedOp::Impl {
   std::vector<bool> static_inputs;
   std::vector<int> arg_index, aux_index;  // per input: its place among args / aux (or -1)
   size_t num_args = 0, num_aux = 0;
-  std::mutex mu;
+  mutable std::mutex mu;
   std::map<std::string, std::vector<std::shared_ptr<Slot>>> slots;  // by signature
 };
 
@@ -63,10 +63,12 @@ bool IsFloat(DType t) {
 /*! \brief Autograd's node for one recorded call: backward runs the executor's backward. */
 class RecordedCall final : public autograd::Function {
  public:
-  RecordedCall(std::shared_ptr<CachedOp::Slot> slot, std::mutex* mu, const CachedOp::Impl* impl)
-      : slot_(std::move(slot)), mu_(mu), impl_(impl) {}
+  // Holds the Impl too: the tape may outlive the CachedOp (a block's cache cleared between
+  // forward and backward).
+  RecordedCall(std::shared_ptr<CachedOp::Slot> slot, std::shared_ptr<const CachedOp::Impl> impl)
+      : slot_(std::move(slot)), impl_(std::move(impl)) {}
   ~RecordedCall() override {
-    std::lock_guard<std::mutex> lock(*mu_);
+    std::lock_guard<std::mutex> lock(impl_->mu);
     slot_->busy = false;
   }
   std::vector<NDArray> Forward(std::span<const NDArray>) override {
@@ -105,15 +107,14 @@ class RecordedCall final : public autograd::Function {
 
  private:
   std::shared_ptr<CachedOp::Slot> slot_;
-  std::mutex* mu_;
-  const CachedOp::Impl* impl_;
+  std::shared_ptr<const CachedOp::Impl> impl_;
 };
 
 }  // namespace
 
 CachedOp::CachedOp(sym::Symbol symbol, std::vector<bool> static_inputs,
                    const ExecutorOptions& options)
-    : symbol_(std::move(symbol)), impl_(std::make_unique<Impl>()) {
+    : symbol_(std::move(symbol)), impl_(std::make_shared<Impl>()) {
   input_names_ = symbol_.ListInputs();
   const std::vector<std::string> args = symbol_.ListArguments();
   const std::vector<std::string> aux = symbol_.ListAuxiliaryStates();
@@ -280,7 +281,7 @@ std::vector<NDArray> CachedOp::operator()(std::span<const NDArray> inputs) {
   for (size_t i = 0; i < inputs.size(); ++i)
     if (!impl_->static_inputs[i]) inputs[i].CopyTo(slot->bound[i]);
 
-  auto call = std::make_shared<RecordedCall>(slot, &impl_->mu, impl_.get());
+  auto call = std::make_shared<RecordedCall>(slot, impl_);
   std::vector<NDArray> out;
   if (any_grad) {
     out = (*call)(inputs);  // one tape node, holding the slot until the tape frees it

@@ -289,6 +289,29 @@ TEST_F(GluonBlockTest, GradResultsOfAHybridizedBlockAreTheCallersToKeep) {
   EXPECT_EQ(w->grad().ToVector<float>(), via_grad);
 }
 
+TEST_F(GluonBlockTest, BackwardAfterTheCacheIsCleared) {
+  auto fc = std::make_shared<TestDense>(3, 4, "tanh");
+  fc->Initialize(std::make_shared<init::Xavier>());
+  const NDArray x = F32(Shape{2, 4}, 26);
+  auto weight_grad = [&](bool hybrid, bool clear) {
+    fc->Hybridize(hybrid);
+    if (hybrid) (*fc)(x);  // trace, so the next call replays the cached graph
+    NDArray loss;
+    {
+      autograd::RecordScope record;
+      loss = op::sum((*fc)(x));
+    }
+    if (clear) fc->Hybridize(false);  // drops the cached graph the tape still refers to
+    autograd::Backward({loss});
+    return fc->CollectParams().at("testdense0_weight")->grad().ToVector<float>();
+  };
+  const auto eager = weight_grad(false, false);
+  const auto hybrid = weight_grad(true, true);
+  ASSERT_EQ(hybrid.size(), eager.size());
+  for (size_t i = 0; i < eager.size(); ++i)
+    EXPECT_NEAR(hybrid[i], eager[i], 1e-5) << i;
+}
+
 TEST_F(GluonBlockTest, ExportImportsRoundTripIsBitExact) {
   auto net = std::make_shared<TestNet>();
   net->Initialize(std::make_shared<init::Xavier>());

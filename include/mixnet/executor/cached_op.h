@@ -74,7 +74,7 @@ class CachedOp {
   sym::Symbol symbol_;
   std::vector<std::string> input_names_;
   std::vector<bool> is_aux_;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with the tape nodes of recorded calls
 };
 
 }  // namespace mixnet::exec
