@@ -188,17 +188,10 @@ int Run(const GluonOptions& g, const train::Options& o) {
       if (!prev_loss.is_none()) prev_loss.WaitToRead();  // one step in flight (train_loop.h)
       prev_loss = loss;
     }
-    const double train_loss = loss_sum.ToVector<float>()[0] / static_cast<double>(n);
-    const double train_acc = correct.ToVector<float>()[0] / static_cast<double>(n);
-    const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    test_acc = Evaluate(*net, test_it);
-    const double epoch_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    total_s += epoch_s;
-    std::printf(
-        "epoch %2d: train loss %.4f, train acc %.4f, test acc %.4f, %.1f s (train %.1f s, "
-        "%.0f samples/s)\n",
-        epoch, train_loss, train_acc, test_acc, epoch_s, train_s, static_cast<double>(n) / train_s);
-    std::fflush(stdout);
+    const train::EpochEnd end = train::ReportEpoch(epoch, loss_sum, correct, n, t0,
+                                                   [&] { return Evaluate(*net, test_it); });
+    test_acc = end.test_acc;
+    total_s += end.seconds;
   }
   std::printf("trained %d epochs in %.1f s (%ld traces of the network)\n", o.epochs, total_s,
               static_cast<long>(net->num_traces()));

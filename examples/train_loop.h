@@ -183,6 +183,32 @@ inline void PrintSetup(const std::string& model, int64_t num_params,
 }
 
 /*! \brief Trains `model` on Fashion-MNIST per `o`; prints per-epoch lines and the final one. */
+/*! \brief What ReportEpoch measured: the test accuracy and the epoch's seconds. */
+struct EpochEnd {
+  double test_acc, seconds;
+};
+
+/*!
+ * \brief Ends an epoch begun at `t0`: the mean train loss and accuracy from the summed arrays
+ * over `n` samples, the test accuracy `evaluate()` gives, and the times, printed as one line.
+ */
+template <typename Evaluate>
+EpochEnd ReportEpoch(int epoch, const NDArray& loss_sum, const NDArray& correct, int64_t n,
+                     std::chrono::steady_clock::time_point t0, Evaluate&& evaluate) {
+  using Clock = std::chrono::steady_clock;
+  const double train_loss = loss_sum.ToVector<float>()[0] / static_cast<double>(n);
+  const double train_acc = correct.ToVector<float>()[0] / static_cast<double>(n);
+  const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double test_acc = evaluate();
+  const double epoch_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf(
+      "epoch %2d: train loss %.4f, train acc %.4f, test acc %.4f, %.1f s (train %.1f s, "
+      "%.0f samples/s)\n",
+      epoch, train_loss, train_acc, test_acc, epoch_s, train_s, static_cast<double>(n) / train_s);
+  std::fflush(stdout);
+  return {test_acc, epoch_s};
+}
+
 inline int Run(models::Model& model, const Options& o) {
   using Clock = std::chrono::steady_clock;
   const auto t_load = Clock::now();
@@ -222,17 +248,10 @@ inline int Run(models::Model& model, const Options& o) {
       if (!prev_loss.is_none()) prev_loss.WaitToRead();  // one step in flight
       prev_loss = loss;
     }
-    const double train_loss = loss_sum.ToVector<float>()[0] / static_cast<double>(n);
-    const double train_acc = correct.ToVector<float>()[0] / static_cast<double>(n);
-    const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    test_acc = Evaluate(model, test_it);
-    const double epoch_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    total_s += epoch_s;
-    std::printf(
-        "epoch %2d: train loss %.4f, train acc %.4f, test acc %.4f, %.1f s (train %.1f s, "
-        "%.0f samples/s)\n",
-        epoch, train_loss, train_acc, test_acc, epoch_s, train_s, static_cast<double>(n) / train_s);
-    std::fflush(stdout);
+    const EpochEnd end =
+        ReportEpoch(epoch, loss_sum, correct, n, t0, [&] { return Evaluate(model, test_it); });
+    test_acc = end.test_acc;
+    total_s += end.seconds;
   }
   std::printf("trained %d epochs in %.1f s\n", o.epochs, total_s);
   std::printf("final test accuracy: %.4f\n", test_acc);
