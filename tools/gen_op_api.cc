@@ -13,11 +13,11 @@
 #include <sstream>
 #include <string>
 
-#include "operator/op_def.h"
+#include "mixnet/op/op_info.h"
 
 namespace {
-using mixnet::op::FieldInfo;
-using mixnet::op::OpDef;
+using mixnet::op::OpInfo;
+using mixnet::op::ParamInfo;
 
 std::string PascalCase(const std::string& name) {
   std::string out;
@@ -68,30 +68,26 @@ std::string Comment(const std::string& text, const char* indent) {
 }
 
 /*! \brief One op's argument struct and function(s); returns false if it cannot be typed. */
-void EmitOp(std::ostream& os, const OpDef& def) {
+void EmitOp(std::ostream& os, const OpInfo& def) {
   const std::string args = PascalCase(def.name) + "Args";
-  const auto& fields = def.params->Fields();
+  const auto& fields = def.params;
   os << Comment(def.doc.empty() ? def.name : def.doc, "");
   os << "struct " << args << " {\n";
-  for (const FieldInfo& f : fields) {
+  for (const ParamInfo& f : fields) {
     std::string doc = f.doc;
     doc += f.default_value ? " (default " + *f.default_value + ")" : " (required)";
     os << Comment(doc, "  ");
-    os << "  std::optional<" << CppType(f.type_name) << "> " << f.name << ";\n";
+    os << "  std::optional<" << CppType(f.type) << "> " << f.name << ";\n";
   }
   os << "  AttrDict ToAttrs() const {\n    AttrDict a;\n";
-  for (const FieldInfo& f : fields)
+  for (const ParamInfo& f : fields)
     os << "    SetAttr(&a, \"" << f.name << "\", " << f.name << ");\n";
   os << "    return a;\n  }\n};\n";
 
-  // Inputs: the explicit signature, else the static names.
-  // Inputs that depend on the params and have no Signature are taken as one span.
-  std::vector<std::string> inputs = def.signature;
-  if (inputs.empty())
-    inputs = def.static_inputs ? *def.static_inputs : std::vector<std::string>{"*inputs"};
-  const bool single = def.static_outputs && def.static_outputs->size() == 1;
+  const std::vector<std::string>& inputs = def.inputs;
+  const bool single = def.outputs.size() == 1;
   bool has_num_args = false;
-  for (const FieldInfo& f : fields)
+  for (const ParamInfo& f : fields)
     has_num_args |= f.name == "num_args";
 
   std::set<std::string> names = {def.name};
@@ -149,8 +145,8 @@ int main(int argc, char** argv) {
         "#include <string>\n#include <vector>\n\n#include \"mixnet/ndarray/ndarray.h\"\n"
         "#include \"mixnet/op/attr_value.h\"\n#include \"mixnet/op/invoke.h\"\n\n"
         "namespace mixnet::op {\n\n";
-  for (const OpDef* def : mixnet::op::Registry::List())
-    EmitOp(os, *def);
+  for (const OpInfo& def : mixnet::op::ListOpInfo())
+    EmitOp(os, def);
   os << "}  // namespace mixnet::op\n";
   // Write only on change, so that dependants are not rebuilt for nothing.
   std::ifstream old(argv[1]);

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mixnet/op/op_info.h"
 #include "mixnet/symbol/symbol.h"
 #include "operator/op_def.h"
 
@@ -40,9 +41,8 @@ struct Node {
   uint32_t num_outputs() const;
   /*! \brief The outputs a symbol shows (OpDef::visible_outputs): the first ones. */
   uint32_t num_visible_outputs() const {
-    if (!op || op->visible_outputs == 0) return num_outputs();
-    if (op->visible_outputs > 0) return static_cast<uint32_t>(op->visible_outputs);
-    return num_outputs() - static_cast<uint32_t>(-op->visible_outputs);
+    const auto n = static_cast<int>(num_outputs());
+    return op ? static_cast<uint32_t>(op::NumVisibleOutputs(op, n)) : num_outputs();
   }
   /*! \brief The attribute `key`, or null. */
   const std::string* FindAttr(std::string_view key) const;

@@ -1,0 +1,31 @@
+"""mx.nd: imperative arrays and the op functions generated from the registry."""
+import sys
+import types
+
+from .. import _core, _op_gen
+from .ndarray import (NDArray, array, empty, zeros, ones, full, arange, waitall, concatenate,
+                      _new_from_numpy)
+
+_THIS = sys.modules[__name__]
+
+
+def _submodule(name):
+    full_name = f"{__name__}.{name}"
+    mod = sys.modules.get(full_name)
+    if mod is None:
+        mod = types.ModuleType(full_name, f"mx.nd.{name}: generated op functions")
+        sys.modules[full_name] = mod
+    setattr(_THIS, name, mod)
+    return mod
+
+
+_MODULES = {"": _THIS}
+for _ns in ("random", "linalg", "contrib", "image", "_internal"):
+    _MODULES[_ns] = _submodule(_ns)
+op = _THIS  # mx.nd.op.<name> (MXNet keeps a module of all ops)
+
+_op_gen.populate(_MODULES, _op_gen.ND_TEMPLATE,
+                 lambda handle: {"_op": handle, "_invoke": _core.invoke}, __name__)
+
+# Functions defined in Python on top of the ops win over same-named ops.
+from .ndarray import zeros, ones, full, empty, arange, array  # noqa: E402,F811

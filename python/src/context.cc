@@ -1,0 +1,119 @@
+// mx.Context: the C++ Context with MXNet's Python face (device_type names, `with` scopes that
+// set the thread's default context) and the dtype conversions every binding uses.
+#include <nanobind/operators.h>
+#include <nanobind/stl/string.h>
+
+#include <string>
+#include <vector>
+
+#include "bind.h"
+#include "mixnet/base/error.h"
+
+namespace mixnet::python {
+
+namespace {
+// `with mx.cpu(1):` pushes; the innermost is the default (per thread, as MXNet's).
+thread_local std::vector<Context> t_context_stack;
+
+const char* DeviceTypeName(DeviceType t) {
+  switch (t) {
+    case DeviceType::kCPU:
+      return "cpu";
+    case DeviceType::kGPU:
+      return "gpu";
+    case DeviceType::kCPUPinned:
+      return "cpu_pinned";
+    case DeviceType::kCPUShared:
+      return "cpu_shared";
+  }
+  return "cpu";
+}
+
+DeviceType DeviceTypeFromName(const std::string& s) {
+  if (s == "cpu") return DeviceType::kCPU;
+  if (s == "gpu") return DeviceType::kGPU;
+  if (s == "cpu_pinned") return DeviceType::kCPUPinned;
+  if (s == "cpu_shared") return DeviceType::kCPUShared;
+  MX_THROW(ValueError) << "Context: unknown device_type '" << s
+                       << "' (expected cpu, gpu, cpu_pinned or cpu_shared)";
+}
+
+// The numpy module, imported on first use and never released (a global nb::object would be
+// released after the interpreter is gone).
+nb::handle Numpy() {
+  static nb::handle numpy = nb::module_::import_("numpy").release();
+  return numpy;
+}
+}  // namespace
+
+Context DefaultContext() {
+  return t_context_stack.empty() ? Context::cpu() : t_context_stack.back();
+}
+
+Context ToContext(nb::handle h) {
+  if (h.is_none()) return DefaultContext();
+  Context* c = nullptr;
+  if (nb::try_cast<Context*>(h, c) && c != nullptr) return *c;
+  if (nb::isinstance<nb::str>(h)) return Context::FromString(nb::cast<std::string>(h));
+  MX_THROW(TypeError) << "expected a Context (mx.cpu(), mx.gpu(0)) or None, got "
+                      << nb::cast<std::string>(nb::str(h.type()));
+}
+
+DType ToDType(nb::handle h) {
+  if (h.is_none()) return DType::kFloat32;
+  if (nb::isinstance<nb::str>(h)) return DTypeFromName(nb::cast<std::string>(h));
+  if (nb::isinstance<nb::int_>(h)) {
+    const int flag = nb::cast<int>(h);
+    MX_CHECK(IsValidDTypeFlag(flag), TypeError) << "dtype: no dtype has flag " << flag;
+    return static_cast<DType>(flag);
+  }
+  // np.float32 (a type) or np.dtype('float32'): numpy names them.
+  nb::object name = Numpy().attr("dtype")(h).attr("name");
+  return DTypeFromName(nb::cast<std::string>(name));
+}
+
+nb::object DTypeToNumpy(DType t) {
+  if (t == DType::kBFloat16) return nb::str("bfloat16");
+  return Numpy().attr(DTypeName(t));  // MXNet's .dtype is the scalar type (np.float32)
+}
+
+namespace {
+void BindContext(nb::module_& m) {
+  nb::class_<Context>(m, "Context",
+                      "A device and its id (mx.cpu(), mx.gpu(1)); `with ctx:` makes it the "
+                      "thread's default context.")
+      .def(
+          "__init__",
+          [](Context* self, nb::handle device_type, int device_id) {
+            Context* other = nullptr;
+            if (nb::try_cast<Context*>(device_type, other) && other != nullptr) {
+              new (self) Context(*other);
+              return;
+            }
+            new (self) Context{DeviceTypeFromName(nb::cast<std::string>(device_type)), device_id};
+          },
+          nb::arg("device_type"), nb::arg("device_id") = 0)
+      .def_prop_ro("device_type", [](const Context& c) { return DeviceTypeName(c.dev_type); })
+      .def_prop_ro("device_typeid", [](const Context& c) { return static_cast<int>(c.dev_type); })
+      .def_prop_ro("device_id", [](const Context& c) { return c.dev_id; })
+      .def("__repr__", &Context::ToString)
+      .def("__str__", &Context::ToString)
+      .def("__hash__", [](const Context& c) { return std::hash<Context>()(c); })
+      .def(nb::self == nb::self)
+      .def("__eq__", [](const Context&, nb::handle) { return false; })
+      .def("__enter__",
+           [](const Context& c) {
+             t_context_stack.push_back(c);
+             return c;
+           })
+      .def(
+          "__exit__", [](const Context&, nb::args) { t_context_stack.pop_back(); },
+          "Restores the previous default context.")
+      .def_static("default_ctx", &DefaultContext, "The thread's default context.");
+  m.def("current_context", &DefaultContext, "The thread's default context (cpu(0) if none).");
+}
+
+}  // namespace
+MIXNET_PY_BIND(10, BindContext);
+
+}  // namespace mixnet::python
