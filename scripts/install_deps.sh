@@ -8,7 +8,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PACKAGES=(build-essential cmake ninja-build ccache clang-format
           libgtest-dev libbenchmark-dev libopenblas-dev libdnnl-dev
-          python3 python3-venv python3-pip
+          python3 python3-venv python3-pip python3-dev  # the Python package (nanobind extension)
+          python3-numpy python3-pytest python3-torch     # its tests; torch is a benchmark peer
           nlohmann-json3-dev  # symbol JSON
           zlib1g-dev dataset-fashion-mnist)  # the examples' gzipped idx files
 missing=()
@@ -30,5 +31,16 @@ if [ ! -f "$MXNET_VENV/.ready" ]; then
   "$MXNET_VENV/bin/pip" install -q --disable-pip-version-check "mxnet==1.9.1" "numpy<1.24" pytest
   "$MXNET_VENV/bin/python" -c "import mxnet; assert mxnet.__version__ == '1.9.1'"
   touch "$MXNET_VENV/.ready"
+fi
+
+# The project's own venv for the Python package: Debian's python3 with its numpy, pytest and
+# torch visible (--system-site-packages), plus the build tools of pyproject.toml from PyPI.
+PY_VENV="${MIXNET_PY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mixnet/py-venv}"
+if [ ! -f "$PY_VENV/.ready" ]; then
+  echo "== creating $PY_VENV (nanobind, scikit-build-core; numpy, pytest, torch from Debian)"
+  rm -rf "$PY_VENV"
+  /usr/bin/python3 -m venv --system-site-packages "$PY_VENV"
+  "$PY_VENV/bin/pip" install -q --disable-pip-version-check "nanobind>=2.0,<4" "scikit-build-core>=0.10"
+  touch "$PY_VENV/.ready"
 fi
 echo "$MXNET_VENV"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test: formatting, the gtest suites, the MXNet 1.9.1
-# interoperability tests (all through ctest), and the engine suites under ThreadSanitizer.
+# interoperability tests (all through ctest), the engine suites under ThreadSanitizer, and the
+# Python package installed with pip from this tree and its pytest suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -23,6 +24,11 @@ fi
 echo "== NDArray, serialization, operator and executor suites under the naive engine, then ctest"
 MIXNET_ENGINE_TYPE=NaiveEngine build/tests/mixnet_tests --gtest_brief=1 \
   --gtest_filter='NDArray*:Serialize*:Storage*:AllOps*:Op*:Executor*:SymbolPassEndToEnd*:GluonBlock*:GluonRnn*'
+echo "== Python package: pip install . (a wheel built from this tree) and its pytest suites"
+PY_VENV="${MIXNET_PY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mixnet/py-venv}"
+CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$PY_VENV/bin/pip" install -q --disable-pip-version-check \
+  --no-build-isolation --force-reinstall --no-deps .
+"$PY_VENV/bin/python" -m pytest -q -p no:cacheprovider tests/python
 echo "== $(( $(date +%s) - start ))s so far; ctest runs last so its summary closes the log"
 cd build
 ctest --output-on-failure -j "$(nproc)" --timeout 600

@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "mixnet/op/op_info.h"
 #include "mixnet/op/ops.h"
 #include "test_util.h"
 
@@ -34,6 +35,27 @@ TEST(OpApi, ErrorsComeFromTheOpDefinition) {
   const NDArray a = NDArray::Zeros({2, 3});
   const NDArray b = NDArray::Zeros({3, 2});
   EXPECT_ERROR(elemwise_add(a, b), ValueError, "elemwise_add", "rhs", "(3, 2)", "(2, 3)");
+}
+
+TEST(OpApi, OpInfoDescribesInputsParamsAndVisibleOutputs) {
+  const OpInfo fc = GetOpInfo("FullyConnected");
+  EXPECT_EQ(fc.inputs, (std::vector<std::string>{"data", "weight", "bias?"}));
+  bool has_num_hidden = false;
+  for (const ParamInfo& p : fc.params) {
+    if (p.name != "num_hidden") continue;
+    has_num_hidden = true;
+    EXPECT_FALSE(p.default_value.has_value());  // required
+    EXPECT_EQ(p.type, "int");
+  }
+  EXPECT_TRUE(has_num_hidden);
+  EXPECT_EQ(GetOpInfo("Concat").inputs, (std::vector<std::string>{"*data"}));
+  // Dropout's mask is a hidden output: a call shows one.
+  const OpInfo dropout = GetOpInfo("Dropout");
+  EXPECT_EQ(dropout.outputs.size(), 2u);
+  EXPECT_EQ(dropout.num_visible_outputs, 1);
+  EXPECT_EQ(GetOpInfo("relu").name, "relu");
+  EXPECT_ERROR(GetOpInfo("FullyConected"), ValueError, "FullyConnected");
+  EXPECT_EQ(ListOpInfo().size(), ListOps().size());
 }
 
 }  // namespace
