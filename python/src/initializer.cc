@@ -29,10 +29,24 @@ struct InitAccess : Initializer {
   using Initializer::InitGamma;
 };
 
-/*! \brief A Python subclass of mx.init.Initializer, seen from C++. */
+/*!
+ * \brief A Python subclass of mx.init.Initializer, seen from C++. Each override takes the GIL:
+ * C++ (a Block's initialize, a Module's init_params) may call with it released.
+ */
 class PyInitializer : public Initializer {
  public:
   NB_TRAMPOLINE(Initializer);
+  // A subclass that decides by name itself (mx.init.Load) defines _call_by_name(name, arr).
+  void operator()(const std::string& name, NDArray* arr) const override {
+    nb::gil_scoped_acquire gil;
+    nb::detail::ticket t(nb_trampoline, "_call_by_name", nb::detail::str_hash("_call_by_name"),
+                         false);
+    if (t.key.is_valid()) {
+      nb_trampoline.base().attr(t.key)(name, *arr);
+      return;
+    }
+    Initializer::operator()(name, arr);
+  }
   std::string ToString() const override {
     nb::gil_scoped_acquire gil;
     NB_OVERRIDE_PURE_NAME("dumps", ToString);
@@ -66,6 +80,13 @@ void BindInitializer(nb::module_& m) {
           [](const Initializer& self, const std::string& name, NDArray arr) { self(name, &arr); },
           nb::arg("name"), nb::arg("arr"),
           "Initializes `arr` in place as the parameter called `name` (MXNet's name rules).")
+      .def(
+          "_call_by_name",
+          [](const Initializer& self, const std::string& name, NDArray arr) {
+            self.Initializer::operator()(name, &arr);
+          },
+          nb::arg("name"), nb::arg("arr"),
+          "MXNet's name rules (what a subclass overriding _call_by_name replaces).")
       .def("_init_weight", &Initializer::InitWeight, nb::arg("name"), nb::arg("arr"),
            "The initializer's own rule, whatever the name.")
       .def(
