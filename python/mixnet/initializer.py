@@ -14,31 +14,12 @@ import logging
 import numpy as np
 
 from . import _core
+from .registry import Registry
 from .ndarray import NDArray, array as _nd_array
 
 __all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Load", "Mixed", "Zero",
            "One", "Constant", "Uniform", "Normal", "Orthogonal", "Xavier", "MSRAPrelu",
            "Bilinear", "LSTMBias"]
-
-_REGISTRY = {}
-
-
-def register(klass):
-    """Registers an Initializer class under its lower-cased name (for create and dumps)."""
-    if not (isinstance(klass, type) and issubclass(klass, Initializer)):
-        raise TypeError(f"register: {klass!r} is not an Initializer subclass")
-    _REGISTRY[klass.__name__.lower()] = klass
-    return klass
-
-
-def alias(*aliases):
-    """Registers a class under further names: @alias('zeros')."""
-    def reg(klass):
-        for name in aliases:
-            _REGISTRY[name.lower()] = klass
-        return klass
-    return reg
-
 
 def create(initializer, *args, **kwargs):
     """An initializer from an instance (returned as is), a registered name ('xavier'), or the
@@ -54,10 +35,7 @@ def create(initializer, *args, **kwargs):
         if args or kwargs:
             raise ValueError("create: arguments given with a JSON initializer")
         name, kwargs = json.loads(initializer)
-    klass = _REGISTRY.get(name.lower())
-    if klass is None:
-        raise ValueError(f"Cannot find initializer '{name}' (known: {', '.join(sorted(_REGISTRY))})")
-    return klass(*args, **kwargs)
+    return _REGISTRY.find(name)(*args, **kwargs)
 
 
 class InitDesc(str):
@@ -73,6 +51,9 @@ class InitDesc(str):
 
 Initializer = _core.Initializer
 _core_init = _core.Initializer.__init__
+_REGISTRY = Registry(Initializer, "initializer")
+register = _REGISTRY.register
+alias = _REGISTRY.alias
 
 
 def _initializer_init(self, **kwargs):
