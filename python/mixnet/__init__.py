@@ -13,5 +13,7 @@ from . import ndarray
 from . import ndarray as nd
 from . import initializer
 from . import initializer as init
+from . import lr_scheduler
+from . import optimizer
 
 __version__ = "0.1.0"
