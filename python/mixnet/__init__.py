@@ -15,5 +15,6 @@ from . import initializer
 from . import initializer as init
 from . import lr_scheduler
 from . import optimizer
+from . import metric
 
 __version__ = "0.1.0"
