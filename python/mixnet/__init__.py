@@ -16,5 +16,6 @@ from . import initializer as init
 from . import lr_scheduler
 from . import optimizer
 from . import metric
+from . import test_utils
 
 __version__ = "0.1.0"
