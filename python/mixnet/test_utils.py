@@ -417,7 +417,7 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rto
     input_shape = {k: v.shape for k, v in location.items()}
     _, out_shape, _ = sym.infer_shape(**input_shape)
     proj = sym_mod.Variable("__random_proj")
-    out = sym_mod.make_loss(sym * proj)
+    out = sym_mod.MakeLoss(sym * proj)
 
     location = dict(location)
     location["__random_proj"] = _nd_array(np.random.rand(*out_shape[0]) + 0.1, ctx=ctx,
