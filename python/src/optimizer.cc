@@ -60,7 +60,6 @@ class PyOptimizer : public Optimizer {
     if (inner_) aggregate_num_ = inner_.get()->*&OptimizerAccess::aggregate_num_;
   }
 
-  bool builtin() const { return inner_ != nullptr; }
   void set_aggregate_num(int n) { aggregate_num_ = n; }
 
   /*! \brief The index's next CreateState returns `states` (MXNet's create_state, then update). */
@@ -241,12 +240,6 @@ void BindOptimizer(nb::module_& m) {
       .def("_set_wd_mult", &Optimizer::SetWdMult, nb::arg("wd_mult"))
       .def("set_learning_rate", &Optimizer::set_learning_rate, nb::arg("lr"),
            "Sets the fixed learning rate (ValueError while an lr_scheduler is set).")
-      .def("_update_count_of", &Optimizer::update_count, nb::arg("index"))
-      .def_prop_ro("_builtin_inner",
-                   [](const Optimizer& opt) {
-                     const auto* py = dynamic_cast<const PyOptimizer*>(&opt);
-                     return py == nullptr || py->builtin();
-                   })
       .def_prop_ro("name", &Optimizer::name)
       .def_prop_ro("learning_rate", &Optimizer::learning_rate,
                    "The scheduler's rate at num_update, or the fixed rate.")

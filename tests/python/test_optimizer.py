@@ -86,6 +86,9 @@ def test_create_state_and_update():
     np.testing.assert_allclose(state[1].asnumpy(), 0.001 * GRADS[0] ** 2, rtol=1e-4)
     opt.update(0, weight, grad, state)
     assert opt.num_update == 2
+    kept = opt._states(0)
+    assert len(kept) == 2 and all(k.asnumpy().tolist() == s.asnumpy().tolist()
+                                  for k, s in zip(kept, state))
     with pytest.raises(ValueError, match="already has states"):
         opt.update(0, weight, grad, opt.create_state(0, weight))
     with pytest.raises(ValueError, match="does not fit"):
