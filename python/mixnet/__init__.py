@@ -11,5 +11,11 @@ from . import context
 from .context import Context, cpu, gpu, cpu_pinned, current_context
 from . import ndarray
 from . import ndarray as nd
+from . import initializer
+from . import initializer as init
+from . import lr_scheduler
+from . import optimizer
+from . import metric
+from . import test_utils
 
 __version__ = "0.1.0"
