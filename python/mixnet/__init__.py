@@ -12,5 +12,8 @@ from .context import Context, cpu, gpu, cpu_pinned, current_context
 from . import ndarray
 from . import ndarray as nd
 from . import autograd
+from . import executor
+from . import symbol
+from . import symbol as sym
 
 __version__ = "0.1.0"
