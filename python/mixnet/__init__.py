@@ -15,5 +15,6 @@ from . import autograd
 from . import executor
 from . import symbol
 from . import symbol as sym
+from . import io
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "bind.h"
 #include "mixnet/autograd/autograd.h"
 #include "mixnet/base/shape.h"
+#include "mixnet/io/data_iter.h"
 
 namespace mixnet::python {
 
@@ -32,5 +34,18 @@ std::unordered_map<std::string, Shape> ShapeMapFrom(nb::handle dict);
 
 /*! \brief grad_req from a string ('write', 'add', 'null', 'inplace'). */
 autograd::GradReq GradReqFrom(nb::handle h);
+
+// ---- io (io.cc) ----
+/*! \brief Data descriptions from a list of mx.io.DataDesc or (name, shape) pairs (None: empty);
+ * dtype and layout are read from DataDesc attributes when present. */
+std::vector<io::DataDesc> DescsFrom(nb::handle descs, const char* what);
+/*! \brief A list of mx.io.DataDesc. */
+nb::list DescsToPython(const std::vector<io::DataDesc>& descs);
+/*!
+ * \brief The C++ iterator behind a Python data iterator: mx.io.NDArrayIter's own, or (for any
+ * other object with reset(), next() raising StopIteration, provide_data and provide_label, as
+ * MXNet's DataIter) an adapter kept in *holder that calls it, taking the GIL.
+ */
+io::DataIter* AsDataIter(nb::handle it, std::unique_ptr<io::DataIter>* holder);
 
 }  // namespace mixnet::python
