@@ -15,6 +15,13 @@ from . import autograd
 from . import executor
 from . import symbol
 from . import symbol as sym
+from . import name
+from . import attribute
+from .attribute import AttrScope
 from . import io
+from . import model
+from . import callback
+from . import module
+from . import module as mod
 
 __version__ = "0.1.0"

@@ -39,6 +39,8 @@ autograd::GradReq GradReqFrom(nb::handle h);
 /*! \brief Data descriptions from a list of mx.io.DataDesc or (name, shape) pairs (None: empty);
  * dtype and layout are read from DataDesc attributes when present. */
 std::vector<io::DataDesc> DescsFrom(nb::handle descs, const char* what);
+/*! \brief The arrays of an mx.io.DataBatch (data, label, pad; a None label is none). */
+io::DataBatch BatchFrom(nb::handle batch);
 /*! \brief A list of mx.io.DataDesc. */
 nb::list DescsToPython(const std::vector<io::DataDesc>& descs);
 /*!

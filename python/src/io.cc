@@ -42,6 +42,15 @@ nb::list DescsToPython(const std::vector<io::DataDesc>& descs) {
   return l;
 }
 
+io::DataBatch BatchFrom(nb::handle b) {
+  io::DataBatch batch;
+  batch.data = ArraysFrom(b.attr("data"), "DataBatch.data");
+  batch.label = ArraysFrom(nb::getattr(b, "label", nb::none()), "DataBatch.label");
+  nb::object pad = nb::getattr(b, "pad", nb::none());
+  batch.pad = pad.is_none() ? 0 : nb::cast<int>(pad);
+  return batch;
+}
+
 namespace {
 
 /*! \brief A Python data iterator seen from C++ (MXNet's DataIter protocol). */
@@ -71,11 +80,7 @@ class PyDataIter : public io::DataIter {
       if (e.matches(PyExc_StopIteration)) return false;
       throw;
     }
-    batch_.data = ArraysFrom(b.attr("data"), "DataIter.next(): DataBatch.data");
-    batch_.label = ArraysFrom(nb::getattr(b, "label", nb::none()), "DataBatch.label");
-    nb::object pad = nb::getattr(b, "pad", nb::none());
-    batch_.pad = pad.is_none() ? 0 : nb::cast<int>(pad);
-    batch_.index.clear();
+    batch_ = BatchFrom(b);
     return true;
   }
   const io::DataBatch& Value() const override { return batch_; }

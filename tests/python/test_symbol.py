@@ -196,3 +196,21 @@ def test_json_loads_in_mxnet(tmp_path):
                          timeout=120, check=True).stdout.splitlines()
     assert eval(out[0]) == mlp().list_arguments()
     assert eval(out[1]) == [(5, 3)]
+
+
+def test_name_manager_prefix_and_attr_scope():
+    data = mx.sym.var("data")
+    with mx.name.NameManager():
+        a = mx.sym.FullyConnected(data, num_hidden=2)
+        b = mx.sym.FullyConnected(data, num_hidden=2)
+    assert (a.name, b.name) == ("fullyconnected0", "fullyconnected1")
+    with mx.name.Prefix("net_"):
+        fc = mx.sym.FullyConnected(data, num_hidden=2, name="fc1")
+    assert fc.list_arguments() == ["data", "net_fc1_weight", "net_fc1_bias"]
+    with mx.AttrScope(ctx_group="dev1", __lr_mult__="0.5"):
+        c = mx.sym.FullyConnected(data, num_hidden=2, name="c")
+    d = mx.sym.FullyConnected(data, num_hidden=2, name="d")
+    assert c.attr("ctx_group") == "dev1" and c.attr("__lr_mult__") == "0.5"
+    assert d.attr("ctx_group") is None
+    with pytest.raises(ValueError):
+        mx.AttrScope(x=1)
