@@ -231,3 +231,52 @@ def test_save_load_params(tmp_path):
     other.load_params(fname)
     np.testing.assert_array_equal(other.get_params()[0]["fc_weight"].asnumpy(),
                                   mod.get_params()[0]["fc_weight"].asnumpy())
+
+
+MXNET_PY = os.path.expanduser("~/.cache/mixnet/mxnet-1.9.1-venv/bin/python")
+
+# Run in MXNet 1.9.1: load a checkpoint, predict on the saved inputs, and save MXNet's own
+# checkpoint with doubled arguments (for mixnet to load).
+_MXNET_SIDE = """
+import sys, numpy as np, mxnet as mx
+prefix, x_path, out_prefix = sys.argv[1:4]
+x = np.load(x_path)
+sym, args, aux = mx.model.load_checkpoint(prefix, 3)
+mod = mx.mod.Module(sym, context=mx.cpu())
+it = mx.io.NDArrayIter(x, None, 10)
+mod.bind(it.provide_data, for_training=False)
+mod.set_params(args, aux)
+np.save(out_prefix + "-pred.npy", mod.predict(it).asnumpy())
+args = {k: v * 2 for k, v in args.items()}
+mx.model.save_checkpoint(out_prefix, 7, sym, args, aux)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists(MXNET_PY), reason="MXNet 1.9.1 venv not installed")
+def test_checkpoints_interoperate_with_mxnet(tmp_path):
+    import subprocess
+    rng = np.random.RandomState(4)
+    x = rng.normal(size=(30, 5)).astype(np.float32)
+    y = (x[:, 1] > 0).astype(np.float32)
+    data = mx.sym.var("data")
+    bn = mx.sym.BatchNorm(mx.sym.FullyConnected(data, num_hidden=6, name="fc1"), name="bn")
+    net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.Activation(bn, act_type="tanh"),
+                                                     num_hidden=2, name="fc2"), name="softmax")
+    mod = mx.mod.Module(net)
+    mod.fit(mx.io.NDArrayIter(x, y, 10), num_epoch=3, initializer="xavier",
+            optimizer_params={"learning_rate": 0.1})
+    prefix = str(tmp_path / "mine")
+    mod.save_checkpoint(prefix, 3)
+    np.save(tmp_path / "x.npy", x)
+    theirs = str(tmp_path / "theirs")
+    subprocess.run([MXNET_PY, "-c", _MXNET_SIDE, prefix, str(tmp_path / "x.npy"), theirs],
+                   check=True, timeout=300, capture_output=True)
+    mine = mod.predict(mx.io.NDArrayIter(x, None, 10)).asnumpy()
+    np.testing.assert_allclose(np.load(theirs + "-pred.npy"), mine, rtol=1e-4, atol=1e-5)
+    sym, args, aux = mx.model.load_checkpoint(theirs, 7)
+    assert sorted(aux) == ["bn_moving_mean", "bn_moving_var"]
+    own_args, own_aux = mod.get_params()
+    for name, value in args.items():
+        np.testing.assert_allclose(value.asnumpy(), 2 * own_args[name].asnumpy(), rtol=1e-6)
+    for name, value in aux.items():
+        np.testing.assert_allclose(value.asnumpy(), own_aux[name].asnumpy(), rtol=1e-6)

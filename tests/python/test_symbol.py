@@ -214,3 +214,25 @@ def test_name_manager_prefix_and_attr_scope():
     assert d.attr("ctx_group") is None
     with pytest.raises(ValueError):
         mx.AttrScope(x=1)
+
+
+def test_fluent_methods():
+    x = mx.sym.var("x")
+    y = x.reshape((0, -1)).sum(axis=1).astype("float16")
+    xn = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    out = y.eval(x=mx.nd.array(xn))[0]
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out.asnumpy(), xn.reshape(2, -1).sum(axis=1))
+    np.testing.assert_allclose(x.exp().eval(x=mx.nd.array(xn))[0].asnumpy(), np.exp(xn),
+                               rtol=1e-6)
+
+
+def test_monitor_callback_sees_internal_outputs():
+    x = mx.sym.var("x")
+    y = mx.sym.relu(x * 2, name="act")
+    ex = y.simple_bind(mx.cpu(), x=(2,), grad_req="null")
+    seen = {}
+    ex.set_monitor_callback(lambda name, arr: seen.__setitem__(name, arr.asnumpy().copy()))
+    ex.forward(x=np.array([-1.0, 3.0], np.float32))
+    mx.nd.waitall()
+    np.testing.assert_allclose(seen["act_output"], [0.0, 6.0])

@@ -44,3 +44,40 @@ def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None, d
         start, stop = 0, start
     return _MODULES["_internal"]._arange(start=start, stop=stop, step=step, repeat=repeat,
                                          name=name, dtype=dtype or "float32")
+
+
+# MXNet's fluent methods: sym.reshape(...), sym.sum(axis=1), ... call the op on the symbol.
+_FLUENT = (
+    "reshape", "reshape_like", "zeros_like", "ones_like", "broadcast_axes", "repeat", "pad",
+    "swapaxes", "split", "split_v2", "slice", "slice_axis", "slice_like", "take", "one_hot",
+    "pick", "sort", "topk", "argsort", "argmax", "argmax_channel", "argmin", "clip", "abs",
+    "sign", "flatten", "shape_array", "size_array", "expand_dims", "broadcast_to",
+    "broadcast_like", "tile", "transpose", "flip", "depth_to_space", "space_to_depth", "diag",
+    "sum", "nansum", "prod", "nanprod", "mean", "max", "min", "norm", "round", "rint", "fix",
+    "floor", "ceil", "trunc", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "degrees",
+    "radians", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "exp", "expm1", "log",
+    "log10", "log2", "log1p", "sqrt", "rsqrt", "cbrt", "rcbrt", "square", "reciprocal", "relu",
+    "sigmoid", "softmax", "log_softmax", "softmin", "squeeze",
+)
+
+
+def _fluent(fn):
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = fn.__name__
+    method.__doc__ = f"Convenience fluent method for :py:func:`{fn.__name__}`."
+    return method
+
+
+for _name in _FLUENT:
+    if hasattr(_THIS, _name):
+        setattr(Symbol, _name, _fluent(getattr(_THIS, _name)))
+
+
+def _astype(self, dtype):
+    """Convenience fluent method for :py:func:`cast`."""
+    import numpy as np
+    return _THIS.cast(self, dtype=np.dtype(dtype).name)
+
+
+Symbol.astype = _astype
