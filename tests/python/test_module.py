@@ -280,3 +280,44 @@ def test_checkpoints_interoperate_with_mxnet(tmp_path):
         np.testing.assert_allclose(value.asnumpy(), 2 * own_args[name].asnumpy(), rtol=1e-6)
     for name, value in aux.items():
         np.testing.assert_allclose(value.asnumpy(), own_aux[name].asnumpy(), rtol=1e-6)
+
+
+def test_ctrl_c_stops_fit():
+    import signal
+    import threading
+    x = np.zeros((20, 3), np.float32)
+    y = np.zeros((20,), np.float32)
+    mod = mx.mod.Module(mx.sym.SoftmaxOutput(mx.sym.FullyConnected(
+        mx.sym.var("data"), num_hidden=2, name="fc"), name="softmax"))
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.time()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            mod.fit(mx.io.NDArrayIter(x, y, 10), num_epoch=10 ** 7)
+    finally:
+        timer.cancel()
+    assert time.time() - start < 30
+
+
+def test_input_grads_and_shared_module():
+    data = mx.sym.var("data")
+    net = mx.sym.MakeLoss(mx.sym.sum(mx.sym.FullyConnected(data, num_hidden=1, name="fc",
+                                                           no_bias=True)), name="loss")
+    mod = mx.mod.Module(net, label_names=None)
+    mod.bind(data_shapes=[("data", (2, 3))], inputs_need_grad=True)
+    mod.init_params(arg_params={"fc_weight": mx.nd.array([[1.0, 2.0, 3.0]])})
+    batch = mx.io.DataBatch([mx.nd.ones((2, 3))])
+    mod.forward(batch, is_train=True)
+    mod.backward()
+    np.testing.assert_allclose(mod.get_input_grads()[0].asnumpy(), [[1, 2, 3], [1, 2, 3]])
+    np.testing.assert_allclose(mod.get_outputs()[0].asnumpy(), [12.0])
+    # a second module for another batch size, sharing the first one's parameters
+    other = mx.mod.Module(net, label_names=None)
+    other.bind(data_shapes=[("data", (1, 3))], for_training=False, shared_module=mod)
+    other.init_params(arg_params=mod.get_params()[0])
+    other.forward(mx.io.DataBatch([mx.nd.ones((1, 3))]))
+    np.testing.assert_allclose(other.get_outputs()[0].asnumpy(), [6.0])
+    # forward reshapes for a batch of another size
+    mod.forward(mx.io.DataBatch([mx.nd.ones((4, 3))]), is_train=False)
+    np.testing.assert_allclose(mod.get_outputs()[0].asnumpy(), [24.0])

@@ -236,3 +236,12 @@ def test_monitor_callback_sees_internal_outputs():
     ex.forward(x=np.array([-1.0, 3.0], np.float32))
     mx.nd.waitall()
     np.testing.assert_allclose(seen["act_output"], [0.0, 6.0])
+
+
+def test_infer_shape_legacy_unknowns():
+    data = mx.sym.var("data")
+    fc = mx.sym.FullyConnected(data, num_hidden=4, name="fc")
+    arg, out, _ = fc.infer_shape_partial(data=(0, 5))  # batch unknown: stays 0
+    assert arg[0] == (0, 5)
+    # (MXNet would also infer fc_weight (4, 5) from it; the C++ inference needs whole shapes)
+    assert fc.infer_shape_partial(data=())[0][0] == ()

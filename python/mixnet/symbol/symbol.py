@@ -39,6 +39,17 @@ def _symbol_repr(self):
     return f"<Symbol {name}>"
 
 
+def _legacy_shape(shape):
+    """MXNet 1.x's spelling of unknowns in a given shape: () is unknown (None), a 0 dim an
+    unknown dim (-1 in C++)."""
+    if isinstance(shape, int):
+        shape = (shape,)
+    shape = tuple(shape)
+    if not shape:
+        return None
+    return tuple(-1 if d == 0 else d for d in shape)
+
+
 def _known_shapes(self, args, kwargs, what):
     known = {}
     if args:
@@ -54,6 +65,11 @@ def _known_shapes(self, args, kwargs, what):
     return known
 
 
+def _shape_dict(self, args, kwargs):
+    known = _known_shapes(self, args, kwargs, "infer_shape")
+    return {k: s for k, s in ((k, _legacy_shape(v)) for k, v in known.items()) if s is not None}
+
+
 def _infer_shape(self, *args, **kwargs):
     """Infers the shapes of all arguments and all outputs given the known shapes of some
     arguments (positionally in list_arguments() order, or by name).
@@ -61,7 +77,7 @@ def _infer_shape(self, *args, **kwargs):
     Returns (arg_shapes, out_shapes, aux_shapes): lists of tuples in list_arguments(),
     list_outputs() and list_auxiliary_states() order, or (None, None, None) when the given
     shapes do not decide them all (with a warning naming the unknown arguments)."""
-    arg, out, aux, complete = self._infer_shape(_known_shapes(self, args, kwargs, "infer_shape"))
+    arg, out, aux, complete = self._infer_shape(_shape_dict(self, args, kwargs))
     if not complete:
         unknown = [f"{n}: {s}" for n, s in zip(self.list_arguments(), arg) if not s or 0 in s]
         warnings.warn("Cannot decide shape for the following arguments (0s in shape means "
@@ -73,7 +89,7 @@ def _infer_shape(self, *args, **kwargs):
 
 def _infer_shape_partial(self, *args, **kwargs):
     """Infers the shape partially: unknown shapes are () and unknown dimensions 0."""
-    arg, out, aux, _ = self._infer_shape(_known_shapes(self, args, kwargs, "infer_shape"))
+    arg, out, aux, _ = self._infer_shape(_shape_dict(self, args, kwargs))
     return arg, out, aux
 
 
