@@ -39,8 +39,13 @@ def _doc(info, array_type):
         lines.append(f"{pname} : {ptype}{opt}")
         if pdoc:
             lines.append(f"    {pdoc}")
-    lines += ["out : NDArray, optional", "    The output array.", "",
-              "Returns", "-------", f"out : {array_type} or list of {array_type}s"]
+    if array_type == "NDArray":
+        lines += ["out : NDArray, optional", "    The output array.", "",
+                  "Returns", "-------", "out : NDArray or list of NDArrays"]
+    else:  # a Symbol holds all the outputs
+        lines += ["name : str, optional", "    The node's name.",
+                  "attr : dict of str to str, optional", "    Attributes of the node.", "",
+                  "Returns", "-------", f"out : {array_type}"]
     return "\n".join(lines)
 
 
@@ -90,7 +95,7 @@ ND_TEMPLATE = """def {name}({params}, out=None, name=None, **kwargs):
 """
 
 # mx.sym: inputs are Symbols (missing ones become variables NAME_INPUT); returns a Symbol.
-SYM_TEMPLATE = """def {name}({params}, name=None, attr=None, out=None, **kwargs):
+SYM_TEMPLATE = """def {name}({params}, name=None, attr=None, **kwargs):
 {num_args}    return _invoke(_op, _input_names, {inputs}, {attrs}, name, attr, kwargs or None)
 """
 

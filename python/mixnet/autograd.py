@@ -153,7 +153,9 @@ class Function:
         self.saved_tensors = ()
 
     def save_for_backward(self, *args):
-        self.saved_tensors = args
+        # Detached: an output kept here would otherwise hold its own tape node (and this
+        # Function) alive through C++ references that Python's collector cannot see.
+        self.saved_tensors = tuple(a.detach() if isinstance(a, NDArray) else a for a in args)
 
     def __call__(self, *inputs):
         if self._used:

@@ -88,7 +88,7 @@ Symbol CreateOp(const std::string& op, nb::tuple input_names, nb::tuple inputs, 
   if (!attr.is_none()) {
     for (auto [k, v] : nb::borrow<nb::dict>(attr)) {
       std::string key = nb::cast<std::string>(k);
-      (IsHiddenKey(key) ? dict : later).emplace_back(std::move(key), nb::cast<std::string>(v));
+      (IsHiddenKey(key) ? dict : later).emplace_back(std::move(key), nb::str(v).c_str());
     }
   }
   const std::string node_name = name.is_none() ? std::string() : nb::cast<std::string>(name);

@@ -194,7 +194,6 @@ Symbol.bind = _bind
 Symbol.simple_bind = _simple_bind
 Symbol.eval = _eval
 Symbol.__call__ = _unsupported("__call__ (composing a symbol onto new inputs)")
-Symbol.__bool__ = _unsupported("__bool__ (a symbol has no truth value)")
 
 
 def var(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None, init=None,
