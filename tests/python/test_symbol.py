@@ -245,3 +245,17 @@ def test_infer_shape_legacy_unknowns():
     assert arg[0] == (0, 5)
     # (MXNet would also infer fc_weight (4, 5) from it; the C++ inference needs whole shapes)
     assert fc.infer_shape_partial(data=())[0][0] == ()
+
+
+def test_pickle_and_variable_shapes():
+    import copy
+    import pickle
+    w = mx.sym.var("w", shape=(2, 3))
+    x = mx.sym.var("x", shape=(4, 3))
+    y = mx.sym.FullyConnected(x, w, no_bias=True, num_hidden=2, name="fc")
+    back = pickle.loads(pickle.dumps(y))
+    assert back.tojson() == y.tojson()
+    assert back.infer_shape() == ([(4, 3), (2, 3)], [(4, 2)], [])
+    assert copy.deepcopy(y).tojson() == y.tojson()
+    ex = back.simple_bind(mx.cpu())  # shapes from the variables' __shape__
+    assert ex.outputs[0].shape == (4, 2)

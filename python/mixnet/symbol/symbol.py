@@ -193,6 +193,7 @@ Symbol.infer_type = _infer_type
 Symbol.bind = _bind
 Symbol.simple_bind = _simple_bind
 Symbol.eval = _eval
+Symbol.__reduce__ = lambda self: (load_json, (self.tojson(),))  # pickle through the JSON
 Symbol.__call__ = _unsupported("__call__ (composing a symbol onto new inputs)")
 
 
