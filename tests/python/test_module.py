@@ -133,6 +133,20 @@ def test_low_level_train_loop_and_metric_names():
     np.testing.assert_allclose(args["fc_weight"].asnumpy(), w_true, atol=1e-3)
     np.testing.assert_allclose(args["fc_bias"].asnumpy(), [1.0], atol=1e-3)
     assert mod.output_shapes == [("lro_output", (20, 1))]
+
+    class SumAbsError:  # a Python metric: update_metric calls its update(labels, preds)
+        def __init__(self):
+            self.total = 0.0
+
+        def update(self, labels, preds):
+            self.total += float(np.abs(labels[0].asnumpy() - preds[0].asnumpy()[:, 0]).sum())
+
+    metric = SumAbsError()
+    it.reset()
+    batch = next(it)
+    mod.forward(batch, is_train=False)
+    mod.update_metric(metric, batch.label)
+    assert 0 < metric.total < 20 * 3e-3
     res = dict(mod.score(it, ["mse", "mae"]))
     assert res["mse"] < 1e-5 and res["mae"] < 3e-3
 
