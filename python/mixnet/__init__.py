@@ -16,6 +16,18 @@ from . import initializer as init
 from . import lr_scheduler
 from . import optimizer
 from . import metric
+from . import autograd
+from . import executor
+from . import symbol
+from . import symbol as sym
+from . import name
+from . import attribute
+from .attribute import AttrScope
+from . import io
+from . import model
+from . import callback
+from . import module
+from . import module as mod
 from . import test_utils
 
 __version__ = "0.1.0"

@@ -4,6 +4,8 @@ and _internal submodules) from the C++ registry, with real signatures and docstr
 Each function is compiled from source, as MXNet did, so that `inspect.signature` and `help`
 show the op's inputs and parameters; its body is one call into the C++ core."""
 import keyword
+import sys
+import types
 
 from . import _core
 from .base import _Null
@@ -37,8 +39,13 @@ def _doc(info, array_type):
         lines.append(f"{pname} : {ptype}{opt}")
         if pdoc:
             lines.append(f"    {pdoc}")
-    lines += ["out : NDArray, optional", "    The output array.", "",
-              "Returns", "-------", f"out : {array_type} or list of {array_type}s"]
+    if array_type == "NDArray":
+        lines += ["out : NDArray, optional", "    The output array.", "",
+                  "Returns", "-------", "out : NDArray or list of NDArrays"]
+    else:  # a Symbol holds all the outputs
+        lines += ["name : str, optional", "    The node's name.",
+                  "attr : dict of str to str, optional", "    Attributes of the node.", "",
+                  "Returns", "-------", f"out : {array_type}"]
     return "\n".join(lines)
 
 
@@ -86,6 +93,31 @@ def make_function(info, func_name, template, env):
 ND_TEMPLATE = """def {name}({params}, out=None, name=None, **kwargs):
 {num_args}    return _invoke(_op, {inputs}, {attrs}, out, kwargs or None)
 """
+
+# mx.sym: inputs are Symbols (missing ones become variables NAME_INPUT); returns a Symbol.
+SYM_TEMPLATE = """def {name}({params}, name=None, attr=None, **kwargs):
+{num_args}    return _invoke(_op, _input_names, {inputs}, {attrs}, name, attr, kwargs or None)
+"""
+
+
+def make_modules(package, label):
+    """{namespace: module} for `package` (a module object) and its generated submodules
+    random, linalg, contrib, image and _internal (created, registered in sys.modules)."""
+    modules = {"": package}
+    for ns in ("random", "linalg", "contrib", "image", "_internal"):
+        full_name = f"{package.__name__}.{ns}"
+        mod = sys.modules.get(full_name)
+        if mod is None:
+            mod = types.ModuleType(full_name, f"{label}.{ns}: generated op functions")
+            sys.modules[full_name] = mod
+        setattr(package, ns, mod)
+        modules[ns] = mod
+    return modules
+
+
+def input_names(info):
+    """The names of an op's inputs, as the generated functions' `inputs` tuple orders them."""
+    return tuple(inp.lstrip("*").rstrip("?") for inp in info["inputs"])
 
 
 def populate(modules, template, make_env, module_name):

@@ -58,10 +58,9 @@ bool SameNames(std::vector<std::string> a, std::vector<std::string> b) {
   return a == b;
 }
 
-/*!
- * \brief The initializer a variable names in its `__init__` attribute (MXNet's
- * `mx.init.create(json)`): `["name", {kwargs}]` with MXNet's registered names.
- */
+}  // namespace
+
+// Public (module.h): the Python binding creates initializers from their JSON too.
 init::InitializerPtr InitializerFromJSON(const std::string& text, const std::string& param) {
   nlohmann::json j;
   try {
@@ -110,6 +109,8 @@ init::InitializerPtr InitializerFromJSON(const std::string& text, const std::str
                                 << j[0].get<std::string>() << "' (__init__ " << text
                                 << "), which mixnet cannot create from a symbol attribute";
 }
+
+namespace {
 
 /*! \brief `arrays` in the order of `order`, then the rest by name. */
 void AppendOrdered(const ParamDict& arrays, const std::vector<std::string>& order,
@@ -670,7 +671,8 @@ void Module::Fit(io::DataIter& train_data, const FitOptions& o) {
   } else {
     InitOptimizer(o.optimizer, o.optimizer_params);
   }
-  auto eval_metric = metric::CreateMetric(o.eval_metric);
+  std::shared_ptr<metric::EvalMetric> eval_metric = o.eval_metric_object;
+  if (!eval_metric) eval_metric = metric::CreateMetric(o.eval_metric);
 
   for (int epoch = o.begin_epoch; epoch < o.num_epoch; ++epoch) {
     const auto tic = Clock::now();
@@ -701,7 +703,9 @@ void Module::Fit(io::DataIter& train_data, const FitOptions& o) {
     for (const auto& cb : o.epoch_end_callback)
       cb(epoch, symbol_, arg, aux);
     if (o.eval_data) {
-      auto validation_metric = metric::CreateMetric(o.eval_metric);
+      // MXNet validates with the training metric object when one is given (Score resets it).
+      std::shared_ptr<metric::EvalMetric> validation_metric = o.eval_metric_object;
+      if (!validation_metric) validation_metric = metric::CreateMetric(o.eval_metric);
       const auto res =
           Score(*o.eval_data, *validation_metric, -1, true, epoch, o.eval_batch_end_callback);
       for (const auto& [name, value] : res)

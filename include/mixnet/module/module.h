@@ -46,6 +46,9 @@ using EpochEndCallback =
 struct FitOptions {
   io::DataIter* eval_data = nullptr;
   std::string eval_metric = "acc";
+  /*! \brief Used instead of `eval_metric` when set, for training and validation (MXNet's fit
+   * also takes an EvalMetric object: a composite, or one of the caller's). */
+  std::shared_ptr<metric::EvalMetric> eval_metric_object;
   std::vector<BatchEndCallback> batch_end_callback;
   std::vector<EpochEndCallback> epoch_end_callback;
   std::vector<BatchEndCallback> eval_batch_end_callback;
@@ -177,6 +180,12 @@ class Module {
   std::optional<std::string> preload_opt_states_;
   LogFn logger_;
 };
+
+/*!
+ * \brief MXNet's `mx.init.create(json)`: an initializer from `["name", {kwargs}]` (a variable's
+ * `__init__` attribute, or an Initializer's dumps()); `param` names the parameter in errors.
+ */
+init::InitializerPtr InitializerFromJSON(const std::string& text, const std::string& param);
 
 /*! \brief mx.model.load_checkpoint: the symbol and its `arg:`/`aux:` parameters. */
 std::tuple<sym::Symbol, ParamDict, ParamDict> LoadCheckpoint(const std::string& prefix, int epoch);
