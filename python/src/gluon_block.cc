@@ -273,14 +273,17 @@ nb::object CallBlock(Block& b, nb::args args, nb::kwargs kwargs) {
   MX_CHECK(st != nullptr || !constants, TypeError)
       << "Block '" << b.name() << "': inputs must be NDArrays (or lists of them), got "
       << nb::cast<std::string>(nb::repr(args));
+  // The forward runs without the GIL (other Python threads, such as a data loader, go on);
+  // Python blocks, hooks and lambdas inside take it back.
+  auto run = [&] {
+    nb::gil_scoped_release release;
+    return b(flat);
+  };
   std::vector<NDArray> out;
-  if (st == nullptr) {
-    out = b(flat);
-    return OutputsToPython(std::move(out));
-  }
+  if (st == nullptr) return OutputsToPython(run());
   nb::object saved = std::exchange(st->in_format, fmt);
   try {
-    out = b(flat);
+    out = run();
   } catch (...) {
     st->in_format = std::move(saved);
     throw;

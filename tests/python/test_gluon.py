@@ -230,6 +230,39 @@ def test_hooks_apply_cast_zero_grad_summary(capsys):
     assert "Output Shape" in out and "Total params: 72" in out  # 5*8 + 8 + 3*8
 
 
+class Deferred(gluon.HybridBlock):
+    """A parameter whose second dimension comes from the first input (infer_shape)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = self.params.get("weight", shape=(3, 0), init="ones")
+
+    def infer_shape(self, x):
+        self.weight.shape = (3, x.shape[1])
+
+    def hybrid_forward(self, F, x, weight):
+        return F.FullyConnected(x, weight, no_bias=True, num_hidden=3)
+
+
+def test_deferred_parameter_shape_from_infer_shape():
+    blk = Deferred()
+    blk.initialize()
+    assert blk.weight._deferred
+    x = rand(2, 4)
+    np.testing.assert_allclose(blk(nd(x)).asnumpy(), np.tile(x.sum(axis=1, keepdims=True), 3),
+                               rtol=1e-5)
+    assert blk.weight.shape == (3, 4)
+
+
+def test_sharing_parameters_through_params():
+    d1 = nn.Dense(3, in_units=2)
+    d2 = nn.Dense(3, in_units=2, params=d1.params)
+    assert d2.weight == d1.weight
+    d1.initialize()
+    x = nd(rand(4, 2))
+    np.testing.assert_array_equal(d2(x).asnumpy(), d1(x).asnumpy())
+
+
 def test_collect_params_select_and_initialize_force_reinit():
     net = Net()
     assert list(net.collect_params(".*bias").keys()) == ["net0_dense0_bias"]
@@ -588,6 +621,10 @@ def test_datasets_dataloader_and_transforms(tmp_path):
     np.testing.assert_allclose(tensor.asnumpy(), 1.0)
     norm = t.Compose([t.ToTensor(), t.Normalize((0.5, 0.5, 0.5), (0.25, 0.5, 1.0))])(img)
     np.testing.assert_allclose(norm.asnumpy()[:, 0, 0], [2.0, 1.0, 0.5], rtol=1e-6)
+    hybrid = t.Normalize(0.5, 0.25)
+    hybrid.hybridize()
+    for _ in range(2):
+        np.testing.assert_allclose(hybrid(tensor).asnumpy(), 2.0, rtol=1e-6)
     with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz"):
         gluon.data.vision.FashionMNIST(root=str(tmp_path))
 

@@ -48,7 +48,16 @@ class Normalize(HybridBlock):
         self._std = std if isinstance(std, (list, tuple)) else (std,)
 
     def hybrid_forward(self, F, x):
-        shape = (-1, 1, 1) if len(x.shape) == 3 else (1, -1, 1, 1)
-        mean = F.reshape(F.array(list(self._mean), ctx=x.context), shape=shape)
-        std = F.reshape(F.array(list(self._std), ctx=x.context), shape=shape)
-        return F.broadcast_div(F.broadcast_sub(x, mean), std)
+        if len(self._mean) == 1 and len(self._std) == 1:
+            return (x - self._mean[0]) / self._std[0]
+        axis = 0 if len(x.shape) == 3 else 1
+        channels = x.shape[axis]
+        mean = self._mean * channels if len(self._mean) == 1 else self._mean
+        std = self._std * channels if len(self._std) == 1 else self._std
+        if len(mean) != channels or len(std) != channels:
+            raise ValueError(f"Normalize: {len(mean)} means and {len(std)} stds for an input "
+                             f"of {channels} channels (shape {x.shape})")
+        parts = F.split(x, num_outputs=channels, axis=axis)
+        if channels == 1:
+            parts = [parts]
+        return F.concat(*[(p - m) / s for p, m, s in zip(parts, mean, std)], dim=axis)
