@@ -183,7 +183,11 @@ void BindParameters(nb::module_& m) {
       .def_prop_ro("init",
                    [](const Parameter& p) -> nb::object {
                      if (!p.init()) return nb::none();
-                     return nb::cast(std::const_pointer_cast<init::Initializer>(p.init()));
+                     try {  // an mx.init.Initializer once that class is bound, else its name
+                       return nb::cast(std::const_pointer_cast<init::Initializer>(p.init()));
+                     } catch (const nb::cast_error&) {
+                       return nb::str(p.init()->ToString().c_str());
+                     }
                    })
       .def(
           "initialize",

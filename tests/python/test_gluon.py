@@ -16,6 +16,8 @@ from mixnet.gluon import nn
 HAS_AUTOGRAD = importlib.util.find_spec("mixnet.autograd") is not None
 needs_autograd = pytest.mark.skipif(not HAS_AUTOGRAD,
                                     reason="needs mx.autograd (merged from py-sym)")
+needs_symbol = pytest.mark.skipif(importlib.util.find_spec("mixnet.symbol") is None,
+                                  reason="needs mx.sym (merged from py-sym)")
 
 
 @pytest.fixture(autouse=True)
@@ -456,6 +458,16 @@ def test_losses_against_hand_computed_values():
     trip = np.maximum(0, ((pos - pred) ** 2).sum(1) - ((neg - pred) ** 2).sum(1) + 1)
     np.testing.assert_allclose(loss.TripletLoss()(p, nd(pos), nd(neg)).asnumpy(), trip,
                                rtol=1e-5)
+    a, b = rand(4, 3, seed=8), rand(4, 3, seed=9)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    lbl = np.array([1, -1, 1, -1], dtype=np.float32)
+    np.testing.assert_allclose(
+        loss.CosineEmbeddingLoss(margin=0.1)(nd(a), nd(b), nd(lbl)).asnumpy().ravel(),
+        np.where(lbl == 1, 1 - cos, np.maximum(0, cos - 0.1)), rtol=1e-4, atol=1e-6)
+    counts = np.array([[0.0, 2.0], [1.0, 3.0]], dtype=np.float32)
+    np.testing.assert_allclose(loss.PoissonNLLLoss()(nd(counts * 0.1), nd(counts)).asnumpy(),
+                               [np.mean(np.exp(counts * 0.1) - counts * counts * 0.1)],
+                               rtol=1e-5)
     assert repr(loss.L2Loss()) == "L2Loss(batch_axis=0, w=1.0)"
     assert loss.L2Loss().prefix.startswith("l2loss")
 
@@ -629,7 +641,21 @@ def test_datasets_dataloader_and_transforms(tmp_path):
         gluon.data.vision.FashionMNIST(root=str(tmp_path))
 
 
-# ---- with autograd (runs once py-sym's mx.autograd is merged) ----
+# ---- with mx.sym and mx.autograd (run once py-sym is merged) ----
+
+@needs_symbol
+def test_symbol_block_from_symbols_and_parameter_var():
+    data = mx.sym.var("data")
+    out = mx.sym.FullyConnected(data, num_hidden=3, name="fc")
+    blk = gluon.SymbolBlock(out, data)
+    assert sorted(blk.collect_params().keys()) == ["fc_bias", "fc_weight"]
+    blk.initialize(init="ones")
+    x = rand(2, 4)
+    np.testing.assert_allclose(blk(nd(x)).asnumpy(), np.tile(x.sum(1, keepdims=True) + 1, 3),
+                               rtol=1e-5)
+    p = gluon.Parameter("w", shape=(3, 4))
+    assert p.var().name == "w"
+
 
 @needs_autograd
 def test_gradients_through_python_block_eager_and_hybridized():
