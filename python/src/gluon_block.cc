@@ -314,6 +314,9 @@ void BindBlocks(nb::module_& m) {
   // which Python's finalization cannot see; nanobind then reports them as leaked at exit
   // although they are released during a run (tests/python/test_gluon.py checks that).
   nb::set_leak_warnings(false);
+  m.def(
+      "_block_ready", [](nb::handle h) { return nb::inst_ready(h); },
+      "Whether a block's C++ part is constructed (Block.__init__ ran).");
   m.def("_reset_block_names", &gluon::ResetBlockNames,
         "Restarts this thread's top-level block counters (dense0, dense1, ...); for tests.");
   nb::class_<NameScope>(m, "_BlockScope")

@@ -198,6 +198,26 @@ def test_hybrid_block_with_forward():
     assert blk._num_traces == 1
 
 
+def test_errors_in_python_forward_reach_the_caller():
+    class Bad(gluon.HybridBlock):
+        def hybrid_forward(self, F, x):
+            raise KeyError("boom")
+
+    class NotArrays(gluon.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return 3
+
+    bad = Bad()
+    for active in (False, True):
+        bad.hybridize(active)
+        with pytest.raises(KeyError, match="boom"):
+            bad(nd([1.0]))
+    with pytest.raises(TypeError, match="must return NDArrays"):
+        NotArrays()(nd([1.0]))
+    with pytest.raises(TypeError, match="NDArrays"):
+        nn.Dense(2)(np.ones((2, 2)))
+
+
 def test_block_without_forward_raises():
     class Empty(gluon.HybridBlock):
         pass

@@ -89,10 +89,11 @@ def _getattr(self, name):
     """Registered parameters and children of C++ blocks by name (dense.weight,
     model.features), as MXNet's attributes."""
     if not name.startswith("__"):
-        params = self._reg_params
+        if not _core._block_ready(self):  # before Block.__init__ ran
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        params, children = self._reg_params, self._children
         if name in params:
             return params[name]
-        children = self._children
         if name in children:
             return children[name]
     raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
