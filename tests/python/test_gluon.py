@@ -584,6 +584,11 @@ def test_model_zoo_shapes_and_names():
     assert mob(nd(rand(2, 3, 64, 64))).shape == (2, 7)
     assert callable(vision.resnet50_v2) and callable(vision.vgg16_bn)
     assert isinstance(net.features, nn.HybridSequential)
+    # fine-tuning as in MXNet: replace the classifier
+    net.output = nn.Dense(2)
+    net.output.initialize()
+    assert net(nd(rand(1, 3, 32, 32))).shape == (1, 2)
+    assert "dense0_weight" in net.collect_params().keys()  # made outside its name_scope
     with pytest.raises(ValueError, match="not supported"):
         vision.get_model("resnet19_v1")
     with pytest.raises(ValueError, match="resnet18_v1"):

@@ -45,11 +45,20 @@ class HookHandle:
 
 def _setattr(self, name, value):
     """Registers child blocks and parameters under the attribute's name, as MXNet."""
+    registered = True
     if isinstance(value, Block):
         self.register_child(value, name)
     elif isinstance(value, Parameter):
         self._register_param(name, value)
-    object.__setattr__(self, name, value)
+    else:
+        registered = False
+    try:
+        object.__setattr__(self, name, value)
+    except AttributeError:
+        # A C++ layer has no __dict__: a child or parameter is reachable by name all the same
+        # (net.output = nn.Dense(2) on a zoo network replaces its classifier).
+        if not registered:
+            raise
 
 
 def _register_forward_hook(self, hook):
