@@ -124,8 +124,8 @@ std::vector<NDArray> TakeOutputs(const Block& b, nb::handle result, PyBlockState
 }
 
 /*! \brief MXNet's Block.__repr__ for a Python block: "Net(\n  (fc1): Dense(...)\n)". */
-std::string PythonRepr(nb::handle self, const Block& b) {
-  std::string s = ClassNameOf(self) + "(\n";
+std::string PythonRepr(const Block& b) {
+  std::string s = b.ClassName() + "(\n";
   bool first = true;
   for (const auto& [n, c] : b.children()) {
     std::string r = c->Repr();
@@ -141,6 +141,19 @@ uint64_t Hash(const char* s) {
   return nb::detail::str_hash(s);
 }
 
+/*! \brief A Python block's repr: its class's own __repr__ if it defines one, else MXNet's. */
+std::string TrampolineRepr(const nb::detail::trampoline& tr, const Block& b) {
+  nb::gil_scoped_acquire gil;
+  nb::detail::ticket t(tr, "__repr__", Hash("__repr__"), false);
+  if (t.key.is_valid()) return nb::cast<std::string>(tr.base().attr(t.key)());
+  return PythonRepr(b);
+}
+
+std::string TrampolineClassName(const nb::detail::trampoline& tr) {
+  nb::gil_scoped_acquire gil;
+  return ClassNameOf(tr.base());
+}
+
 /*! \brief A Python subclass of Block: Forward calls its forward. */
 class PyBlock : public Block, public PyBlockState {
  public:
@@ -153,10 +166,8 @@ class PyBlock : public Block, public PyBlockState {
     nb::object r = nb_trampoline.base().attr(t.key)(*args);
     return TakeOutputs(*this, r, this);
   }
-  std::string Repr() const override {
-    nb::gil_scoped_acquire gil;
-    return PythonRepr(nb_trampoline.base(), *this);
-  }
+  std::string Repr() const override { return TrampolineRepr(nb_trampoline, *this); }
+  std::string ClassName() const override { return TrampolineClassName(nb_trampoline); }
 };
 
 /*!
@@ -209,12 +220,8 @@ class PyHybrid : public Base, public PyBlockState {
     nb_trampoline.base().attr(t.key)(*args);
   }
 
-  std::string Repr() const override {
-    nb::gil_scoped_acquire gil;
-    nb::detail::ticket t(nb_trampoline, "__repr__", Hash("__repr__"), false);
-    if (t.key.is_valid()) return nb::cast<std::string>(nb_trampoline.base().attr(t.key)());
-    return PythonRepr(nb_trampoline.base(), *this);
-  }
+  std::string Repr() const override { return TrampolineRepr(nb_trampoline, *this); }
+  std::string ClassName() const override { return TrampolineClassName(nb_trampoline); }
 };
 
 /*! \brief Reaches Block::SetRegisteredParams (protected) for __setattr__ of a Parameter. */

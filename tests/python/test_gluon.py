@@ -250,6 +250,7 @@ def test_hooks_apply_cast_zero_grad_summary(capsys):
     net.summary(nd(rand(2, 5)))
     out = capsys.readouterr().out
     assert "Output Shape" in out and "Total params: 72" in out  # 5*8 + 8 + 3*8
+    assert "Dense-2" in out and "Net-3" in out  # the Python class's name
 
 
 class Deferred(gluon.HybridBlock):
