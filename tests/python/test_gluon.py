@@ -347,6 +347,22 @@ def test_parameter_api():
     np.testing.assert_array_equal(c.data().asnumpy(), [0, 1, 2])
 
 
+def test_initializers_by_name_and_by_mxnet_dumps():
+    class LikeMXNetConstant:  # any object with MXNet's Initializer.dumps()
+        def dumps(self):
+            return '["constant", {"value": 0.5}]'
+
+    dense = nn.Dense(2, in_units=3, weight_initializer=LikeMXNetConstant(),
+                     bias_initializer="ones")
+    dense.initialize()
+    np.testing.assert_array_equal(dense.weight.data().asnumpy(), np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(dense.bias.data().asnumpy(), np.ones(2))
+    with pytest.raises(ValueError, match="nosuch"):
+        nn.Dense(2, weight_initializer="nosuch")
+    with pytest.raises(TypeError, match="Initializer"):
+        nn.Dense(2, weight_initializer=3)
+
+
 def test_parameter_dict(tmp_path):
     d = gluon.ParameterDict("block_")
     w = d.get("weight", shape=(2, 2), init="ones")
