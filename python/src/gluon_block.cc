@@ -280,12 +280,9 @@ nb::object CallBlock(Block& b, nb::args args, nb::kwargs kwargs) {
   MX_CHECK(st != nullptr || !constants, TypeError)
       << "Block '" << b.name() << "': inputs must be NDArrays (or lists of them), got "
       << nb::cast<std::string>(nb::repr(args));
-  // The forward runs without the GIL (other Python threads, such as a data loader, go on);
-  // Python blocks, hooks and lambdas inside take it back.
-  auto run = [&] {
-    nb::gil_scoped_release release;
-    return b(flat);
-  };
+  // The forward keeps the GIL: it may call Python objects that do not take it themselves
+  // (an mx.init initializer defined in Python, on deferred initialisation).
+  auto run = [&] { return b(flat); };
   std::vector<NDArray> out;
   if (st == nullptr) return OutputsToPython(run());
   nb::object saved = std::exchange(st->in_format, fmt);

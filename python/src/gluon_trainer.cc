@@ -82,6 +82,8 @@ void InitTrainer(Trainer* self, nb::handle params, nb::handle optimizer,
   if (scheduler) self->optimizer().SetLRScheduler(std::move(scheduler));
 }
 
+// The updates keep the GIL: an optimizer may be a Python subclass (mx.optimizer) whose
+// methods do not take it themselves.
 void BindTrainer(nb::module_& m) {
   nb::class_<Trainer>(m, "Trainer",
                       "Applies an Optimizer on a set of Parameters (gluon.Trainer). Trainer "
@@ -94,29 +96,12 @@ void BindTrainer(nb::module_& m) {
           nb::arg("params"), nb::arg("optimizer"), nb::arg("optimizer_params").none() = nb::none(),
           nb::arg("kvstore").none() = "device", nb::arg("compression_params").none() = nb::none(),
           nb::arg("update_on_kvstore").none() = nb::none())
-      .def(
-          "step",
-          [](Trainer& t, int batch_size, bool ignore_stale_grad) {
-            nb::gil_scoped_release release;
-            t.Step(batch_size, ignore_stale_grad);
-          },
-          nb::arg("batch_size"), nb::arg("ignore_stale_grad") = false,
-          "Makes one step of parameter update; gradients are normalized by 1/batch_size.")
-      .def(
-          "allreduce_grads",
-          [](Trainer& t) {
-            nb::gil_scoped_release release;
-            t.AllreduceGrads();
-          },
-          "Sums each parameter's gradients over its contexts.")
-      .def(
-          "update",
-          [](Trainer& t, int batch_size, bool ignore_stale_grad) {
-            nb::gil_scoped_release release;
-            t.Update(batch_size, ignore_stale_grad);
-          },
-          nb::arg("batch_size"), nb::arg("ignore_stale_grad") = false,
-          "Makes one step of parameter update without allreduce_grads.")
+      .def("step", &Trainer::Step, nb::arg("batch_size"), nb::arg("ignore_stale_grad") = false,
+           "Makes one step of parameter update; gradients are normalized by 1/batch_size.")
+      .def("allreduce_grads", &Trainer::AllreduceGrads,
+           "Sums each parameter's gradients over its contexts.")
+      .def("update", &Trainer::Update, nb::arg("batch_size"), nb::arg("ignore_stale_grad") = false,
+           "Makes one step of parameter update without allreduce_grads.")
       .def_prop_ro("learning_rate", &Trainer::learning_rate)
       .def("set_learning_rate", &Trainer::SetLearningRate, nb::arg("lr"))
       .def_prop_ro(
