@@ -12,6 +12,7 @@
 #include "gluon.h"
 #include "mixnet/base/error.h"
 #include "mixnet/gluon/parameter.h"
+#include "mixnet/initializer/create.h"
 #include "mixnet/symbol/symbol.h"
 
 namespace mixnet::python {
@@ -21,60 +22,16 @@ using gluon::Parameter;
 using gluon::ParameterDict;
 using gluon::ParameterPtr;
 
-namespace {
-
-/*!
- * \brief MXNet's registered initializer `name` (case-insensitive) with keyword arguments
- * `kw` (a dict; missing ones take MXNet's defaults).
- */
-init::InitializerPtr MakeInitializer(std::string name, nb::dict kw, const char* what) {
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  auto num = [&](const char* key, double fallback) {
-    return kw.contains(key) ? nb::cast<double>(nb::float_(kw[key])) : fallback;
-  };
-  auto str = [&](const char* key, const char* fallback) {
-    return kw.contains(key) ? nb::cast<std::string>(nb::str(kw[key])) : std::string(fallback);
-  };
-  if (name == "zeros" || name == "zero") return std::make_shared<init::Zero>();
-  if (name == "ones" || name == "one") return std::make_shared<init::One>();
-  if (name == "constant") return std::make_shared<init::Constant>(num("value", 0));
-  if (name == "uniform") return std::make_shared<init::Uniform>(num("scale", 0.07));
-  if (name == "normal") return std::make_shared<init::Normal>(num("sigma", 0.01));
-  if (name == "xavier") {
-    return std::make_shared<init::Xavier>(str("rnd_type", "uniform"), str("factor_type", "avg"),
-                                          num("magnitude", 3));
-  }
-  if (name == "msraprelu") {
-    return std::make_shared<init::MSRAPrelu>(str("factor_type", "avg"), num("slope", 0.25));
-  }
-  if (name == "orthogonal") {
-    return std::make_shared<init::Orthogonal>(num("scale", 1.414), str("rand_type", "uniform"));
-  }
-  if (name == "bilinear") return std::make_shared<init::Bilinear>();
-  if (name == "lstmbias") return std::make_shared<init::LSTMBias>(num("forget_bias", 1.0));
-  MX_THROW(ValueError) << what << ": unknown initializer '" << name
-                       << "' (known: zeros, ones, constant, uniform, normal, xavier, "
-                          "msraprelu, orthogonal, bilinear, lstmbias)";
-}
-
-}  // namespace
-
 init::InitializerPtr ToInitializer(nb::handle h, const char* what) {
   if (h.is_none()) return nullptr;
   std::shared_ptr<init::Initializer> bound;
   if (nb::try_cast(h, bound)) return bound;
-  if (nb::isinstance<nb::str>(h)) return MakeInitializer(nb::cast<std::string>(h), {}, what);
+  if (nb::isinstance<nb::str>(h)) return init::CreateInitializer(nb::cast<std::string>(h));
   // MXNet's Initializer API: dumps() gives '["xavier", {"magnitude": 2.24, ...}]'.
   MX_CHECK(nb::hasattr(h, "dumps"), TypeError)
       << what << ": expected an Initializer, a registered name such as 'xavier', or None; got "
       << nb::cast<std::string>(nb::str(h.type()));
-  static nb::handle loads = nb::object(nb::module_::import_("json").attr("loads")).release();
-  nb::object spec = loads(h.attr("dumps")());
-  MX_CHECK(nb::isinstance<nb::list>(spec) && nb::len(spec) == 2, ValueError)
-      << what << ": dumps() of " << nb::cast<std::string>(nb::repr(h))
-      << " is not [name, {arguments}]";
-  return MakeInitializer(nb::cast<std::string>(spec[0]), nb::borrow<nb::dict>(spec[1]), what);
+  return init::InitializerFromJSON(nb::cast<std::string>(h.attr("dumps")()));
 }
 
 NDArray ToNDArray(nb::handle h) {

@@ -357,7 +357,7 @@ def test_initializers_by_name_and_by_mxnet_dumps():
     dense.initialize()
     np.testing.assert_array_equal(dense.weight.data().asnumpy(), np.full((2, 3), 0.5))
     np.testing.assert_array_equal(dense.bias.data().asnumpy(), np.ones(2))
-    with pytest.raises(ValueError, match="nosuch"):
+    with pytest.raises(NotImplementedError, match="nosuch"):
         nn.Dense(2, weight_initializer="nosuch")
     with pytest.raises(TypeError, match="Initializer"):
         nn.Dense(2, weight_initializer=3)
