@@ -719,3 +719,27 @@ def test_gradients_through_python_block_eager_and_hybridized():
         h = np.maximum(x @ w1.T + b1, 0)
         np.testing.assert_allclose(net.weight.grad().asnumpy(),
                                    np.tile(h.sum(axis=0), (3, 1)), rtol=1e-5, atol=1e-6)
+
+
+@needs_autograd
+def test_data_parallel_step_over_two_contexts():
+    """The classic multi-device loop: split_and_load, one backward per context, one step."""
+    from mixnet import autograd
+    ctxs = [mx.cpu(0), mx.cpu(1)]
+    net = nn.Dense(1, in_units=2)
+    net.initialize(init="zeros", ctx=ctxs)
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+    x = np.array([[1, 2], [3, 4], [5, 6], [7, 8]], dtype=np.float32)
+    y = np.array([[1], [2], [3], [4]], dtype=np.float32)
+    l2 = gluon.loss.L2Loss()
+    with autograd.record():
+        losses = [l2(net(xs), ys) for xs, ys in zip(gluon.utils.split_and_load(nd(x), ctxs),
+                                                   gluon.utils.split_and_load(nd(y), ctxs))]
+    for loss in losses:
+        loss.backward()
+    trainer.step(4)
+    # zero weights: d(0.5 (w.x + b - y)^2)/dw = -y x, summed over the 4 samples / 4
+    expected_w = 0.1 * (y * x).sum(axis=0) / 4
+    for ctx in ctxs:
+        np.testing.assert_allclose(net.weight.data(ctx).asnumpy(), [expected_w], rtol=1e-5)
+        np.testing.assert_allclose(net.bias.data(ctx).asnumpy(), [0.1 * y.sum() / 4], rtol=1e-5)
