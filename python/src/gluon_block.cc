@@ -313,10 +313,12 @@ void InitPython(nb::pointer_and_handle<Base> self, nb::handle prefix, nb::handle
 }
 
 void BindBlocks(nb::module_& m) {
-  // NOTE [ Leak warnings at exit ]: a Python block held by a C++ container (and the objects
-  // its class's functions reach through their module globals) is released by the container,
-  // which Python's finalization cannot see; nanobind then reports them as leaked at exit
-  // although they are released during a run (tests/python/test_gluon.py checks that).
+  // NOTE [ Leak warnings at exit ]: a C++ container's reference to a Python block is invisible
+  // to Python's garbage collector. A module-level container holding one forms a cycle the
+  // collector cannot see (container -> block -> its class -> the module's globals ->
+  // container), so at exit that module's objects are left to the OS and nanobind would list
+  // them as leaked. During a run, dropping the last Python reference releases such a
+  // container and its blocks at once (tests/python/test_gluon.py checks it).
   nb::set_leak_warnings(false);
   m.def(
       "_block_ready", [](nb::handle h) { return nb::inst_ready(h); },
