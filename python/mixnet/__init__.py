@@ -29,5 +29,6 @@ from . import callback
 from . import module
 from . import module as mod
 from . import test_utils
+from . import gluon
 
 __version__ = "0.1.0"

@@ -22,6 +22,7 @@
 #include "bind.h"
 #include "graph.h"
 #include "mixnet/base/error.h"
+#include "mixnet/initializer/create.h"
 #include "mixnet/module/module.h"
 
 namespace mixnet::python {
@@ -64,16 +65,11 @@ init::InitializerPtr InitializerFrom(nb::handle h) {
   if (h.is_none()) return nullptr;
   std::shared_ptr<init::Initializer> cpp;
   if (nb::try_cast(h, cpp) && cpp) return cpp;
-  std::string json;
-  if (nb::isinstance<nb::str>(h)) {
-    json = "[\"" + nb::cast<std::string>(h) + "\", {}]";
-  } else {
-    MX_CHECK(nb::hasattr(h, "dumps"), TypeError)
-        << "initializer: expected a name ('xavier'), an mx.init.Initializer or its JSON, got "
-        << nb::str(h.type()).c_str();
-    json = nb::cast<std::string>(h.attr("dumps")());
-  }
-  return mod::InitializerFromJSON(json, "initializer");
+  if (nb::isinstance<nb::str>(h)) return init::InitializerFromJSON(nb::cast<std::string>(h));
+  MX_CHECK(nb::hasattr(h, "dumps"), TypeError)
+      << "initializer: expected a name ('xavier'), an mx.init.Initializer or its JSON, got "
+      << nb::str(h.type()).c_str();
+  return init::InitializerFromJSON(nb::cast<std::string>(h.attr("dumps")()));
 }
 
 /*! \brief An eval_metric: a name, a list of names (a composite), or a C++ metric::EvalMetric. */

@@ -36,17 +36,6 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return out;
 }
 
-/*! \brief "mixnet::gluon::nn::Dense" -> "Dense". */
-std::string ClassName(const Block& b) {
-  const char* mangled = typeid(b).name();
-  int status = 0;
-  char* d = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string name = status == 0 && d ? d : mangled;
-  std::free(d);
-  const size_t colon = name.rfind("::");
-  return colon == std::string::npos ? name : name.substr(colon + 2);
-}
-
 }  // namespace
 
 void ResetBlockNames() {
@@ -262,11 +251,22 @@ void Block::RemoveHook(size_t handle) {
   std::erase_if(hooks_, [&](const auto& h) { return h.first == handle; });
 }
 
+/*! \brief "mixnet::gluon::nn::Dense" -> "Dense". */
+std::string Block::ClassName() const {
+  const char* mangled = typeid(*this).name();
+  int status = 0;
+  char* d = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string name = status == 0 && d ? d : mangled;
+  std::free(d);
+  const size_t colon = name.rfind("::");
+  return colon == std::string::npos ? name : name.substr(colon + 2);
+}
+
 std::string Block::Repr() const {
   const std::string args = ReprArgs();
-  if (!args.empty() || children_.empty()) return ClassName(*this) + "(" + args + ")";
+  if (!args.empty() || children_.empty()) return ClassName() + "(" + args + ")";
   std::ostringstream os;
-  os << ClassName(*this) << "(\n";
+  os << ClassName() << "(\n";
   for (const auto& [n, c] : children_) {
     std::string r = c->Repr();
     for (size_t pos = r.find('\n'); pos != std::string::npos; pos = r.find('\n', pos + 1))
@@ -309,7 +309,7 @@ std::string Block::Summary(const std::vector<NDArray>& inputs) {
             if (p->grad_req() != GradReq::kNull) trainable += size;
           }
           rows.push_back(
-              {ClassName(blk) + "-" + std::to_string(rows.size() + 1), shapes_of(out), count});
+              {blk.ClassName() + "-" + std::to_string(rows.size() + 1), shapes_of(out), count});
         });
     handles.emplace_back(&b, h);
   };

@@ -49,7 +49,7 @@ Trainer::Trainer(ParameterDict params, std::string optimizer, op::AttrDict optim
   Init(std::move(params), std::move(options));
 }
 
-Trainer::Trainer(ParameterDict params, std::unique_ptr<optimizer::Optimizer> optimizer,
+Trainer::Trainer(ParameterDict params, std::shared_ptr<optimizer::Optimizer> optimizer,
                  TrainerOptions options)
     : optimizer_(std::move(optimizer)) {
   MX_CHECK(optimizer_ != nullptr, ValueError) << "Trainer: the optimizer is null";

@@ -13,8 +13,7 @@
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
+#include "mixnet/initializer/create.h"
 #include "mixnet/ndarray/serialize.h"
 
 namespace mixnet::mod {
@@ -58,59 +57,18 @@ bool SameNames(std::vector<std::string> a, std::vector<std::string> b) {
   return a == b;
 }
 
-}  // namespace
-
-// Public (module.h): the Python binding creates initializers from their JSON too.
+/*!
+ * \brief The initializer a variable names in its `__init__` attribute (MXNet's
+ * `mx.init.create(json)`), the error naming the parameter.
+ */
 init::InitializerPtr InitializerFromJSON(const std::string& text, const std::string& param) {
-  nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
-  } catch (const std::exception& e) {
-    MX_THROW(ValueError) << "init_params: parameter '" << param << "' has __init__ '" << text
-                         << "', which is not JSON: " << e.what();
+    return init::InitializerFromJSON(text);
+  } catch (const Error& e) {
+    ThrowError(e.kind(),
+               "init_params: parameter '" + param + "' has __init__ '" + text + "': " + e.what());
   }
-  MX_CHECK(j.is_array() && j.size() == 2 && j[0].is_string() && j[1].is_object(), ValueError)
-      << "init_params: parameter '" << param << "' has __init__ '" << text
-      << "'; expected [\"initializer name\", {arguments}]";
-  std::string name = j[0].get<std::string>();
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const nlohmann::json& kw = j[1];
-  auto num = [&](const char* key, double fallback) {
-    if (!kw.contains(key)) return fallback;
-    const auto& v = kw[key];
-    if (v.is_number()) return v.get<double>();
-    MX_CHECK(v.is_string(), ValueError) << "init_params: parameter '" << param << "': __init__ "
-                                        << text << " has a non-numeric '" << key << "'";
-    return std::stod(v.get<std::string>());
-  };
-  auto str = [&](const char* key, const char* fallback) {
-    return kw.contains(key) && kw[key].is_string() ? kw[key].get<std::string>()
-                                                   : std::string(fallback);
-  };
-  if (name == "zero") return std::make_shared<init::Zero>();
-  if (name == "one") return std::make_shared<init::One>();
-  if (name == "constant") return std::make_shared<init::Constant>(num("value", 0));
-  if (name == "uniform") return std::make_shared<init::Uniform>(num("scale", 0.07));
-  if (name == "normal") return std::make_shared<init::Normal>(num("sigma", 0.01));
-  if (name == "xavier") {
-    return std::make_shared<init::Xavier>(str("rnd_type", "uniform"), str("factor_type", "avg"),
-                                          num("magnitude", 3));
-  }
-  if (name == "msraprelu") {
-    return std::make_shared<init::MSRAPrelu>(str("factor_type", "avg"), num("slope", 0.25));
-  }
-  if (name == "orthogonal") {
-    return std::make_shared<init::Orthogonal>(num("scale", 1.414), str("rand_type", "uniform"));
-  }
-  if (name == "bilinear") return std::make_shared<init::Bilinear>();
-  if (name == "lstmbias") return std::make_shared<init::LSTMBias>(num("forget_bias", 1.0));
-  MX_THROW(NotImplementedError) << "init_params: parameter '" << param << "' asks for initializer '"
-                                << j[0].get<std::string>() << "' (__init__ " << text
-                                << "), which mixnet cannot create from a symbol attribute";
 }
-
-namespace {
 
 /*! \brief `arrays` in the order of `order`, then the rest by name. */
 void AppendOrdered(const ParamDict& arrays, const std::vector<std::string>& order,

@@ -183,6 +183,8 @@ class Block : public std::enable_shared_from_this<Block> {
   std::string Summary(const std::vector<NDArray>& inputs);
   /*! \brief MXNet's __repr__: "Dense(784 -> 10, linear)", containers list their children. */
   virtual std::string Repr() const;
+  /*! \brief The class name Repr and Summary show ("Dense"); a Python subclass's own name. */
+  virtual std::string ClassName() const;
 
  protected:
   /*! \brief The "(a -> b, act)" part of Repr for a layer; default: children listed. */

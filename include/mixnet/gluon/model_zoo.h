@@ -63,17 +63,19 @@ std::string PretrainedFile(const std::string& name, const ModelOptions& options)
 
 /*!
  * \brief What every zoo network computes: output(features(x)). `features` and `output` are
- * registered under those names by the subclass (MXNet's self.features / self.output).
+ * the children registered under those names by the subclass (MXNet's self.features /
+ * self.output), looked up at each call: registering another block under one of the names
+ * replaces it, as assigning net.output = nn.Dense(2) does in MXNet's fine-tuning recipes.
  */
 class ImageClassifier : public HybridBlock {
  public:
   using HybridBlock::HybridBlock;
-  const BlockPtr& features() const { return features_; }
-  const BlockPtr& output() const { return output_; }
+  BlockPtr features() const { return Child("features"); }
+  BlockPtr output() const { return Child("output"); }
   std::vector<NDArray> HybridForward(const std::vector<NDArray>& inputs) override;
 
- protected:
-  BlockPtr features_, output_;
+ private:
+  BlockPtr Child(const char* name) const;
 };
 
 // ---- ResNet ----

@@ -50,8 +50,11 @@ class Trainer {
    */
   Trainer(ParameterDict params, std::string optimizer, op::AttrDict optimizer_params = {},
           TrainerOptions options = {});
-  /*! \brief Uses a ready optimizer (its rescale_grad scales every step's 1 / batch_size). */
-  Trainer(ParameterDict params, std::unique_ptr<optimizer::Optimizer> optimizer,
+  /*!
+   * \brief Uses a ready optimizer (its rescale_grad scales every step's 1 / batch_size). It is
+   * shared so that its owner (Python's mx.optimizer object) can keep using it, as in MXNet.
+   */
+  Trainer(ParameterDict params, std::shared_ptr<optimizer::Optimizer> optimizer,
           TrainerOptions options = {});
   ~Trainer();
   Trainer(const Trainer&) = delete;
@@ -96,7 +99,7 @@ class Trainer {
   void UpdateParams(bool ignore_stale_grad);
 
   std::vector<ParameterPtr> params_;
-  std::unique_ptr<optimizer::Optimizer> optimizer_;
+  std::shared_ptr<optimizer::Optimizer> optimizer_;
   double scale_;  // the optimizer's rescale_grad at creation
   bool reduce_;   // sum over contexts
   /*! \brief Per parameter and context: the gradient's storage and its version when consumed. */

@@ -181,12 +181,6 @@ class Module {
   LogFn logger_;
 };
 
-/*!
- * \brief MXNet's `mx.init.create(json)`: an initializer from `["name", {kwargs}]` (a variable's
- * `__init__` attribute, or an Initializer's dumps()); `param` names the parameter in errors.
- */
-init::InitializerPtr InitializerFromJSON(const std::string& text, const std::string& param);
-
 /*! \brief mx.model.load_checkpoint: the symbol and its `arg:`/`aux:` parameters. */
 std::tuple<sym::Symbol, ParamDict, ParamDict> LoadCheckpoint(const std::string& prefix, int epoch);
 /*! \brief mx.model.save_checkpoint. */

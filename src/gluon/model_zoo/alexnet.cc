@@ -27,8 +27,8 @@ AlexNet::AlexNet(int classes, BlockArgs args) : ImageClassifier("alexnet", std::
     features->Add(Dense(4096, {.activation = "relu"}));
     features->Add(Dropout(0.5));
   }
-  features_ = RegisterChild(BlockPtr(features), "features");
-  output_ = RegisterChild(Dense(classes), "output");
+  RegisterChild(BlockPtr(features), "features");
+  RegisterChild(Dense(classes), "output");
 }
 
 }  // namespace mixnet::gluon::model_zoo::vision

@@ -74,8 +74,8 @@ DenseNet::DenseNet(int num_init_features, int growth_rate, std::vector<int> bloc
   features->Add(Relu());
   features->Add(AvgPool(7, 7));
   features->Add(Flatten());
-  features_ = RegisterChild(BlockPtr(features), "features");
-  output_ = RegisterChild(Dense(classes), "output");
+  RegisterChild(BlockPtr(features), "features");
+  RegisterChild(Dense(classes), "output");
 }
 
 std::shared_ptr<HybridBlock> GetDenseNet(int num_layers, const ModelOptions& options) {

@@ -135,8 +135,8 @@ Inception3::Inception3(int classes, BlockArgs args)
   features->Add(MakeE("E2_"));
   features->Add(AvgPool(8, 8));
   features->Add(Dropout(0.5));
-  features_ = RegisterChild(BlockPtr(features), "features");
-  output_ = RegisterChild(Dense(classes), "output");
+  RegisterChild(BlockPtr(features), "features");
+  RegisterChild(Dense(classes), "output");
 }
 
 }  // namespace mixnet::gluon::model_zoo::vision

@@ -102,8 +102,8 @@ MobileNet::MobileNet(double multiplier, int classes, BlockArgs args)
     features->Add(std::make_shared<nn::GlobalAvgPool2D>());
     features->Add(Flatten());
   }
-  features_ = RegisterChild(BlockPtr(features), "features");
-  output_ = RegisterChild(Dense(classes), "output");
+  RegisterChild(BlockPtr(features), "features");
+  RegisterChild(Dense(classes), "output");
 }
 
 MobileNetV2::MobileNetV2(double multiplier, int classes, BlockArgs args)
@@ -131,7 +131,7 @@ MobileNetV2::MobileNetV2(double multiplier, int classes, BlockArgs args)
     AddConv(features.get(), {.channels = last_channels, .relu6 = true});
     features->Add(std::make_shared<nn::GlobalAvgPool2D>());
   }
-  features_ = RegisterChild(BlockPtr(features), "features");
+  RegisterChild(BlockPtr(features), "features");
   auto output = Sequential("output_");
   {
     BlockScope inner(output.get());
@@ -140,7 +140,7 @@ MobileNetV2::MobileNetV2(double multiplier, int classes, BlockArgs args)
     output->Add(Conv(classes, {1}, pred));
     output->Add(Flatten());
   }
-  output_ = RegisterChild(BlockPtr(output), "output");
+  RegisterChild(BlockPtr(output), "output");
 }
 
 }  // namespace mixnet::gluon::model_zoo::vision

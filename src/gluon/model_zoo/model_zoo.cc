@@ -20,7 +20,13 @@ namespace mixnet::gluon::model_zoo::vision {
 std::vector<NDArray> ImageClassifier::HybridForward(const std::vector<NDArray>& inputs) {
   MX_CHECK(inputs.size() == 1, ValueError)
       << prefix() << ": a zoo network takes one input (N, C, H, W), got " << inputs.size();
-  return {(*output_)((*features_)(inputs[0]))};
+  return {(*output())((*features())(inputs[0]))};
+}
+
+BlockPtr ImageClassifier::Child(const char* name) const {
+  for (const auto& [n, c] : children())
+    if (n == name) return c;
+  MX_THROW(ValueError) << "Block '" << this->name() << "' has no child '" << name << "'";
 }
 
 namespace {

@@ -203,8 +203,8 @@ ResNetV1::ResNetV1(ResidualBlock block, std::vector<int> layers, std::vector<int
                             static_cast<int>(i) + 1, channels[i]));
   }
   features->Add(std::make_shared<nn::GlobalAvgPool2D>());
-  features_ = RegisterChild(BlockPtr(features), "features");
-  output_ = RegisterChild(Dense(classes, {.in_units = channels.back()}), "output");
+  RegisterChild(BlockPtr(features), "features");
+  RegisterChild(Dense(classes, {.in_units = channels.back()}), "output");
 }
 
 ResNetV2::ResNetV2(ResidualBlock block, std::vector<int> layers, std::vector<int> channels,
@@ -225,8 +225,8 @@ ResNetV2::ResNetV2(ResidualBlock block, std::vector<int> layers, std::vector<int
   features->Add(detail::Relu());
   features->Add(std::make_shared<nn::GlobalAvgPool2D>());
   features->Add(Flatten());
-  features_ = RegisterChild(BlockPtr(features), "features");
-  output_ = RegisterChild(Dense(classes, {.in_units = in_channels}), "output");
+  RegisterChild(BlockPtr(features), "features");
+  RegisterChild(Dense(classes, {.in_units = in_channels}), "output");
 }
 
 std::shared_ptr<HybridBlock> GetResNet(int version, int num_layers, const ModelOptions& options) {

@@ -72,13 +72,13 @@ SqueezeNet::SqueezeNet(const std::string& version, int classes, BlockArgs args)
     features->Add(MakeFire(64, 256, 256));
   }
   features->Add(Dropout(0.5));
-  features_ = RegisterChild(BlockPtr(features), "features");
+  RegisterChild(BlockPtr(features), "features");
   auto output = Sequential();
   output->Add(Conv(classes, {1}));
   output->Add(Relu());
   output->Add(AvgPool(13, 13));
   output->Add(Flatten());
-  output_ = RegisterChild(BlockPtr(output), "output");
+  RegisterChild(BlockPtr(output), "output");
 }
 
 }  // namespace mixnet::gluon::model_zoo::vision

@@ -54,8 +54,8 @@ VGG::VGG(std::vector<int> layers, std::vector<int> filters, int classes, bool ba
   features->Add(Dropout(0.5));
   features->Add(VGGDense(4096, "relu"));
   features->Add(Dropout(0.5));
-  features_ = RegisterChild(BlockPtr(features), "features");
-  output_ = RegisterChild(VGGDense(classes, ""), "output");
+  RegisterChild(BlockPtr(features), "features");
+  RegisterChild(VGGDense(classes, ""), "output");
 }
 
 std::shared_ptr<HybridBlock> GetVGG(int num_layers, bool batch_norm, const ModelOptions& options) {

@@ -76,13 +76,14 @@ class RecurrentLayer : public HybridBlock {
   void InferShape(const std::vector<NDArray>& inputs) override;
   /*! \brief "LSTM(5 -> 4, TNC, num_layers=2, bidirectional)". */
   std::string Repr() const override;
+  /*! \brief "RNN", "LSTM" or "GRU" (the C++ classes share RecurrentLayer's code). */
+  std::string ClassName() const override;
 
  protected:
   /*! \brief `mode`: the RNN op's mode (rnn_relu, rnn_tanh, lstm, gru). */
   RecurrentLayer(std::string alias, std::string mode, int hidden_size, RNNLayerOptions options);
 
  private:
-  std::string ClassName() const;
   /*! \brief Fills the deferred input size of layer 0 and completes deferred initialisation. */
   void FinishDeferredInit(const NDArray& x);
 

@@ -1,0 +1,2 @@
+"""gluon.contrib: the contrib layers mixnet has (contrib.nn)."""
+from . import nn

@@ -1,0 +1,2 @@
+"""gluon.model_zoo: predefined and pretrained models (vision)."""
+from . import vision
