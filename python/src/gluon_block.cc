@@ -544,7 +544,7 @@ void BindBlocks(nb::module_& m) {
 
   // gluon.loss.Loss, subclassable the same way (custom losses define hybrid_forward).
   nb::class_<gluon::loss::Loss, HybridBlock, PyHybrid<gluon::loss::Loss>>(
-      m, "Loss", "Base class for losses (gluon.loss.Loss).")
+      m, "GluonLoss", "Base class for losses (gluon.loss.Loss).")
       .def(
           "__init__",
           [](nb::pointer_and_handle<gluon::loss::Loss> self, nb::handle weight, int batch_axis,

@@ -219,7 +219,7 @@ void BindParameters(nb::module_& m) {
       .def("__hash__", [](const Parameter& p) { return reinterpret_cast<intptr_t>(&p); });
 
   nb::class_<gluon::Constant, Parameter>(
-      m, "Constant", "A constant parameter: no gradient, never changed by a trainer.")
+      m, "GluonConstant", "A constant parameter: no gradient, never changed by a trainer.")
       .def(
           "__init__",
           [](gluon::Constant* self, const std::string& name, nb::handle value) {

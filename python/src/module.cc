@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bind.h"
+#include "mixnet/base/error.h"
 
 namespace mixnet::python {
 
@@ -23,8 +24,16 @@ void BindAll(nb::module_& m) {
   auto r = Registrations();
   std::stable_sort(r.begin(), r.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [order, fn] : r)
+  // Two files binding one name would silently leave only the later one (gluon.Constant and
+  // mx.init.Constant once did): refuse at import instead.
+  for (const auto& [order, fn] : r) {
+    nb::dict before = nb::borrow<nb::dict>(nb::object(m.attr("__dict__")).attr("copy")());
     fn(m);
+    for (auto [name, obj] : before) {
+      MX_CHECK(m.attr("__dict__")[name].is(obj), InternalError)
+          << "mixnet._core: '" << nb::str(name).c_str() << "' is bound twice";
+    }
+  }
 }
 
 }  // namespace mixnet::python

@@ -4,7 +4,7 @@ using _apply_weighting and _reshape_like as in MXNet."""
 from .. import _core
 
 _loss = _core.loss
-Loss = _core.Loss
+Loss = _core.GluonLoss
 L2Loss = _loss.L2Loss
 L1Loss = _loss.L1Loss
 SigmoidBinaryCrossEntropyLoss = _loss.SigmoidBinaryCrossEntropyLoss

@@ -5,7 +5,7 @@ from .. import _core
 __all__ = ["Parameter", "Constant", "ParameterDict", "DeferredInitializationError"]
 
 Parameter = _core.Parameter
-Constant = _core.Constant
+Constant = _core.GluonConstant
 ParameterDict = _core.ParameterDict
 
 
