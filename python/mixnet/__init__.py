@@ -11,5 +11,6 @@ from . import context
 from .context import Context, cpu, gpu, cpu_pinned, current_context
 from . import ndarray
 from . import ndarray as nd
+from . import random
 
 __version__ = "0.1.0"
