@@ -306,3 +306,43 @@ def test_waitall_and_wait_to_read():
     b.wait_to_read()
     mx.nd.waitall()
     assert b.asnumpy()[0, 0] == 64
+
+
+UFUNC_CASES = [
+    ("add", np.add), ("subtract", np.subtract), ("multiply", np.multiply),
+    ("divide", np.divide), ("true_divide", np.true_divide), ("modulo", np.mod),
+    ("power", np.power), ("maximum", np.maximum), ("minimum", np.minimum),
+    ("equal", np.equal), ("not_equal", np.not_equal), ("greater", np.greater),
+    ("greater_equal", np.greater_equal), ("lesser", np.less), ("lesser_equal", np.less_equal),
+    ("logical_and", np.logical_and), ("logical_or", np.logical_or),
+    ("logical_xor", np.logical_xor),
+]
+
+
+@pytest.mark.parametrize("name,ref", UFUNC_CASES, ids=[c[0] for c in UFUNC_CASES])
+def test_module_ufuncs_with_arrays_and_scalars_on_either_side(name, ref):
+    f = getattr(mx.nd, name)
+    x = np.array([[0.5, 2.0, 3.0], [4.0, 0.0, 1.5]], dtype=np.float32)
+    y = np.array([[2.0], [1.5]], dtype=np.float32)
+    a, b = mx.nd.array(x), mx.nd.array(y)
+
+    def check(got, want):
+        want = np.asarray(want, dtype=np.float32)
+        if name == "modulo":
+            want = np.nan_to_num(want)  # MXNet's x % 0 is 0
+        np.testing.assert_allclose(got.asnumpy(), want, rtol=1e-5)
+    check(f(a, b), ref(x, y))
+    check(f(a, 1.5), ref(x, np.float32(1.5)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        check(f(2.0, a), ref(np.float32(2.0), x))
+    assert float(f(3.0, 2.0)) == float(ref(3.0, 2.0))
+    with pytest.raises(TypeError):
+        f(a, "x")
+
+
+def test_eye_and_onehot_encode():
+    np.testing.assert_array_equal(mx.nd.eye(3, 4, k=1).asnumpy(), np.eye(3, 4, k=1))
+    assert mx.nd.eye(2, dtype="int32").dtype == np.int32
+    out = mx.nd.zeros((2, 3))
+    assert mx.nd.onehot_encode(mx.nd.array([2, 0]), out) is out
+    np.testing.assert_array_equal(out.asnumpy(), [[0, 0, 1], [1, 0, 0]])

@@ -359,3 +359,88 @@ def attach_fluent(module):
         fn = getattr(module, name, None)
         if fn is not None:
             setattr(NDArray, name, make(fn))
+
+
+# ---------------------------------------------------------------- MXNet's element-wise helpers
+
+def _ufunc_helper(lhs, rhs, fn_array, fn_scalar, lfn_scalar, rfn_scalar=None):
+    """Dispatches `lhs OP rhs` to the broadcasting op, the scalar op (array OP scalar) or the
+    reversed scalar op (scalar OP array; `lfn_scalar` when OP commutes)."""
+    from . import _internal, op
+    if isinstance(lhs, numeric_types):
+        if isinstance(rhs, numeric_types):
+            return fn_scalar(lhs, rhs)
+        fn = getattr(_internal, rfn_scalar or lfn_scalar)
+        return fn(rhs, scalar=float(lhs))
+    if isinstance(rhs, numeric_types):
+        return getattr(_internal, lfn_scalar)(lhs, scalar=float(rhs))
+    if isinstance(rhs, NDArray):
+        return getattr(op, fn_array)(lhs, rhs)
+    raise TypeError("type %s not supported" % str(type(rhs)))
+
+
+def _make_ufunc(name, array_op, scalar_fn, scalar_op, rscalar_op=None, doc=""):
+    def ufunc(lhs, rhs):
+        return _ufunc_helper(lhs, rhs, array_op, scalar_fn, scalar_op, rscalar_op)
+    ufunc.__name__ = ufunc.__qualname__ = name
+    ufunc.__doc__ = (f"Returns element-wise {doc} of the input arrays with broadcasting "
+                     f"(an NDArray or a number on either side).")
+    return ufunc
+
+
+def _py_max(a, b):
+    return a if a > b else b
+
+
+def _py_min(a, b):
+    return a if a < b else b
+
+
+_UFUNCS = [
+    ("add", "broadcast_add", lambda a, b: a + b, "_plus_scalar", None, "sum"),
+    ("subtract", "broadcast_sub", lambda a, b: a - b, "_minus_scalar", "_rminus_scalar",
+     "difference"),
+    ("multiply", "broadcast_mul", lambda a, b: a * b, "_mul_scalar", None, "product"),
+    ("divide", "broadcast_div", lambda a, b: a / b, "_div_scalar", "_rdiv_scalar", "division"),
+    ("true_divide", "broadcast_div", lambda a, b: a / b, "_div_scalar", "_rdiv_scalar",
+     "division"),
+    ("modulo", "broadcast_mod", lambda a, b: a % b, "_mod_scalar", "_rmod_scalar", "modulo"),
+    ("power", "broadcast_power", lambda a, b: a ** b, "_power_scalar", "_rpower_scalar",
+     "power"),
+    ("maximum", "broadcast_maximum", _py_max, "_maximum_scalar", None, "maximum"),
+    ("minimum", "broadcast_minimum", _py_min, "_minimum_scalar", None, "minimum"),
+    ("equal", "broadcast_equal", lambda a, b: 1 if a == b else 0, "_equal_scalar", None,
+     "equal to (1 or 0)"),
+    ("not_equal", "broadcast_not_equal", lambda a, b: 1 if a != b else 0, "_not_equal_scalar",
+     None, "not equal to (1 or 0)"),
+    ("greater", "broadcast_greater", lambda a, b: 1 if a > b else 0, "_greater_scalar",
+     "_lesser_scalar", "greater than (1 or 0)"),
+    ("greater_equal", "broadcast_greater_equal", lambda a, b: 1 if a >= b else 0,
+     "_greater_equal_scalar", "_lesser_equal_scalar", "greater or equal (1 or 0)"),
+    ("lesser", "broadcast_lesser", lambda a, b: 1 if a < b else 0, "_lesser_scalar",
+     "_greater_scalar", "lesser than (1 or 0)"),
+    ("lesser_equal", "broadcast_lesser_equal", lambda a, b: 1 if a <= b else 0,
+     "_lesser_equal_scalar", "_greater_equal_scalar", "lesser or equal (1 or 0)"),
+    ("logical_and", "broadcast_logical_and", lambda a, b: 1 if a and b else 0,
+     "_logical_and_scalar", None, "logical and (1 or 0)"),
+    ("logical_or", "broadcast_logical_or", lambda a, b: 1 if a or b else 0,
+     "_logical_or_scalar", None, "logical or (1 or 0)"),
+    ("logical_xor", "broadcast_logical_xor", lambda a, b: 1 if bool(a) != bool(b) else 0,
+     "_logical_xor_scalar", None, "logical xor (1 or 0)"),
+]
+UFUNCS = {u[0]: _make_ufunc(*u) for u in _UFUNCS}
+__all__ += list(UFUNCS) + ["eye", "onehot_encode"]
+globals().update(UFUNCS)
+
+
+def eye(N, M=0, k=0, ctx=None, dtype=None, **kwargs):
+    """Returns a 2-D array with ones on the k-th diagonal and zeros elsewhere."""
+    from . import _internal
+    return _internal._eye(N=N, M=M, k=k, ctx=ctx if ctx is not None else current_context(),
+                          dtype=np.dtype(dtype or np.float32).name, **kwargs)
+
+
+def onehot_encode(indices, out):
+    """One-hot encoding of `indices` into `out` (shape (len(indices), depth))."""
+    from . import one_hot
+    return one_hot(indices, depth=out.shape[1], dtype=np.dtype(out.dtype).name, out=out)
