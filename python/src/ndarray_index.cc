@@ -208,10 +208,13 @@ HostIndex ToHostIndex(const Axis& a) {
   HostIndex h;
   if (a.kind == Kind::kInt) {
     h.values = asarray(nb::make_tuple(a.start), int64, "C");
-  } else if (NDArray* nd = AsNDArray(a.obj)) {
-    h.values = asarray(AsNumpy(*nd), int64, "C");
   } else {
-    h.values = asarray(a.obj, int64, "C");
+    NDArray* nd = AsNDArray(a.obj);
+    nb::object src = nd ? AsNumpy(*nd) : asarray(a.obj);
+    MX_CHECK(!src.attr("dtype").attr("kind").equal(nb::str("b")), IndexError)
+        << "boolean array indices are not supported (as in MXNet 1.x): use the indices of the "
+           "true elements";
+    h.values = asarray(src, int64, "C");
   }
   for (nb::handle d : nb::borrow<nb::tuple>(h.values.attr("shape")))
     h.dims.push_back(nb::cast<int64_t>(d));

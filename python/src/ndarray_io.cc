@@ -5,13 +5,21 @@
 // of the NDArray (a reference to the chunk), so the memory lives as long as any consumer holds
 // the tensor. The array is waited for first (for reading, or for writing with
 // to_dlpack_for_write), because a consumer reads the memory directly, outside the engine.
-// Imports (from_dlpack, from_numpy) copy into engine-owned storage: an NDArray's chunk always
-// owns its memory (include/mixnet/ndarray/ndarray.h), so sharing a foreign buffer would need a
-// chunk kind that does not exist yet.
+//
+// NOTE [ DLPack import ]
+// from_dlpack and from_numpy wrap a row-major CPU tensor without copying
+// (NDArray::FromExternal); the NDArray holds the producer's tensor (nanobind's handle on the
+// capsule or buffer) until its chunk is deleted, which happens after the last op on it, often
+// on an engine worker. Dropping a Python reference needs the GIL, and a worker must never wait
+// for it (the Python thread may hold it while it waits for that worker), so a worker queues the
+// handle and Python frees it from the interpreter's own thread (Py_AddPendingCall). Strided
+// tensors are copied.
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -85,14 +93,93 @@ nb::ndarray<> Export(const NDArray& a, bool for_write) {
                        nb::device::cpu::value);
 }
 
-using HostTensor = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
+using HostTensor = nb::ndarray<nb::ro, nb::device::cpu>;
 
-NDArray Import(HostTensor t, nb::handle ctx) {
+// Imported tensors whose NDArray is gone, waiting for the interpreter's thread to drop them
+// (NOTE [ DLPack import ]). Never destroyed: workers may queue until the process ends.
+auto* const g_release_mu = new std::mutex();
+auto* const g_release_queue = new std::vector<HostTensor*>();
+bool g_release_scheduled = false;
+
+int DrainReleases(void*) {
+  std::vector<HostTensor*> items;
+  {
+    std::lock_guard<std::mutex> lock(*g_release_mu);
+    items.swap(*g_release_queue);
+    g_release_scheduled = false;
+  }
+  for (HostTensor* t : items)
+    delete t;
+  return 0;
+}
+
+void ReleaseTensor(HostTensor* t) {
+  if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing left to free it with
+  if (PyGILState_Check()) {
+    delete t;
+    return;
+  }
+  bool schedule = false;
+  {
+    std::lock_guard<std::mutex> lock(*g_release_mu);
+    g_release_queue->push_back(t);
+    schedule = !g_release_scheduled;
+    g_release_scheduled = true;
+  }
+  if (schedule && Py_AddPendingCall(DrainReleases, nullptr) != 0) {
+    std::lock_guard<std::mutex> lock(*g_release_mu);
+    g_release_scheduled = false;  // the call queue is full: the next release asks again
+  }
+}
+
+bool IsRowMajor(const HostTensor& t) {
+  int64_t expected = 1;
+  for (size_t i = t.ndim(); i-- > 0;) {
+    if (t.shape(i) == 0) return true;
+    if (t.shape(i) != 1 && t.stride(i) != expected) return false;
+    expected *= static_cast<int64_t>(t.shape(i));
+  }
+  return true;
+}
+
+/*! \brief Row-major bytes of a strided tensor. */
+std::vector<char> GatherStrided(const HostTensor& t) {
+  const size_t item = t.itemsize(), nd = t.ndim(), n = t.size();
+  std::vector<char> out(n * item);
+  std::vector<size_t> at(nd, 0);
+  const char* base = static_cast<const char*>(t.data());
+  for (size_t j = 0; j < n; ++j) {
+    int64_t off = 0;
+    for (size_t i = 0; i < nd; ++i)
+      off += static_cast<int64_t>(at[i]) * t.stride(i);
+    std::memcpy(out.data() + j * item, base + off * static_cast<int64_t>(item), item);
+    for (size_t i = nd; i-- > 0 && ++at[i] == t.shape(i);)
+      at[i] = 0;
+  }
+  return out;
+}
+
+/*! \brief An NDArray over a CPU tensor's memory when `share` and the layout allow, else a copy. */
+NDArray Import(HostTensor t, nb::handle ctx, bool share) {
   std::vector<int64_t> dims(t.ndim());
   for (size_t i = 0; i < t.ndim(); ++i)
     dims[i] = static_cast<int64_t>(t.shape(i));
-  return NDArray::FromHost(t.data(), Shape(std::span<const int64_t>(dims)), FromDLPack(t.dtype()),
-                           ToContext(ctx));
+  const Shape shape{std::span<const int64_t>(dims)};
+  const DType dtype = FromDLPack(t.dtype());
+  const Context c = ToContext(ctx);
+  if (!IsRowMajor(t)) {
+    const std::vector<char> bytes = GatherStrided(t);
+    return NDArray::FromHost(bytes.data(), shape, dtype, c);
+  }
+  if (!share) return NDArray::FromHost(t.data(), shape, dtype, c);
+  auto* keep = new HostTensor(t);
+  try {
+    return NDArray::FromExternal(const_cast<void*>(t.data()), shape, dtype, c,
+                                 [keep] { ReleaseTensor(keep); });
+  } catch (...) {
+    delete keep;
+    throw;
+  }
 }
 
 void WaitAll(const std::vector<NDArray>& arrays) {
@@ -152,9 +239,10 @@ void BindNDArrayIO(nb::module_& m) {
       "_to_dlpack", [](const NDArray& a, bool for_write) { return Export(a, for_write); },
       nb::arg("array"), nb::arg("for_write") = false,
       "A DLPack capsule sharing the array's memory.");
-  m.def("_from_dlpack", &Import, nb::arg("tensor"), nb::arg("ctx").none() = nb::none(),
-        "A new NDArray holding a copy of a CPU tensor (DLPack capsule, __dlpack__ object or "
-        "buffer).");
+  m.def("_from_dlpack", &Import, nb::arg("tensor").noconvert(), nb::arg("ctx").none() = nb::none(),
+        nb::arg("share") = true,
+        "An NDArray over a CPU tensor (DLPack capsule, __dlpack__ object or buffer): sharing "
+        "its memory when `share` and it is row-major, else a copy.");
 
   m.def(
       "_seed",

@@ -19,6 +19,9 @@ def test_array_copies_and_keeps_dtype():
     np.testing.assert_array_equal(a.asnumpy(), np.arange(6).reshape(2, 3))
     assert mx.nd.array([1, 2, 3]).dtype == np.float32  # lists default to float32 (MXNet)
     assert mx.nd.array([1, 2], dtype="float64").dtype == np.float64
+    flags = mx.nd.array([1, 0, 2], dtype="bool")
+    assert flags.dtype == np.bool_
+    np.testing.assert_array_equal(flags.asnumpy(), [True, False, True])
 
 
 def test_properties():
@@ -285,19 +288,84 @@ def test_dlpack_export_waits_for_pending_writes():
     assert n[5, 7] == 256.0
 
 
-def test_from_dlpack_and_from_numpy():
+def test_from_dlpack_shares_memory_and_keeps_the_producer_alive():
     torch = pytest.importorskip("torch")
-    b = mx.nd.from_dlpack(torch.arange(4, dtype=torch.int32))
-    assert b.dtype == np.int32
-    np.testing.assert_array_equal(b.asnumpy(), [0, 1, 2, 3])
-    c = mx.nd.from_dlpack(torch.utils.dlpack.to_dlpack(torch.full((2, 2), 2.5)))
-    np.testing.assert_array_equal(c.asnumpy(), np.full((2, 2), 2.5))
-    src = np.arange(6.0).reshape(2, 3)[:, ::-1]  # not contiguous
-    d = mx.nd.from_numpy(src)
-    assert d.dtype == np.float64
-    np.testing.assert_array_equal(d.asnumpy(), src)
+    t = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    a = mx.nd.from_dlpack(t)
+    assert a.shape == (2, 3) and a.dtype == np.float32
+    t[0, 0] = 42  # the producer's write is seen by the NDArray
+    assert a.asnumpy()[0, 0] == 42
+    a[1] = -1  # and the NDArray's write by the producer
+    a.wait_to_read()
+    assert t[1].tolist() == [-1, -1, -1]
+    b = mx.nd.from_dlpack(torch.utils.dlpack.to_dlpack(t))  # a capsule
+    b += 1
+    b.wait_to_read()
+    assert t[0, 0].item() == 43
+    view = a[1]
+    del t, a, b
+    import gc
+    gc.collect()
+    np.testing.assert_array_equal((view + 5).asnumpy(), [5.0, 5.0, 5.0])  # -1 + 1, still valid
+    i = mx.nd.from_dlpack(torch.arange(4, dtype=torch.int32))
+    assert i.dtype == np.int32
+    np.testing.assert_array_equal(i.asnumpy(), [0, 1, 2, 3])
+
+
+def test_from_dlpack_copies_strided_tensors():
+    torch = pytest.importorskip("torch")
+    t = torch.arange(12, dtype=torch.float64).reshape(3, 4).t()  # strided
+    a = mx.nd.from_dlpack(t)
+    np.testing.assert_array_equal(a.asnumpy(), t.numpy())
+    t[0, 0] = 100
+    assert a.asnumpy()[0, 0] == 0  # a copy
+
+
+def test_from_numpy_zero_copy_like_mxnet():
+    src = np.arange(6.0).reshape(2, 3)
+    a = mx.nd.from_numpy(src)
+    assert a.dtype == np.float64 and not src.flags.writeable  # MXNet marks it read-only
+    a[0, 1] = 7
+    a.wait_to_read()
+    assert src[0, 1] == 7  # one memory
+    del src
+    assert (a + 0).asnumpy()[0, 1] == 7
+    with pytest.raises(ValueError):
+        mx.nd.from_numpy(np.arange(6.0).reshape(2, 3)[:, ::2])
+    c = mx.nd.from_numpy(np.arange(6.0).reshape(2, 3)[:, ::2], zero_copy=False)
+    np.testing.assert_array_equal(c.asnumpy(), [[0, 2], [3, 5]])
+    ro = np.arange(3.0)
+    ro.flags.writeable = False
+    d = mx.nd.from_numpy(ro)  # already read-only: copied, never written through
+    d[:] = 5
+    np.testing.assert_array_equal(ro, [0, 1, 2])
     with pytest.raises(TypeError):
         mx.nd.from_numpy([1, 2])
+
+
+def test_imports_released_from_engine_threads():
+    # Arrays over NumPy memory whose last use is a queued engine op: the release happens on a
+    # worker, which hands it to the interpreter's thread; nothing leaks or crashes.
+    import weakref
+
+    class Owner(np.ndarray):
+        pass
+    refs = []
+    for _ in range(50):
+        src = np.ones((300, 300), dtype=np.float32).view(Owner)
+        refs.append(weakref.ref(src))
+        a = mx.nd.from_numpy(src)
+        b = mx.nd.dot(a, a)  # big enough to run on a worker
+        del a, src
+    b.wait_to_read()
+    mx.nd.waitall()
+    for _ in range(100):  # pending calls run between bytecodes
+        if all(r() is None for r in refs):
+            break
+        import time
+        time.sleep(0.01)
+    assert all(r() is None for r in refs)
+    assert b.asnumpy()[0, 0] == 300
 
 
 def test_waitall_and_wait_to_read():

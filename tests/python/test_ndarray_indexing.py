@@ -111,6 +111,10 @@ def test_advanced_errors():
         a[[0, 2]]  # 2 is out of range for axis 0 (size 2)
     with pytest.raises(IndexError):
         a[[0, 1], [0, 1, 2]]  # shapes do not broadcast
+    with pytest.raises(IndexError):
+        a[np.array([True, False])]  # MXNet 1.x has no boolean indexing
+    with pytest.raises(IndexError):
+        a[mx.nd.array([1, 0], dtype="bool")]
 
 
 SET_CASES = [

@@ -163,17 +163,28 @@ def to_dlpack_for_write(data):
 
 
 def from_dlpack(dlpack, ctx=None):
-    """Returns an NDArray with the content of a DLPack capsule or of an object with
-    ``__dlpack__`` (a copy: mixnet's arrays own their memory)."""
+    """Returns an NDArray sharing the memory of a DLPack capsule or of an object with
+    ``__dlpack__`` (a NumPy array, a torch tensor) without copying (a strided tensor is
+    copied). The NDArray keeps the producer's memory alive; writes through either side are
+    seen by the other once the engine has run them (wait_to_read first)."""
     return _core._from_dlpack(dlpack, ctx)
 
 
 def from_numpy(ndarray, zero_copy=True):
-    """Returns an NDArray with the content of a NumPy array (a copy: mixnet's arrays own
-    their memory, so `zero_copy` is accepted for compatibility only)."""
+    """Returns an NDArray backed by a NumPy array.
+
+    With `zero_copy` (the default) the NDArray shares the NumPy array's memory, which must be
+    C-contiguous; as in MXNet the NumPy array is marked read-only, since writes should go
+    through the NDArray. Without it, or for a NumPy array that was already read-only, the
+    content is copied."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError("from_numpy expects a numpy.ndarray, got %s" % type(ndarray))
-    return _core._from_dlpack(np.asarray(ndarray, order="C"), None)
+    if not zero_copy or not ndarray.flags.writeable:
+        return _core._from_dlpack(np.asarray(ndarray, order="C"), None, False)
+    if not ndarray.flags["C_CONTIGUOUS"]:
+        raise ValueError("Only c-contiguous arrays are supported for zero-copy")
+    ndarray.flags["WRITEABLE"] = False
+    return _core._from_dlpack(ndarray, None)
 
 
 # ---------------------------------------------------------------- NDArray methods
