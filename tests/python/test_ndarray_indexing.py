@@ -127,15 +127,14 @@ SET_CASES = [
 ]
 
 
-@pytest.mark.parametrize("key,value", SET_CASES, ids=[repr(k) for k, _ in SET_CASES])
-@pytest.mark.parametrize("kind", ["scalar_or_numpy", "ndarray"])
+SET_PARAMS = [(k, v, kind) for k, v in SET_CASES for kind in ("scalar_or_numpy", "ndarray")
+              if kind == "scalar_or_numpy" or not np.isscalar(v)]
+
+
+@pytest.mark.parametrize("key,value,kind", SET_PARAMS,
+                         ids=[f"{kind}-{k!r}" for k, _, kind in SET_PARAMS])
 def test_setitem_matches_numpy(key, value, kind):
-    if kind == "ndarray":
-        if np.isscalar(value):
-            pytest.skip("scalar value")
-        value_mx = mx.nd.array(np.asarray(value, dtype=np.float32))
-    else:
-        value_mx = value
+    value_mx = mx.nd.array(np.asarray(value, dtype=np.float32)) if kind == "ndarray" else value
     a = mx.nd.array(X)
     a[key] = value_mx
     want = X.copy()
