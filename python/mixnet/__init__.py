@@ -30,5 +30,6 @@ from . import module
 from . import module as mod
 from . import test_utils
 from . import gluon
+from . import random
 
 __version__ = "0.1.0"

@@ -74,6 +74,7 @@ DType ToDType(nb::handle h) {
 
 nb::object DTypeToNumpy(DType t) {
   if (t == DType::kBFloat16) return nb::str("bfloat16");
+  if (t == DType::kBool) return Numpy().attr("bool_");  // np.bool is gone in NumPy 1.24
   return Numpy().attr(DTypeName(t));  // MXNet's .dtype is the scalar type (np.float32)
 }
 

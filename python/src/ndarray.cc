@@ -14,10 +14,9 @@
 #include "mixnet/base/error.h"
 #include "mixnet/engine/engine.h"
 #include "mixnet/op/invoke.h"
+#include "ndarray_common.h"
 
 namespace mixnet::python {
-
-namespace {
 
 Shape ToShape(nb::handle h) {
   std::vector<int64_t> dims;
@@ -31,10 +30,11 @@ Shape ToShape(nb::handle h) {
 }
 
 nb::tuple ShapeTuple(const Shape& s) {
-  nb::list l;
+  PyObject* t = PyTuple_New(s.ndim());
+  if (t == nullptr) throw nb::python_error();
   for (int i = 0; i < s.ndim(); ++i)
-    l.append(s[i]);
-  return nb::tuple(l);
+    PyTuple_SET_ITEM(t, i, PyLong_FromLongLong(s[i]));
+  return nb::steal<nb::tuple>(t);
 }
 
 std::string ScalarString(nb::handle v) {
@@ -54,6 +54,18 @@ bool IsScalar(nb::handle v) {
   return PyObject_IsInstance(v.ptr(), number.ptr()) == 1;
 }
 
+NDArray* AsNDArray(nb::handle h) {
+  NDArray* a = nullptr;
+  return nb::try_cast<NDArray*>(h, a) ? a : nullptr;
+}
+
+nb::handle NumpyModule() {
+  static nb::handle numpy = nb::module_::import_("numpy").release();
+  return numpy;
+}
+
+namespace {
+
 /*! \brief One Python operator: the array op, the scalar op, and the reversed scalar op. */
 struct Arith {
   const op::OpDef* array;
@@ -65,17 +77,12 @@ Arith MakeArith(const char* array, const char* scalar, const char* rscalar = nul
   return Arith{op::GetOp(array), op::GetOp(scalar), rscalar ? op::GetOp(rscalar) : nullptr};
 }
 
-NDArray* AsArray(nb::handle h) {
-  NDArray* a = nullptr;
-  return nb::try_cast<NDArray*>(h, a) ? a : nullptr;
-}
-
 /*! \brief self OP other (reflected: other OP self); `out` for the in-place forms. */
 nb::object Apply(const Arith& f, const NDArray& self, nb::handle other, bool reflected,
                  const NDArray* out) {
   std::span<const NDArray> outs =
       out ? std::span<const NDArray>(out, 1) : std::span<const NDArray>();
-  if (NDArray* o = AsArray(other)) {
+  if (NDArray* o = AsNDArray(other)) {
     const NDArray in[2] = {reflected ? *o : self, reflected ? self : *o};
     auto r = CallOp(f.array, in, {}, outs);
     return out ? nb::none() : nb::cast(std::move(r[0]));
@@ -102,11 +109,13 @@ void DefArith(nb::class_<NDArray>& cls, const char* name, const char* rname, con
   }
 }
 
+}  // namespace
+
 /*! \brief Copies the array into a new NumPy array (waiting for it, interruptibly). */
 nb::object AsNumpy(const NDArray& a) {
   MX_CHECK(a.dtype() != DType::kBFloat16, TypeError)
       << "asnumpy: NumPy has no bfloat16; astype('float32') first";
-  static nb::handle empty = nb::object(nb::module_::import_("numpy").attr("empty")).release();
+  static nb::handle empty = nb::object(NumpyModule().attr("empty")).release();
   nb::object out = empty(ShapeTuple(a.shape()), DTypeToNumpy(a.dtype()));
   if (a.Size() == 0) return out;
   WaitForArray(a);
@@ -121,18 +130,18 @@ nb::object AsNumpy(const NDArray& a) {
   return out;
 }
 
-/*! \brief A new array holding a copy of a C-contiguous buffer (mx.nd.array's last step). */
-NDArray FromBuffer(nb::handle src, nb::handle ctx, nb::handle dtype) {
+namespace {
+/*! \brief A new array holding a copy of a C-contiguous buffer of items of `t`. */
+NDArray CopyBuffer(nb::handle src, DType t, Context ctx) {
   Py_buffer view;
   if (PyObject_GetBuffer(src.ptr(), &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_ND) != 0)
     throw nb::python_error();
   std::vector<int64_t> dims(view.shape, view.shape + view.ndim);
-  const DType t = ToDType(dtype);
   NDArray out;
   try {
     MX_CHECK(static_cast<size_t>(view.itemsize) == DTypeSize(t), TypeError)
         << "array: buffer items of " << view.itemsize << " bytes for dtype " << DTypeName(t);
-    out = NDArray::FromHost(view.buf, Shape(std::span<const int64_t>(dims)), t, ToContext(ctx));
+    out = NDArray::FromHost(view.buf, Shape(std::span<const int64_t>(dims)), t, ctx);
   } catch (...) {
     PyBuffer_Release(&view);
     throw;
@@ -140,8 +149,16 @@ NDArray FromBuffer(nb::handle src, nb::handle ctx, nb::handle dtype) {
   PyBuffer_Release(&view);
   return out;
 }
-
 }  // namespace
+
+NDArray HostToNDArray(nb::handle value, DType dtype, Context ctx) {
+  static nb::handle asarray = nb::object(NumpyModule().attr("asarray")).release();
+  const DType host = dtype == DType::kBFloat16 ? DType::kFloat32 : dtype;
+  NDArray out = CopyBuffer(asarray(value, DTypeToNumpy(host), "C"), host, ctx);
+  if (host == dtype) return out;
+  static const op::OpDef* const cast = op::GetOp("Cast");
+  return CallOp(cast, {&out, 1}, {{"dtype", DTypeName(dtype)}})[0];
+}
 
 namespace {
 void BindNDArray(nb::module_& m) {
@@ -150,6 +167,7 @@ void BindNDArray(nb::module_& m) {
   static const Arith mul = MakeArith("broadcast_mul", "_mul_scalar");
   static const Arith div = MakeArith("broadcast_div", "_div_scalar", "_rdiv_scalar");
   static const Arith pow = MakeArith("broadcast_power", "_power_scalar", "_rpower_scalar");
+  static const Arith mod = MakeArith("broadcast_mod", "_mod_scalar", "_rmod_scalar");
   static const Arith eq = MakeArith("broadcast_equal", "_equal_scalar");
   static const Arith ne = MakeArith("broadcast_not_equal", "_not_equal_scalar");
   static const Arith gt = MakeArith("broadcast_greater", "_greater_scalar");
@@ -178,6 +196,43 @@ void BindNDArray(nb::module_& m) {
       .def("wait_to_read", [](const NDArray& a) { WaitForArray(a); })
       .def("wait_to_write", [](const NDArray& a) { WaitForArray(a, /*for_write=*/true); })
       .def("_describe", &NDArray::Describe)
+      .def(
+          "copyto",
+          [](const NDArray& a, nb::handle other) -> nb::object {
+            if (NDArray* dst = AsNDArray(other)) {
+              if (dst->SharesStorageWith(a) && dst->byte_offset() == a.byte_offset()) {
+                return nb::borrow(other);  // MXNet warns and does nothing
+              }
+              a.CopyTo(*dst);
+              return nb::borrow(other);
+            }
+            return nb::cast(a.Copy(ToContext(other)));
+          },
+          nb::arg("other"),
+          "Copies this array into `other` (an NDArray of the same shape; the dtype may differ) "
+          "and returns it, or into a new array on `other` (a Context).")
+      .def(
+          "copy", [](const NDArray& a) { return a.Copy(a.ctx()); },
+          "A new array with a copy of the content, on the same context.")
+      .def(
+          "as_in_context",
+          [](nb::handle self, nb::handle ctx) -> nb::object {
+            const NDArray& a = nb::cast<const NDArray&>(self);
+            const Context c = ToContext(ctx);
+            return a.ctx() == c ? nb::borrow(self) : nb::cast(a.Copy(c));
+          },
+          nb::arg("context"), "This array if it is on `context`, else a copy there.")
+      .def(
+          "_reshape_view",
+          [](const NDArray& a, std::vector<int64_t> codes, bool reverse) {
+            return a.Reshape(std::span<const int64_t>(codes), reverse);
+          },
+          nb::arg("shape"), nb::arg("reverse") = false,
+          "A view with a new shape, MXNet's codes 0, -1, -2, -3, -4 allowed.")
+      .def(
+          "_fill", [](const NDArray& a, double v) { a.Fill(v); }, nb::arg("value"),
+          "Sets every element to `value` (asynchronously).")
+      .def("_shares_memory_with", &NDArray::SharesStorageWith, nb::arg("other"))
       .def("__hash__", [](nb::handle self) { return reinterpret_cast<intptr_t>(self.ptr()); })
       .def("__neg__",
            [](const NDArray& a) {
@@ -192,6 +247,7 @@ void BindNDArray(nb::module_& m) {
   DefArith(cls, "__truediv__", "__rtruediv__", "__itruediv__", &div);
   DefArith(cls, "__div__", "__rdiv__", "__idiv__", &div);
   DefArith(cls, "__pow__", "__rpow__", nullptr, &pow);
+  DefArith(cls, "__mod__", "__rmod__", "__imod__", &mod);
   DefArith(cls, "__eq__", nullptr, nullptr, &eq);
   DefArith(cls, "__ne__", nullptr, nullptr, &ne);
   DefArith(cls, "__gt__", nullptr, nullptr, &gt);
@@ -212,9 +268,13 @@ void BindNDArray(nb::module_& m) {
       },
       nb::arg("shape"), nb::arg("val"), nb::arg("ctx").none() = nb::none(),
       nb::arg("dtype").none() = nb::none());
-  m.def("from_buffer", &FromBuffer, nb::arg("source"), nb::arg("ctx").none() = nb::none(),
-        nb::arg("dtype").none() = nb::none(),
-        "A new NDArray holding a copy of a C-contiguous buffer of dtype's item size.");
+  m.def(
+      "from_buffer",
+      [](nb::handle src, nb::handle ctx, nb::handle dtype) {
+        return CopyBuffer(src, ToDType(dtype), ToContext(ctx));
+      },
+      nb::arg("source"), nb::arg("ctx").none() = nb::none(), nb::arg("dtype").none() = nb::none(),
+      "A new NDArray holding a copy of a C-contiguous buffer of dtype's item size.");
   m.def("waitall", &WaitForAllInterruptibly, "Waits for all pushed work; raises its errors.");
 }
 

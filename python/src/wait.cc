@@ -24,8 +24,7 @@ struct Signal {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  std::exception_ptr error;  // WaitForAll's, raised by the waiting caller
-  bool abandoned = false;    // the caller left on Ctrl-C: park the error instead
+  std::exception_ptr error;  // WaitForAll's, raised by the caller that takes it
 
   void Set() {
     std::lock_guard<std::mutex> lock(mu);
@@ -72,43 +71,44 @@ void WaitForArray(const NDArray& a, bool for_write) {
 
 void WaitForAllInterruptibly() {
   // WaitForAll has no op to hang a signal on: a helper thread does the blocking wait and hands
-  // its error over. After Ctrl-C the thread finishes alone and parks its error for the next
-  // waitall, so that no error is lost.
-  static std::mutex parked_mu;
-  static std::exception_ptr parked;
+  // its error over. A waiter left running by Ctrl-C stays `inflight`: the next call joins it
+  // and takes its error (each error is raised once, by one caller), then waits again for the
+  // work pushed since it started.
+  static std::mutex inflight_mu;
+  static std::shared_ptr<Signal> inflight;
+  std::shared_ptr<Signal> signal;
+  bool joined = false;
   {
-    std::lock_guard<std::mutex> lock(parked_mu);
-    if (parked) std::rethrow_exception(std::exchange(parked, nullptr));
+    std::lock_guard<std::mutex> lock(inflight_mu);
+    if (inflight) {
+      signal = inflight;
+      joined = true;
+    } else {
+      signal = inflight = std::make_shared<Signal>();
+      std::thread([signal] {
+        std::exception_ptr error;
+        try {
+          Engine::Get()->WaitForAll();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        std::lock_guard<std::mutex> lock(signal->mu);
+        signal->error = error;
+        signal->done = true;
+        signal->cv.notify_all();
+      }).detach();
+    }
   }
-  auto signal = std::make_shared<Signal>();
-  std::thread([signal] {
-    std::exception_ptr error;
-    try {
-      Engine::Get()->WaitForAll();
-    } catch (...) {
-      error = std::current_exception();
-    }
-    std::lock_guard<std::mutex> lock(signal->mu);
-    if (signal->abandoned && error) {
-      std::lock_guard<std::mutex> plock(parked_mu);
-      parked = error;
-    }
-    signal->error = error;
-    signal->done = true;
-    signal->cv.notify_all();
-  }).detach();
-  try {
-    WaitForSignal(*signal);
-  } catch (...) {
-    std::lock_guard<std::mutex> lock(signal->mu);
-    signal->abandoned = true;
-    if (signal->done && signal->error) {  // finished just before: park what it found
-      std::lock_guard<std::mutex> plock(parked_mu);
-      parked = signal->error;
-    }
-    throw;
+  WaitForSignal(*signal);  // on Ctrl-C the waiter stays inflight
+  std::exception_ptr error;
+  {
+    std::lock_guard<std::mutex> lock(inflight_mu);
+    if (inflight == signal) inflight.reset();
+    std::lock_guard<std::mutex> slock(signal->mu);
+    error = std::exchange(signal->error, nullptr);
   }
-  if (signal->error) std::rethrow_exception(signal->error);
+  if (error) std::rethrow_exception(error);
+  if (joined) WaitForAllInterruptibly();
 }
 
 }  // namespace mixnet::python

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <type_traits>
 
@@ -103,7 +104,11 @@ struct NDArray::Chunk {
   static void DeleteAfterPendingOps(Chunk* c) {
     Engine::Get()->DeleteVariable(
         [c](RunContext) {
-          Storage::Get()->Free(c->handle);
+          if (c->release) {
+            c->release();  // external memory (NDArray::FromExternal): its owner frees it
+          } else {
+            Storage::Get()->Free(c->handle);
+          }
           delete c;
         },
         c->ctx, c->var);
@@ -130,6 +135,7 @@ struct NDArray::Chunk {
   std::atomic<bool> allocated;
   std::mutex mu;                     // serialises the deferred allocation
   std::atomic<uint64_t> version{0};  // writes issued (NDArray::version)
+  std::function<void()> release;     // set for external memory: gives it back to its owner
 };
 
 NDArray::NDArray(const Shape& shape, Context ctx, DType dtype, bool delay_alloc)
@@ -187,6 +193,25 @@ NDArray NDArray::Arange(double start, double stop, double step, int repeat, DTyp
       NoAllocFn([chunk = out.ptr_.get(), n = static_cast<size_t>(n), dtype, start, step,
                  repeat](RunContext) { ArangeRaw(chunk->Data(), n, dtype, start, step, repeat); }),
       ctx, {}, {out.ptr_->var}, SizeProperty(n), 0, "Arange");
+  return out;
+}
+
+NDArray NDArray::FromExternal(void* data, const Shape& shape, DType dtype, Context ctx,
+                              std::function<void()> release) {
+  MX_CHECK(ctx.dev_type != DeviceType::kGPU, NotImplementedError)
+      << "NDArray::FromExternal: only host memory can be wrapped, got " << ctx.ToString();
+  MX_CHECK(release != nullptr, ValueError) << "NDArray::FromExternal: no release function";
+  const size_t elem = DTypeSize(dtype);
+  MX_CHECK(reinterpret_cast<uintptr_t>(data) % elem == 0, ValueError)
+      << "NDArray::FromExternal: " << DTypeName(dtype) << " data at " << data
+      << " is not aligned to its " << elem << "-byte elements";
+  // Created without memory (delay_alloc, zero bytes taken), then pointed at `data`.
+  NDArray out(shape, ctx, dtype, /*delay_alloc=*/true);
+  Chunk& c = *out.ptr_;
+  c.handle.dptr = data;
+  c.handle.size = c.nbytes;
+  c.release = std::move(release);
+  c.allocated.store(true, std::memory_order_release);
   return out;
 }
 

@@ -421,6 +421,49 @@ TEST(NDArray, MemoryReturnsAfterPendingOps) {
   EXPECT_EQ(BytesInUse(), base);
 }
 
+TEST(NDArray, FromExternalSharesMemoryAndReleasesAfterPendingOps) {
+  std::vector<float> buf = {1, 2, 3, 4, 5, 6};
+  std::atomic<int> released{0};
+  const size_t base = BytesInUse();
+  NDArray a = NDArray::FromExternal(buf.data(), {2, 3}, DType::kFloat32, Context::cpu(),
+                                    [&released] { ++released; });
+  EXPECT_EQ(BytesInUse(), base);  // no storage of its own
+  EXPECT_EQ(Values(a), (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  a.At(1).Fill(-1);  // a write through a view lands in the external buffer
+  a.WaitToRead();
+  EXPECT_EQ(buf[3], -1);
+  buf[0] = 10;  // and a write to the buffer is seen by the array
+  EXPECT_EQ(Values(a.Slice(0, 1)), (std::vector<double>{10, 2, 3}));
+  EXPECT_EQ(Values(a.Copy(Context::cpu())), (std::vector<double>{10, 2, 3, -1, -1, -1}));
+  if (Engine::Get()->kind() == Engine::Kind::kThreaded) {
+    std::promise<void> gate;
+    std::shared_future<void> opened = gate.get_future().share();
+    Engine::Get()->PushSync([opened](RunContext) { opened.wait(); }, Context::cpu(), {a.var()}, {},
+                            FnProperty::kNormal, 0, "reader");
+    NDArray view = a.Reshape({6});
+    a = NDArray();
+    view = NDArray();  // the last view is gone while "reader" still reads
+    EXPECT_EQ(released.load(), 0);
+    gate.set_value();
+    Engine::Get()->WaitForAll();
+  } else {
+    a = NDArray();
+  }
+  EXPECT_EQ(released.load(), 1);
+  EXPECT_EQ(BytesInUse(), base);
+}
+
+TEST(NDArray, FromExternalChecks) {
+  alignas(8) char bytes[16] = {};
+  auto none = [] {};
+  EXPECT_THROW(NDArray::FromExternal(bytes + 2, {2}, DType::kFloat32, Context::cpu(), none),
+               ValueError);
+  EXPECT_THROW(NDArray::FromExternal(bytes, {2}, DType::kFloat32, Context::cpu(), nullptr),
+               ValueError);
+  EXPECT_THROW(NDArray::FromExternal(bytes, {2}, DType::kFloat32, Context::gpu(0), none),
+               NotImplementedError);
+}
+
 TEST(NDArray, WaitToWriteWaitsForReads) {
   NDArray a = NDArray::Zeros({4});
   a.WaitToRead();

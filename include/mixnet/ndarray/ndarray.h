@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -70,6 +71,14 @@ class NDArray {
    */
   static NDArray Arange(double start, double stop, double step = 1.0, int repeat = 1,
                         DType dtype = DType::kFloat32, Context ctx = Context::cpu());
+  /*!
+   * \brief An array over host memory it does not own (DLPack and NumPy imports share buffers
+   * this way): no copy. `release` runs once the last view is gone and every op pushed on the
+   * array has run, on whichever thread that is; `data` (aligned to the element size, holding
+   * `Size(shape)` elements) must stay valid until then.
+   */
+  static NDArray FromExternal(void* data, const Shape& shape, DType dtype, Context ctx,
+                              std::function<void()> release);
   /*! \brief Copies `Size(shape)` elements of `dtype` from host memory. */
   static NDArray FromHost(const void* data, const Shape& shape, DType dtype,
                           Context ctx = Context::cpu());
