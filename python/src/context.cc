@@ -15,27 +15,10 @@ namespace {
 // `with mx.cpu(1):` pushes; the innermost is the default (per thread, as MXNet's).
 thread_local std::vector<Context> t_context_stack;
 
-const char* DeviceTypeName(DeviceType t) {
-  switch (t) {
-    case DeviceType::kCPU:
-      return "cpu";
-    case DeviceType::kGPU:
-      return "gpu";
-    case DeviceType::kCPUPinned:
-      return "cpu_pinned";
-    case DeviceType::kCPUShared:
-      return "cpu_shared";
-  }
-  return "cpu";
-}
-
-DeviceType DeviceTypeFromName(const std::string& s) {
-  if (s == "cpu") return DeviceType::kCPU;
-  if (s == "gpu") return DeviceType::kGPU;
-  if (s == "cpu_pinned") return DeviceType::kCPUPinned;
-  if (s == "cpu_shared") return DeviceType::kCPUShared;
-  MX_THROW(ValueError) << "Context: unknown device_type '" << s
-                       << "' (expected cpu, gpu, cpu_pinned or cpu_shared)";
+// Context::ToString and FromString are the one place device names are spelled ("cpu(0)").
+std::string DeviceTypeName(const Context& c) {
+  const std::string s = c.ToString();
+  return s.substr(0, s.find('('));
 }
 
 // The numpy module, imported on first use and never released (a global nb::object would be
@@ -91,10 +74,11 @@ void BindContext(nb::module_& m) {
               new (self) Context(*other);
               return;
             }
-            new (self) Context{DeviceTypeFromName(nb::cast<std::string>(device_type)), device_id};
+            new (self) Context(Context::FromString(nb::cast<std::string>(device_type) + "(" +
+                                                   std::to_string(device_id) + ")"));
           },
           nb::arg("device_type"), nb::arg("device_id") = 0)
-      .def_prop_ro("device_type", [](const Context& c) { return DeviceTypeName(c.dev_type); })
+      .def_prop_ro("device_type", &DeviceTypeName)
       .def_prop_ro("device_typeid", [](const Context& c) { return static_cast<int>(c.dev_type); })
       .def_prop_ro("device_id", [](const Context& c) { return c.dev_id; })
       .def("__repr__", &Context::ToString)

@@ -1,6 +1,5 @@
 """mx.nd: imperative arrays and the op functions generated from the registry."""
 import sys
-import types
 
 from .. import _core, _op_gen
 from . import ndarray as _ndarray_mod
@@ -13,19 +12,7 @@ from .ndarray import (NDArray, array, empty, zeros, ones, full, arange, waitall,
 _THIS = sys.modules[__name__]
 
 
-def _submodule(name):
-    full_name = f"{__name__}.{name}"
-    mod = sys.modules.get(full_name)
-    if mod is None:
-        mod = types.ModuleType(full_name, f"mx.nd.{name}: generated op functions")
-        sys.modules[full_name] = mod
-    setattr(_THIS, name, mod)
-    return mod
-
-
-_MODULES = {"": _THIS}
-for _ns in ("random", "linalg", "contrib", "image", "_internal"):
-    _MODULES[_ns] = _submodule(_ns)
+_MODULES = _op_gen.make_modules(_THIS, "mx.nd")
 op = _THIS  # mx.nd.op.<name> (MXNet keeps a module of all ops)
 
 _op_gen.populate(_MODULES, _op_gen.ND_TEMPLATE,
