@@ -4,7 +4,28 @@
     x = mx.nd.ones((2, 3))
     y = mx.nd.relu(x * 2 - 3)
 """
-from . import _core
+import os as _os
+
+
+def _openblas_coretype():
+    """OpenBLAS picks its kernels by CPU model name and falls back to SSE3 on CPUs it cannot
+    name (virtual machines: 35 instead of ~200 GFLOP/s); tell it the core type before the
+    library loads, unless the user did (scripts/cpu_env.sh does the same for programs)."""
+    if "OPENBLAS_CORETYPE" in _os.environ:
+        return
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return
+    if "avx512f" in flags:
+        _os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+    elif "avx2" in flags:
+        _os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+
+
+_openblas_coretype()
+from . import _core  # noqa: E402  (after the environment above)
 from . import base
 from .base import MXNetError
 from . import context

@@ -11,11 +11,15 @@ def rand(*shape, dtype=np.float32):
     return np.random.RandomState(sum(shape) + len(shape)).uniform(-2, 2, shape).astype(dtype)
 
 
-def test_array_copies_and_keeps_dtype():
+def test_array_copies_and_defaults_to_float32():
     src = np.arange(6, dtype=np.int32).reshape(2, 3)
     a = mx.nd.array(src)
     src[0, 0] = 100
-    assert a.dtype == np.int32 and a.shape == (2, 3)
+    # MXNet 1.9.1 makes float32 from any NumPy array unless dtype is given.
+    assert a.dtype == np.float32 and a.shape == (2, 3)
+    assert mx.nd.array(np.zeros(2)).dtype == np.float32
+    assert mx.nd.array(src, dtype=src.dtype).dtype == np.int32
+    assert mx.nd.array(mx.nd.array(src, dtype="int32")).dtype == np.int32  # NDArrays keep theirs
     np.testing.assert_array_equal(a.asnumpy(), np.arange(6).reshape(2, 3))
     assert mx.nd.array([1, 2, 3]).dtype == np.float32  # lists default to float32 (MXNet)
     assert mx.nd.array([1, 2], dtype="float64").dtype == np.float64

@@ -207,9 +207,9 @@ def test_updater_states_roundtrip():
 
 def test_multi_precision_keeps_small_updates():
     w16 = np.ones((4,), dtype=np.float16)
-    g = mx.nd.array(np.ones((4,), dtype=np.float16))
-    plain = mx.nd.array(w16)
-    master = mx.nd.array(w16)
+    g = mx.nd.array(np.ones((4,), dtype=np.float16), dtype=np.float16)
+    plain = mx.nd.array(w16, dtype=w16.dtype)
+    master = mx.nd.array(w16, dtype=w16.dtype)
     u_plain = mx.optimizer.get_updater(mx.optimizer.SGD(learning_rate=1e-4))
     u_master = mx.optimizer.get_updater(mx.optimizer.SGD(learning_rate=1e-4,
                                                          multi_precision=True))

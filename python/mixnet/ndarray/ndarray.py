@@ -29,8 +29,9 @@ def array(source_array, ctx=None, dtype=None):
     ctx : Context, optional
         Device context (default is the current default context).
     dtype : str or numpy.dtype, optional
-        The data type of the output array. The default dtype is ``source_array.dtype``
-        if `source_array` is an `NDArray` or `numpy.ndarray`, `float32` otherwise.
+        The data type of the output array. The default is ``source_array.dtype`` for an
+        `NDArray` and `float32` otherwise, NumPy arrays included (what MXNet 1.9.1 does,
+        although its docstring says the NumPy array's dtype).
 
     Returns
     -------
@@ -41,7 +42,7 @@ def array(source_array, ctx=None, dtype=None):
         dtype = source_array.dtype if dtype is None else dtype
         return source_array.astype(dtype).copyto(ctx if ctx is not None else current_context())
     if dtype is None:
-        dtype = source_array.dtype if isinstance(source_array, np.ndarray) else np.float32
+        dtype = np.float32
     return _new_from_numpy(source_array, ctx, dtype)
 
 

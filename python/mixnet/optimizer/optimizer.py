@@ -312,7 +312,7 @@ def _state_to_numpy(state):
 def _state_from_numpy(saved):
     kind = saved[0]
     if kind == "nd":
-        return _nd_array(saved[1])
+        return _nd_array(saved[1], dtype=saved[1].dtype)
     if kind == "seq":
         items = [_state_from_numpy(s) for s in saved[2]]
         return tuple(items) if saved[1] else items
