@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the benchmark suite: engine micro-benchmarks, then mixnet vs MXNet 1.9.1 side by side.
+# Runs the benchmark suite: engine micro-benchmarks, then mixnet vs MXNet 1.9.1 and PyTorch side by
+# side (the Python dispatch run needs the package installed in the project venv).
 # Assumes scripts/build.sh has built build/ and scripts/install_deps.sh made the MXNet venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,16 @@ build/benchmarks/engine_bench --benchmark_repetitions=5 --benchmark_report_aggre
 echo
 echo "== engine push cost: mixnet vs MXNet 1.9.1"
 MIXNET_MXNET_LIB="$lib" build/benchmarks/engine_vs_mxnet "$@"
+
+PY_VENV="${MIXNET_PY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mixnet/py-venv}"
+if "$PY_VENV/bin/python" -c "import mixnet" 2>/dev/null; then
+  echo
+  echo "== per-op dispatch from Python: mixnet vs NumPy, PyTorch, MXNet 1.9.1"
+  MXNET_PYTHON="$MXNET_VENV/bin/python" "$PY_VENV/bin/python" benchmarks/python_dispatch.py
+else
+  echo
+  echo "== Python dispatch skipped: install the package (scripts/test.sh does) into $PY_VENV"
+fi
 
 if [ -x build/benchmarks/ops_vs_torch ]; then
   echo

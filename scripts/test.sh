@@ -26,7 +26,9 @@ MIXNET_ENGINE_TYPE=NaiveEngine build/tests/mixnet_tests --gtest_brief=1 \
   --gtest_filter='NDArray*:Serialize*:Storage*:AllOps*:Op*:Executor*:SymbolPassEndToEnd*:GluonBlock*:GluonRnn*'
 echo "== Python package: pip install . (a wheel built from this tree) and its pytest suites"
 PY_VENV="${MIXNET_PY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mixnet/py-venv}"
-CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$PY_VENV/bin/pip" install -q --disable-pip-version-check \
+# CXX=c++: the compiler CMake picks for build/ (pip would take Python's x86_64-linux-gnu-g++),
+# so that ccache serves the library's objects from the build above.
+CXX="${CXX:-c++}" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$PY_VENV/bin/pip" install -q --disable-pip-version-check \
   --no-build-isolation --force-reinstall --no-deps .
 "$PY_VENV/bin/python" -m pytest -q -p no:cacheprovider tests/python
 echo "== $(( $(date +%s) - start ))s so far; ctest runs last so its summary closes the log"

@@ -62,11 +62,6 @@ void Shape::Assign(const int64_t* src, size_t n, int ndim) {
   ndim_ = ndim == -2 ? static_cast<int>(n) : ndim;
 }
 
-bool Shape::is_known() const {
-  if (ndim_ < 0) return false;
-  return std::all_of(begin(), end(), [](int64_t d) { return d >= 0; });
-}
-
 int64_t Shape::at(int i) const {
   const int n = ndim_ < 0 ? 0 : ndim_;
   const int j = i < 0 ? i + n : i;
@@ -74,7 +69,7 @@ int64_t Shape::at(int i) const {
   return data()[j];
 }
 
-int64_t Shape::Size() const {
+int64_t Shape::SizeSlow() const {
   MX_CHECK(is_known(), ValueError) << "size of shape " << *this << " is not known";
   return ProdDims(0, ndim_);
 }

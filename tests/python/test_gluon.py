@@ -2,7 +2,6 @@
 checkpoints, hooks), the layers' MXNet signatures, losses against hand-computed values, the
 Trainer's SGD arithmetic, the model zoo, rnn, utils and the data placeholder."""
 import gc
-import importlib.util
 import os
 import weakref
 
@@ -13,11 +12,6 @@ import mixnet as mx
 from mixnet import gluon
 from mixnet.gluon import nn
 
-HAS_AUTOGRAD = importlib.util.find_spec("mixnet.autograd") is not None
-needs_autograd = pytest.mark.skipif(not HAS_AUTOGRAD,
-                                    reason="needs mx.autograd (merged from py-sym)")
-needs_symbol = pytest.mark.skipif(importlib.util.find_spec("mixnet.symbol") is None,
-                                  reason="needs mx.sym (merged from py-sym)")
 
 
 @pytest.fixture(autouse=True)
@@ -685,7 +679,6 @@ def test_datasets_dataloader_and_transforms(tmp_path):
 
 # ---- with mx.sym and mx.autograd (run once py-sym is merged) ----
 
-@needs_symbol
 def test_symbol_block_from_symbols_and_parameter_var():
     data = mx.sym.var("data")
     out = mx.sym.FullyConnected(data, num_hidden=3, name="fc")
@@ -699,7 +692,6 @@ def test_symbol_block_from_symbols_and_parameter_var():
     assert p.var().name == "w"
 
 
-@needs_autograd
 def test_gradients_through_python_block_eager_and_hybridized():
     from mixnet import autograd
     for hybridize in (False, True):
@@ -721,7 +713,6 @@ def test_gradients_through_python_block_eager_and_hybridized():
                                    np.tile(h.sum(axis=0), (3, 1)), rtol=1e-5, atol=1e-6)
 
 
-@needs_autograd
 def test_data_parallel_step_over_two_contexts():
     """The classic multi-device loop: split_and_load, one backward per context, one step."""
     from mixnet import autograd
@@ -743,3 +734,24 @@ def test_data_parallel_step_over_two_contexts():
     for ctx in ctxs:
         np.testing.assert_allclose(net.weight.data(ctx).asnumpy(), [expected_w], rtol=1e-5)
         np.testing.assert_allclose(net.bias.data(ctx).asnumpy(), [0.1 * y.sum() / 4], rtol=1e-5)
+
+
+def test_python_initializer_and_optimizer_objects_reach_the_cpp_gluon():
+    """mx.init and mx.optimizer objects (Python subclasses too) work with gluon's C++ side."""
+    class Halves(mx.init.Initializer):
+        def _init_weight(self, name, arr):
+            arr[:] = 0.5
+
+    net = gluon.nn.Dense(3, in_units=2)
+    net.initialize(Halves())
+    np.testing.assert_array_equal(net.weight.data().asnumpy(), np.full((3, 2), 0.5))
+    np.testing.assert_array_equal(net.bias.data().asnumpy(), np.zeros(3))  # bias: zeros
+    opt = mx.optimizer.SGD(learning_rate=0.1)
+    trainer = gluon.Trainer(net.collect_params(), opt)
+    assert trainer.optimizer is opt and trainer.learning_rate == pytest.approx(0.1)
+    with mx.autograd.record():
+        y = net(mx.nd.ones((1, 2))).sum()
+    y.backward()
+    trainer.step(1)
+    # d(sum(W x + b))/dW = 1 for every weight: one SGD step subtracts the learning rate.
+    np.testing.assert_allclose(net.weight.data().asnumpy(), np.full((3, 2), 0.4), rtol=1e-6)

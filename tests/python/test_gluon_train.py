@@ -7,16 +7,8 @@ import numpy as np
 import pytest
 
 DATA = "/usr/share/datasets/fashion-mnist"
-import mixnet  # noqa: E402
-
-HAVE = {name: hasattr(mixnet, name) for name in ("autograd", "metric")}
-
-pytestmark = [
-    pytest.mark.skipif(not HAVE["autograd"], reason="needs mx.autograd (merged from py-sym)"),
-    pytest.mark.skipif(not HAVE["metric"], reason="needs mx.metric (merged from py-opt)"),
-    pytest.mark.skipif(not os.path.isfile(os.path.join(DATA, "train-images-idx3-ubyte.gz")),
-                       reason=f"Debian's dataset-fashion-mnist is not installed ({DATA})"),
-]
+pytestmark = pytest.mark.skipif(not os.path.isfile(os.path.join(DATA, "train-images-idx3-ubyte.gz")),
+                                reason=f"Debian's dataset-fashion-mnist is not installed ({DATA})")
 
 
 def test_fashion_mnist_mlp_trains_to_75_percent():

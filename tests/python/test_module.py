@@ -231,7 +231,6 @@ def test_do_checkpoint_callback_and_metric_list(tmp_path, caplog):
                                   mod.get_params()[0]["fc_weight"].asnumpy())
 
 
-@pytest.mark.skipif(not hasattr(mx.nd, "save"), reason="mx.nd.save comes with the mx.nd work")
 def test_save_load_params(tmp_path):
     net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=2,
                                                      name="fc"), name="softmax")

@@ -1,6 +1,5 @@
 """mx.test_utils: comparisons that fail when they should (with the location and values in the
 message), random data helpers, contexts, and the symbolic checks (which need mx.sym)."""
-import importlib.util
 import os
 
 import numpy as np
@@ -9,8 +8,6 @@ import pytest
 import mixnet as mx
 from mixnet import test_utils as tu
 
-needs_sym = pytest.mark.skipif(importlib.util.find_spec("mixnet.symbol") is None,
-                               reason="needs mx.sym (merged from py-sym)")
 
 
 def test_assert_almost_equal_passes():
@@ -123,7 +120,6 @@ def test_environment_and_np_reduce():
     np.testing.assert_array_equal(tu.np_reduce(x, None, False, np.max), x.max())
 
 
-@needs_sym
 def test_check_symbolic_forward_and_backward():
     a, b = mx.sym.Variable("a"), mx.sym.Variable("b")
     y = a * 2 + b
@@ -138,7 +134,6 @@ def test_check_symbolic_forward_and_backward():
         tu.check_symbolic_backward(y, [av, bv], [og], [og, og])
 
 
-@needs_sym
 def test_check_numeric_gradient():
     x = mx.sym.Variable("x")
     w = mx.sym.Variable("w")
@@ -152,7 +147,6 @@ def test_check_numeric_gradient():
         tu.check_numeric_gradient(wrong, [np.array([1.0, 2.0, -3.0])], dtype=np.float64)
 
 
-@needs_sym
 def test_check_consistency():
     x = mx.sym.Variable("x")
     y = mx.sym.sigmoid(x) * 3

@@ -49,7 +49,12 @@ class Shape {
   int ndim() const { return ndim_; }
   bool is_unknown() const { return ndim_ < 0; }
   /*! \brief Rank known and every dim known. */
-  bool is_known() const;
+  bool is_known() const {
+    if (ndim_ < 0) return false;
+    for (int64_t d : dims())
+      if (d < 0) return false;
+    return true;
+  }
   const int64_t* data() const { return heap_ ? heap_ : inline_; }
   int64_t* data() { return heap_ ? heap_ : inline_; }
   const int64_t* begin() const { return data(); }
@@ -61,9 +66,22 @@ class Shape {
   int64_t at(int i) const;
 
   /*! \brief Number of elements (1 for a scalar); raises ValueError if not known. */
-  int64_t Size() const;
+  int64_t Size() const {
+    // Inline: every op call asks several times. Known dims whose product does not overflow
+    // return here; the rest (an error, or a 0 dim after an overflowing prefix) take SizeSlow.
+    if (ndim_ >= 0) {
+      int64_t p = 1;
+      bool ok = true;
+      for (int64_t d : dims())
+        ok &= (d >= 0) & !__builtin_mul_overflow(p, d, &p);
+      if (ok) return p;
+    }
+    return SizeSlow();
+  }
   /*! \brief Product of dims [begin, end). */
   int64_t ProdDims(int begin, int end) const;
+  /*! \brief Size() with its checks: ValueError for unknown dims or an overflow. */
+  int64_t SizeSlow() const;
 
   /*! \brief "(2, 3)", "()" for a scalar, "None" when unknown, "-1" for unknown dims. */
   std::string ToString() const;

@@ -573,6 +573,7 @@ const bool kRegistered = [] {
                            "outputs per example (NOTE [ Loss-layer gradients ]).");
 
   Registry::Add("MakeLoss")
+      .Alias("make_loss")  // MXNet 1.x also has make_loss: the same with the defaults
       .Describe(
           "Marks its input as a loss: identity forward; backward grad_scale / norm "
           "everywhere (NOTE [ Loss-layer gradients ]).")
