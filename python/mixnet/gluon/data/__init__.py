@@ -8,4 +8,5 @@ code written against them keeps working when the native loader replaces this mod
 from .dataset import Dataset, SimpleDataset, ArrayDataset
 from .dataloader import DataLoader, default_batchify_fn
 from .sampler import Sampler, SequentialSampler, RandomSampler, BatchSampler
+from ._recordio_dataset import RecordFileDataset
 from . import vision
