@@ -49,7 +49,8 @@ FIXTURES = [
 ]
 
 
-@pytest.mark.parametrize("payload,expected", FIXTURES)
+@pytest.mark.parametrize("payload,expected", FIXTURES,
+                         ids=["short", "empty", "split", "two_splits", "unaligned_magic"])
 def test_writer_bytes_match_hand_built(tmp_path, payload, expected):
     path = tmp_path / "one.rec"
     write_records(path, [payload])

@@ -60,7 +60,8 @@ class RecordIOWriter {
  * A bad magic, a part out of order or a record running past the end of the data is a
  * ValueError naming the file and byte offset. With `resync`, the reader instead skips forward
  * to the next 4-byte-aligned magic that starts a record (cflag 0 or 1) and counts the bytes it
- * skipped (skipped_bytes()); it always moves forward, so any input ends.
+ * skipped (skipped_bytes()); it always moves forward, so any input ends. The file's size is
+ * taken when it is opened: records appended later are not seen.
  */
 class RecordIOReader {
  public:
