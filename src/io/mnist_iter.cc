@@ -50,6 +50,25 @@ std::vector<int64_t> IdxDims(const std::vector<uint8_t>& b, int ndim, const std:
   return dims;
 }
 
+// NOTE [ MNISTIter's shuffle ]
+// MXNet shuffles once with std::shuffle over std::mt19937(seed) (common::RANDOM_ENGINE,
+// kRandMagic 0). Its wheels were built with a libstdc++ whose std::shuffle swaps element i with
+// one drawn from [0, i] by uniform_int_distribution's downscaling (rejecting draws past the
+// last whole multiple of the range); newer libstdc++ draws two positions per call and gives
+// other orders. Spelled out here, the order is MXNet 1.9.1's with any standard library.
+void MXNetShuffle(std::vector<int64_t>* v, int seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  const uint64_t rng_range = std::mt19937::max() - std::mt19937::min();
+  for (size_t i = 1; i < v->size(); ++i) {
+    const uint64_t range = i + 1, scaling = rng_range / range, past = range * scaling;
+    uint64_t draw;
+    do {
+      draw = rng() - std::mt19937::min();
+    } while (draw >= past);
+    std::swap((*v)[i], (*v)[draw / scaling]);
+  }
+}
+
 }  // namespace
 
 MNISTIter::MNISTIter(const MNISTParam& param) : param_(param) {
@@ -80,9 +99,7 @@ MNISTIter::MNISTIter(const MNISTParam& param) : param_(param) {
   }
   inst_.resize(static_cast<size_t>(count));
   std::iota(inst_.begin(), inst_.end(), 0);
-  // MXNet shuffles once with std::shuffle over common::RANDOM_ENGINE (std::mt19937) seeded by
-  // kRandMagic (0) + seed: the same calls give the same order with the same standard library.
-  if (param_.shuffle) std::shuffle(inst_.begin(), inst_.end(), std::mt19937(param_.seed));
+  if (param_.shuffle) MXNetShuffle(&inst_, param_.seed);
 
   std::vector<float> pix(static_cast<size_t>(count * pixels)), labels(inst_.size());
   const uint8_t* src = img.data() + 16 + begin * pixels;

@@ -43,7 +43,7 @@ struct MNISTParam {
  * \brief mx.io.MNISTIter: idx image/label files (gzipped or not) as float32 batches scaled by
  * 1/256 as MXNet does, labels as float32 (batch_size,). As in MXNet: part `part_index` of
  * `num_parts` holds samples [count*k/n, count*(k+1)/n); the order is shuffled once, at
- * construction, with std::shuffle over std::mt19937(seed) (MXNet's engine, so the same order);
+ * construction, by MXNet's algorithm over std::mt19937(seed) (the same order as MXNet 1.9.1);
  * an incomplete last batch is dropped. Unlike MXNet (which leaves it 0), `index` holds each
  * row's sample number within the part. Batches are views of the loaded data.
  */
