@@ -347,3 +347,38 @@ def test_prefetching_mismatched_lengths():
     assert len([it.next(), it.next()]) == 2
     with pytest.raises(ValueError, match="mismatches between iterators"):
         it.next()
+
+
+def test_prefetching_keeps_python_batch_index():
+    it = mx.io.PrefetchingIter(PyIter(3))
+    assert [list(b.index) for b in it] == [[1, 1], [2, 2], [3, 3]]
+    it.close()
+
+
+def test_prefetching_many_python_batches_and_early_close():
+    for _ in range(20):  # closed while the thread is inside the Python iterator: no deadlock
+        it = mx.io.PrefetchingIter([PyIter(1000), PyIter(1000)])
+        it.next()
+        it.close()
+    it = mx.io.PrefetchingIter(PyIter(300))
+    assert sum(b.data[0].asnumpy()[0, 0] for b in it) == sum(range(1, 301))
+
+
+@pytest.mark.skipif(not os.path.exists(f"{FASHION}/train-images-idx3-ubyte.gz"),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_module_fit_reads_mnist_through_prefetching_and_resize():
+    data = mx.sym.flatten(mx.sym.var("data"))
+    fc = mx.sym.FullyConnected(data=data, num_hidden=10)
+    net = mx.sym.SoftmaxOutput(data=fc, name="softmax")
+    train = mx.io.PrefetchingIter(mx.io.ResizeIter(mx.io.MNISTIter(
+        image=f"{FASHION}/train-images-idx3-ubyte.gz", label=f"{FASHION}/train-labels-idx1-ubyte.gz",
+        batch_size=100, silent=True), 100))
+    val = mx.io.MNISTIter(image=f"{FASHION}/t10k-images-idx3-ubyte.gz",
+                          label=f"{FASHION}/t10k-labels-idx1-ubyte.gz", batch_size=500,
+                          shuffle=False, silent=True)
+    mod = mx.mod.Module(net)
+    mod.fit(train, num_epoch=3, optimizer="sgd", optimizer_params={"learning_rate": 0.1},
+            initializer=mx.init.Xavier())
+    acc = dict(mod.score(val, "acc"))["accuracy"]
+    assert acc > 0.7, acc
+    train.close()
