@@ -1,4 +1,8 @@
 // mx.io.PrefetchingIter: the next batch of every wrapped iterator is read on a thread.
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+
 #include "mixnet/io/iterators.h"
 
 namespace mixnet::io {
@@ -9,50 +13,63 @@ namespace mixnet::io {
 // so the wrapped iterators are never used by two threads at once. An error raised while
 // reading is kept and raised by the Next that would have returned that batch. Iterators
 // written in Python take the interpreter's lock themselves; the Python binding releases it
-// while Next, Reset and Stop wait.
+// while Next, Reset and Stop wait. The thread shares the State: if the iterator is dropped
+// from the thread itself (Python's collector may run inside a Python iterator's next), Stop
+// cannot wait for it, so it detaches the thread, which ends after its batch with the State.
+
+struct PrefetchingIter::State {
+  std::vector<std::shared_ptr<DataIter>> iters;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool requested = false, busy = false, stop = false, has_next = false;
+  std::exception_ptr error;
+  DataBatch next;
+};
 
 PrefetchingIter::PrefetchingIter(std::vector<std::shared_ptr<DataIter>> iters, Renames rename_data,
                                  Renames rename_label)
-    : iters_(std::move(iters)),
+    : state_(std::make_shared<State>()),
       rename_data_(std::move(rename_data)),
       rename_label_(std::move(rename_label)) {
-  MX_CHECK(!iters_.empty(), ValueError) << "PrefetchingIter: iters is empty";
-  for (const auto& it : iters_)
+  state_->iters = std::move(iters);
+  const auto& its = state_->iters;
+  MX_CHECK(!its.empty(), ValueError) << "PrefetchingIter: iters is empty";
+  for (const auto& it : its)
     MX_CHECK(it != nullptr, ValueError) << "PrefetchingIter: an iterator is None";
-  MX_CHECK(rename_data_.empty() || rename_data_.size() == iters_.size(), ValueError)
-      << "PrefetchingIter: rename_data has " << rename_data_.size() << " entries for "
-      << iters_.size() << " iterators";
-  MX_CHECK(rename_label_.empty() || rename_label_.size() == iters_.size(), ValueError)
+  MX_CHECK(rename_data_.empty() || rename_data_.size() == its.size(), ValueError)
+      << "PrefetchingIter: rename_data has " << rename_data_.size() << " entries for " << its.size()
+      << " iterators";
+  MX_CHECK(rename_label_.empty() || rename_label_.size() == its.size(), ValueError)
       << "PrefetchingIter: rename_label has " << rename_label_.size() << " entries for "
-      << iters_.size() << " iterators";
+      << its.size() << " iterators";
   const std::vector<DataDesc> data = provide_data();  // checks the renames
   provide_label();
-  batch_size_ = data.empty() || data[0].shape.ndim() == 0 ? iters_[0]->batch_size()
+  batch_size_ = data.empty() || data[0].shape.ndim() == 0 ? its[0]->batch_size()
                                                           : static_cast<int>(data[0].shape[0]);
-  requested_ = true;
-  thread_ = std::thread([this] { Run(); });
+  state_->requested = true;
+  thread_ = std::thread([state = state_] { Run(state); });
 }
 
-void PrefetchingIter::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
+void PrefetchingIter::Run(const std::shared_ptr<State>& st) {
+  std::unique_lock<std::mutex> lock(st->mu);
   while (true) {
-    cv_.wait(lock, [this] { return requested_ || stop_; });
-    if (stop_) return;
-    requested_ = false;
-    busy_ = true;
+    st->cv.wait(lock, [&] { return st->requested || st->stop; });
+    if (st->stop) return;
+    st->requested = false;
+    st->busy = true;
     lock.unlock();
     DataBatch batch;
     bool has = false;
     std::exception_ptr error;
     try {
       size_t ended = 0;
-      for (const auto& it : iters_) {
+      for (const auto& it : st->iters) {
         if (!it->Next()) {
           ++ended;
           continue;
         }
         const DataBatch& b = it->Value();
-        if (it == iters_.front()) {
+        if (it == st->iters.front()) {
           batch.pad = b.pad;
           batch.index = b.index;
         }
@@ -62,64 +79,67 @@ void PrefetchingIter::Run() {
         batch.data.insert(batch.data.end(), b.data.begin(), b.data.end());
         batch.label.insert(batch.label.end(), b.label.begin(), b.label.end());
       }
-      MX_CHECK(ended == 0 || ended == iters_.size(), ValueError)
+      MX_CHECK(ended == 0 || ended == st->iters.size(), ValueError)
           << "PrefetchingIter: Number of entry mismatches between iterators (" << ended << " of "
-          << iters_.size() << " ended)";
+          << st->iters.size() << " ended)";
       has = ended == 0;
     } catch (...) {
       error = std::current_exception();
     }
     lock.lock();
-    next_ = std::move(batch);
-    has_next_ = has;
-    error_ = error;
-    busy_ = false;
-    cv_.notify_all();
+    st->next = std::move(batch);
+    st->has_next = has;
+    st->error = error;
+    st->busy = false;
+    st->cv.notify_all();
   }
 }
 
 void PrefetchingIter::WaitReady() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return (!requested_ && !busy_) || stop_; });
-  MX_CHECK(!stop_, ValueError) << "PrefetchingIter: used after it was closed";
+  std::unique_lock<std::mutex> lock(state_->mu);
+  state_->cv.wait(lock, [this] { return (!state_->requested && !state_->busy) || state_->stop; });
+  MX_CHECK(!state_->stop, ValueError) << "PrefetchingIter: used after it was closed";
 }
 
 void PrefetchingIter::Request() {
-  std::lock_guard<std::mutex> lock(mu_);
-  requested_ = true;
-  cv_.notify_all();
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->requested = true;
+  state_->cv.notify_all();
 }
 
 bool PrefetchingIter::Next() {
   WaitReady();
-  if (error_) {
-    std::exception_ptr e = std::exchange(error_, nullptr);
+  if (state_->error) {
+    std::exception_ptr e = std::exchange(state_->error, nullptr);
     Request();  // a later Next tries again, as MXNet's would
     std::rethrow_exception(e);
   }
-  if (!has_next_) return false;  // the epoch is over until Reset
-  current_ = std::move(next_);
-  has_next_ = false;
+  if (!state_->has_next) return false;  // the epoch is over until Reset
+  current_ = std::move(state_->next);
+  state_->has_next = false;
   Request();
   return true;
 }
 
 void PrefetchingIter::Reset() {
   WaitReady();
-  error_ = nullptr;
-  for (const auto& it : iters_)
+  state_->error = nullptr;
+  for (const auto& it : state_->iters)
     it->Reset();
   Request();
 }
 
 void PrefetchingIter::Stop() {
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return !busy_; });
-    stop_ = true;
-    cv_.notify_all();
+  if (!thread_.joinable()) return;
+  std::unique_lock<std::mutex> lock(state_->mu);
+  state_->stop = true;
+  state_->cv.notify_all();
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    thread_.detach();  // called from a batch being read: the thread ends after it
+    return;
   }
-  if (thread_.joinable()) thread_.join();
+  lock.unlock();
+  thread_.join();
 }
 
 namespace {
@@ -143,10 +163,10 @@ std::vector<DataDesc> Renamed(const std::vector<std::shared_ptr<DataIter>>& iter
 }  // namespace
 
 std::vector<DataDesc> PrefetchingIter::provide_data() const {
-  return Renamed(iters_, rename_data_, false);
+  return Renamed(state_->iters, rename_data_, false);
 }
 std::vector<DataDesc> PrefetchingIter::provide_label() const {
-  return Renamed(iters_, rename_label_, true);
+  return Renamed(state_->iters, rename_label_, true);
 }
 
 }  // namespace mixnet::io

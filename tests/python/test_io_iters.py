@@ -382,3 +382,23 @@ def test_module_fit_reads_mnist_through_prefetching_and_resize():
     acc = dict(mod.score(val, "acc"))["accuracy"]
     assert acc > 0.7, acc
     train.close()
+
+
+def test_prefetching_dropped_from_its_own_thread():
+    holder = {}
+
+    class Dropper(PyIter):
+        def next(self):
+            if self.i == 2:
+                holder.clear()  # maybe the last reference: freed on the prefetching thread
+            return super().next()
+
+    dropper = Dropper(10)
+    holder["it"] = mx.io.PrefetchingIter(dropper)
+    holder["it"].next()
+    holder["it"].next()  # asks for the batch whose reading drops the iterator
+    for _ in range(200):
+        if dropper.i >= 3:
+            break
+        threading.Event().wait(0.01)
+    assert dropper.i == 3 and not holder

@@ -10,12 +10,9 @@
  */
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <exception>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -186,18 +183,15 @@ class PrefetchingIter : public DataIter {
   void Stop();
 
  private:
-  void Run();
+  struct State;  // what the thread uses: it holds it too (NOTE [ PrefetchingIter's thread ])
+  static void Run(const std::shared_ptr<State>& state);
   void Request();    // asks the thread for the next batch
   void WaitReady();  // waits for the thread to be idle
 
-  std::vector<std::shared_ptr<DataIter>> iters_;
+  std::shared_ptr<State> state_;
   Renames rename_data_, rename_label_;
   int batch_size_ = 0;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool requested_ = false, busy_ = false, stop_ = false, has_next_ = false;
-  std::exception_ptr error_;
-  DataBatch next_, current_;
+  DataBatch current_;
   std::thread thread_;
 };
 
