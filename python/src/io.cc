@@ -48,6 +48,11 @@ io::DataBatch BatchFrom(nb::handle b) {
   batch.label = ArraysFrom(nb::getattr(b, "label", nb::none()), "DataBatch.label");
   nb::object pad = nb::getattr(b, "pad", nb::none());
   batch.pad = pad.is_none() ? 0 : nb::cast<int>(pad);
+  nb::object index = nb::getattr(b, "index", nb::none());
+  if (!index.is_none()) {
+    for (nb::handle i : nb::iter(index))
+      batch.index.push_back(nb::cast<int64_t>(nb::int_(i)));
+  }
   return batch;
 }
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "mixnet/io/data_iter.h"
-#include "mixnet/op/invoke.h"
+#include "mixnet/io/iterators.h"
 
 namespace mixnet::io {
 namespace {
@@ -146,13 +146,7 @@ bool NDArrayIter::Next() {
 }
 
 NDArray NDArrayIter::Gather(const NDArray& all, const std::vector<int64_t>& rows) {
-  bool consecutive = true;
-  for (size_t i = 1; i < rows.size() && consecutive; ++i)
-    consecutive = rows[i] == rows[i - 1] + 1;
-  if (consecutive) return all.Slice(rows.front(), rows.front() + static_cast<int64_t>(rows.size()));
-  const NDArray index =
-      NDArray::FromVector(rows, Shape{static_cast<int64_t>(rows.size())}, all.ctx());
-  return op::Invoke("take", {all, index}, {{"axis", "0"}, {"mode", "clip"}})[0];
+  return GatherRows(all, rows);
 }
 
 std::vector<DataDesc> NDArrayIter::provide_data() const {

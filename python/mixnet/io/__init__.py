@@ -1,5 +1,7 @@
 """Data iterators for common data formats and utility functions (mx.io): what Module and
-training loops use. The full data pipeline (record files, image iterators) comes later."""
+training loops use."""
 from .io import DataDesc, DataBatch, DataIter, NDArrayIter
+from .iters import MNISTIter, CSVIter, LibSVMIter, ResizeIter, PrefetchingIter
 
-__all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter"]
+__all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter", "MNISTIter", "CSVIter",
+           "LibSVMIter", "ResizeIter", "PrefetchingIter"]

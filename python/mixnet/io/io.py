@@ -140,32 +140,10 @@ def _init_data(data, allow_empty, default_name):
     return sorted(out, key=lambda kv: kv[0])
 
 
-class NDArrayIter(DataIter):
-    """Returns an iterator for ``mx.nd.NDArray``, ``numpy.ndarray``, or lists/dicts of them.
+class _CppIter(DataIter):
+    """The DataIter protocol over a C++ iterator in `self._cpp_iter` (mixnet._core.io)."""
 
-    data : array or list of array or dict of string to array
-    label : array or list of array or dict of string to array, optional
-    batch_size : int
-    shuffle : bool (a new order at every reset, drawn from NumPy's global generator's seed)
-    last_batch_handle : str, optional ('pad', 'discard' or 'roll_over')
-    data_name, label_name : str (names of a single data / label array)
-
-    Batches are cut along the first axis in C++ (`layout` other than batch-first is not
-    supported)."""
-
-    def __init__(self, data, label=None, batch_size=1, shuffle=False, last_batch_handle="pad",
-                 data_name="data", label_name="softmax_label", layout="NTC"):
-        super().__init__(batch_size)
-        self.data = _init_data(data, allow_empty=False, default_name=data_name)
-        self.label = _init_data(label, allow_empty=True, default_name=label_name)
-        self.shuffle = shuffle
-        self.last_batch_handle = last_batch_handle
-        self.layout = layout
-        seed = int(np.random.randint(0, 2 ** 31 - 1)) if shuffle else 0
-        self._cpp_iter = _core.io.NDArrayIter(self.data, self.label, int(batch_size),
-                                              bool(shuffle), last_batch_handle, seed)
-        self.num_data = self._cpp_iter.num_data
-        self._current = None
+    _current = None
 
     @property
     def provide_data(self):
@@ -206,3 +184,31 @@ class NDArrayIter(DataIter):
 
     def getindex(self):
         return np.array(self._current[3], dtype=np.int64)
+
+
+class NDArrayIter(_CppIter):
+    """Returns an iterator for ``mx.nd.NDArray``, ``numpy.ndarray``, or lists/dicts of them.
+
+    data : array or list of array or dict of string to array
+    label : array or list of array or dict of string to array, optional
+    batch_size : int
+    shuffle : bool (a new order at every reset, drawn from NumPy's global generator's seed)
+    last_batch_handle : str, optional ('pad', 'discard' or 'roll_over')
+    data_name, label_name : str (names of a single data / label array)
+
+    Batches are cut along the first axis in C++ (`layout` other than batch-first is not
+    supported)."""
+
+    def __init__(self, data, label=None, batch_size=1, shuffle=False, last_batch_handle="pad",
+                 data_name="data", label_name="softmax_label", layout="NTC"):
+        super().__init__(batch_size)
+        self.data = _init_data(data, allow_empty=False, default_name=data_name)
+        self.label = _init_data(label, allow_empty=True, default_name=label_name)
+        self.shuffle = shuffle
+        self.last_batch_handle = last_batch_handle
+        self.layout = layout
+        seed = int(np.random.randint(0, 2 ** 31 - 1)) if shuffle else 0
+        self._cpp_iter = _core.io.NDArrayIter(self.data, self.label, int(batch_size),
+                                              bool(shuffle), last_batch_handle, seed)
+        self.num_data = self._cpp_iter.num_data
+        self._current = None
