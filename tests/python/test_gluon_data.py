@@ -307,3 +307,20 @@ def test_cifar100_coarse_and_fine(tmp_path):
     assert [coarse[i][1] for i in range(6)] == lab[:, 0].tolist()
     assert [fine[i][1] for i in range(6)] == lab[:, 1].tolist()
     np.testing.assert_array_equal(fine[5][0].asnumpy(), hwc[5])
+
+
+def test_interpreter_exits_with_live_loader_iterators():
+    # Workers still running (Python-backed, waiting for the GIL; native ones) at exit: no hang.
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np\n"
+        "from mixnet.gluon import data\n"
+        "py = iter(data.DataLoader(data.SimpleDataset(list(range(10000))).transform(lambda v: v),"
+        " 4, num_workers=4))\n"
+        "nat = iter(data.DataLoader(data.ArrayDataset(np.ones((10000, 8))), 4, num_workers=4))\n"
+        "next(py); next(nat)\n"
+        "print('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
