@@ -5,7 +5,7 @@ threads (mixnet._core.data): datasets whose samples are rows of host arrays (Arr
 NDArrays/NumPy arrays, MNIST, FashionMNIST, CIFAR without a transform, and their take/shard/
 filter views) with the default batchify are gathered row by row without the GIL; any other
 dataset or batchify_fn runs in the worker threads holding the GIL per batch. num_workers=0
-loads in the calling thread.
+loads in the calling thread (array-backed datasets still gathered in C++).
 """
 import atexit
 import weakref
@@ -180,8 +180,12 @@ class DataLoader:
         return _ThreadedIter(loader, len(batches), self._timeout, self._pin_memory)
 
     def _same_thread_iter(self):
+        source = self._native_source() if self._native else None
         for batch in self._batch_sampler:
-            out = self._batchify_fn([self._dataset[idx] for idx in batch])
+            if source is not None:
+                out = _gather(source, batch)
+            else:
+                out = self._batchify_fn([self._dataset[idx] for idx in batch])
             yield _pin(out) if self._pin_memory else out
 
     def _native_source(self):
@@ -190,6 +194,15 @@ class DataLoader:
 
     def __len__(self):
         return len(self._batch_sampler)
+
+
+def _gather(source, batch):
+    """The default batch of rows `batch` of a native source, gathered in C++."""
+    arrays, index = source
+    if index is not None:
+        batch = [index[i] for i in batch]
+    out = [_core.data.gather_rows(a, batch) for a in arrays]
+    return out[0] if len(out) == 1 else out
 
 
 class _Unwrap:

@@ -117,6 +117,8 @@ class ArrayDataset(Dataset):
         out = []
         for data in self._data:
             if isinstance(data, nd.NDArray):
+                if data.context.device_type not in ("cpu", "cpu_pinned") or data.ndim < 1:
+                    return None
                 out.append(data)
             elif isinstance(data, np.ndarray) and data.ndim >= 1 and data.dtype != object:
                 out.append(nd.array(data, dtype=data.dtype))
