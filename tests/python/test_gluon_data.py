@@ -324,3 +324,13 @@ def test_interpreter_exits_with_live_loader_iterators():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
+
+
+def test_dataloader_timeout_raises():
+    def slow(v):
+        time.sleep(1.0)
+        return v
+    loader = data.DataLoader(data.SimpleDataset([1, 2]).transform(slow), batch_size=1,
+                             num_workers=1, timeout=0.2)
+    with pytest.raises(TimeoutError, match="timeout"):  # (then waits for the worker's batch)
+        next(iter(loader))
