@@ -6,11 +6,13 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "bind.h"
+#include "gluon.h"
 #include "mixnet/base/error.h"
 #include "mixnet/io/dataset.h"
 
@@ -86,6 +88,58 @@ class Loader {
   std::unique_ptr<io::OrderedPrefetcher<T>> p_;
 };
 
+// NOTE [ Transforms in the workers ]
+// A gluon block given as the first field's transform is called per sample on the worker
+// threads without the GIL: C++ blocks run as they are, and a Python-defined block's trampoline
+// (or hook) takes the GIL itself. Blocks with parameters or a hybridized graph keep state that
+// a call may update (deferred initialisation, the cached graphs), so such trees are called by
+// one worker at a time; parameter-free, imperative trees (the image transforms) run in parallel.
+bool NeedsSerialCalls(gluon::Block& b) {
+  bool serial = false;
+  b.Apply([&](gluon::Block& x) {
+    auto* hybrid = dynamic_cast<gluon::HybridBlock*>(&x);
+    if ((hybrid != nullptr && hybrid->hybridized()) || !x.reg_params().empty()) serial = true;
+  });
+  return serial;
+}
+
+/*! \brief What a native loader's workers share: the arrays, the epoch's batches, and the
+ * first field's transform. */
+struct NativeJob {
+  std::vector<NDArray> arrays;
+  std::vector<std::vector<int64_t>> batches;
+  gluon::BlockPtr transform;
+  bool serialize = false;
+  std::mutex mu;
+
+  std::vector<NDArray> Batch(size_t i) {
+    const std::vector<int64_t>& rows = batches[i];
+    std::vector<NDArray> out;
+    for (size_t f = 0; f < arrays.size(); ++f) {
+      if (f == 0 && transform) {
+        out.push_back(Transformed(rows));
+      } else {
+        out.push_back(io::GatherRows(arrays[f], rows));
+      }
+    }
+    return out;
+  }
+
+  NDArray Transformed(const std::vector<int64_t>& rows) {
+    const NDArray& src = arrays[0];
+    const std::span<const int64_t> dims = src.shape().dims();
+    const Shape item(dims.subspan(1));
+    std::vector<NDArray> items;
+    for (int64_t r : rows) {
+      NDArray x = io::GatherRows(src, std::span<const int64_t>(&r, 1)).Reshape(item);
+      std::unique_lock lock(mu, std::defer_lock);
+      if (serialize) lock.lock();
+      items.push_back((*transform)(x));
+    }
+    return io::StackRows(items);
+  }
+};
+
 using NativeLoader = Loader<std::vector<NDArray>>;
 using PythonLoader = Loader<PyRef>;
 
@@ -118,22 +172,22 @@ void BindGluonData(nb::module_& root) {
       .def(
           "__init__",
           [](NativeLoader* self, std::vector<NDArray> arrays,
-             std::vector<std::vector<int64_t>> batches, int num_workers, int prefetch) {
+             std::vector<std::vector<int64_t>> batches, int num_workers, int prefetch,
+             gluon::BlockPtr transform) {
             for (const NDArray& a : arrays)
               MX_CHECK(a.ctx().is_host(), ValueError)
                   << "DataLoader: native batches need host arrays, got " << a.Describe();
-            auto shared = std::make_shared<
-                std::pair<std::vector<NDArray>, std::vector<std::vector<int64_t>>>>(
-                std::move(arrays), std::move(batches));
-            const size_t n = shared->second.size();
-            new (self) NativeLoader(n, num_workers, prefetch, [shared](size_t i) {
-              std::vector<NDArray> out;
-              for (const NDArray& a : shared->first)
-                out.push_back(io::GatherRows(a, shared->second[i]));
-              return out;
-            });
+            auto job = std::make_shared<NativeJob>();
+            job->arrays = std::move(arrays);
+            job->batches = std::move(batches);
+            job->transform = std::move(transform);
+            job->serialize = job->transform && NeedsSerialCalls(*job->transform);
+            const size_t n = job->batches.size();
+            new (self)
+                NativeLoader(n, num_workers, prefetch, [job](size_t i) { return job->Batch(i); });
           },
-          nb::arg("arrays"), nb::arg("batches"), nb::arg("num_workers"), nb::arg("prefetch"))
+          nb::arg("arrays"), nb::arg("batches"), nb::arg("num_workers"), nb::arg("prefetch"),
+          nb::arg("transform").none() = nb::none())
       .def("next", &NativeLoader::Next, nb::arg("timeout"),
            "The next batch (a list of NDArrays, one per array).");
   DefLoader(native);

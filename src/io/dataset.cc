@@ -29,4 +29,28 @@ NDArray GatherRows(const NDArray& src, std::span<const int64_t> index) {
   return out;
 }
 
+NDArray StackRows(const std::vector<NDArray>& items) {
+  MX_CHECK(!items.empty(), ValueError) << "StackRows: no items to stack";
+  const NDArray& first = items[0];
+  for (size_t i = 0; i < items.size(); ++i) {
+    MX_CHECK(items[i].shape() == first.shape() && items[i].dtype() == first.dtype(), ValueError)
+        << "batchify: item " << i << " is " << items[i].Describe() << ", item 0 "
+        << first.Describe() << " (items of a batch must have one shape and dtype)";
+    MX_CHECK(items[i].ctx().is_host(), ValueError)
+        << "batchify: needs host arrays, got " << items[i].Describe();
+  }
+  std::vector<int64_t> dims{static_cast<int64_t>(items.size())};
+  dims.insert(dims.end(), first.shape().begin(), first.shape().end());
+  NDArray out = NDArray::Empty(Shape(std::span<const int64_t>(dims)), first.dtype());
+  out.WaitToWrite();
+  auto* to = static_cast<char*>(out.RawData());
+  const size_t bytes = first.nbytes();
+  for (const NDArray& item : items) {
+    item.WaitToRead();
+    std::memcpy(to, item.RawData(), bytes);
+    to += bytes;
+  }
+  return out;
+}
+
 }  // namespace mixnet::io

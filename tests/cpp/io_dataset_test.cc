@@ -60,6 +60,17 @@ TEST(IoDataset, GatherRowsCopiesTheRowsInIndexOrder) {
   EXPECT_ERROR(GatherRows(src, bad), IndexError, "out of range");
 }
 
+TEST(IoDataset, StackRowsStacksItemsOfOneShape) {
+  NDArray a = NDArray::FromVector<int32_t>({1, 2}, {2});
+  NDArray b = NDArray::FromVector<int32_t>({3, 4}, {2});
+  NDArray s = StackRows({a, b, a});
+  EXPECT_EQ(s.shape(), Shape({3, 2}));
+  EXPECT_EQ(s.ToVector<int32_t>(), (std::vector<int32_t>{1, 2, 3, 4, 1, 2}));
+  NDArray c = NDArray::FromVector<int32_t>({1, 2, 3}, {3});
+  EXPECT_ERROR(StackRows({a, c}), ValueError, "item 1");
+  EXPECT_ERROR(StackRows({}), ValueError, "no items");
+}
+
 TEST(IoDataset, PrefetcherKeepsTaskOrderAndBoundsLookAhead) {
   for (int workers : {1, 2, 4, 8}) {
     std::atomic<int> started{0};

@@ -334,3 +334,43 @@ def test_dataloader_timeout_raises():
                              num_workers=1, timeout=0.2)
     with pytest.raises(TimeoutError, match="timeout"):  # (then waits for the worker's batch)
         next(iter(loader))
+
+
+class _Double(gluon.HybridBlock):
+    def hybrid_forward(self, F, x):
+        if float(x.sum().asscalar()) == 7 * 6:  # the sample of value 7 (6 elements)
+            raise _Boom("block saw 7")
+        return x * 2
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_dataloader_transform_first_block_in_workers(workers):
+    # transform_first(block) over NDArray rows: the workers call the block per sample.
+    x = nd.array(np.arange(40 * 6).reshape(40, 2, 3, 1) % 251, dtype=np.uint8)
+    y = np.arange(40, dtype=np.int32)
+    T = data.vision.transforms
+    dense = gluon.nn.HybridSequential()
+    dense.add(gluon.nn.Dense(4))
+    dense.initialize()
+    dense.hybridize()
+    seq = gluon.nn.HybridSequential()
+    seq.add(T.ToTensor())
+    seq.add(gluon.nn.Flatten())
+    for block in (T.ToTensor(), gluon.nn.Flatten(), seq, dense):
+        src = x if block is not dense else nd.array(x.asnumpy(), dtype=np.float32)
+        ds = data.ArrayDataset(src, y).transform_first(block)
+        assert ds._native_source()[2] is block
+        want = list(data.DataLoader(ds, batch_size=6))  # calling thread, per sample in Python
+        got = list(data.DataLoader(ds, batch_size=6, num_workers=workers))
+        assert len(got) == len(want) == 7
+        for (gx, gy), (wx, wy) in zip(got, want):
+            assert gx.shape == wx.shape and gx.dtype == wx.dtype
+            np.testing.assert_allclose(gx.asnumpy(), wx.asnumpy(), rtol=1e-6)
+            np.testing.assert_array_equal(gy.asnumpy(), wy.asnumpy())
+    # NumPy rows stay in Python (the block would see NumPy there).
+    assert data.ArrayDataset(x.asnumpy(), y).transform_first(T.ToTensor())._native_source() \
+        is None
+    # An error raised in a Python block's forward on a worker reaches the caller.
+    bad = data.ArrayDataset(nd.ones((10, 2, 3)) * nd.arange(10).reshape(10, 1, 1), y[:10])
+    with pytest.raises(_Boom, match="block saw 7"):
+        list(data.DataLoader(bad.transform_first(_Double()), batch_size=2, num_workers=workers))

@@ -46,6 +46,12 @@ std::pair<NDArray, NDArray> ReadCifarBinary(const std::vector<std::string>& file
 NDArray GatherRows(const NDArray& src, std::span<const int64_t> index);
 
 /*!
+ * \brief Stacks arrays of one shape and dtype (on the host) into (items.size(), shape...):
+ * MXNet's default batchify of NDArrays. ValueError naming the first item that differs.
+ */
+NDArray StackRows(const std::vector<NDArray>& items);
+
+/*!
  * \brief Runs `produce(0..num_tasks-1)` on `num_workers` threads and hands the results out in
  * task order, at most `prefetch` tasks ahead of the consumer. An exception thrown by
  * `produce` is rethrown by Next() at that task's turn. Destruction (or Close()) stops the

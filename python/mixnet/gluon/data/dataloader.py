@@ -2,8 +2,9 @@
 
 With num_workers > 0, batches are made ahead of the training loop (up to `prefetch`) by C++
 threads (mixnet._core.data): datasets whose samples are rows of host arrays (ArrayDataset of
-NDArrays/NumPy arrays, MNIST, FashionMNIST, CIFAR without a transform, and their take/shard/
-filter views) with the default batchify are gathered row by row without the GIL; any other
+NDArrays/NumPy arrays, MNIST, FashionMNIST, CIFAR, and their take/shard/filter views, also
+under transform_first(a gluon Block)) with the default batchify are gathered, transformed and
+stacked without the GIL (a Python-defined block takes it in its own forward); any other
 dataset or batchify_fn runs in the worker threads holding the GIL per batch. num_workers=0
 loads in the calling thread (array-backed datasets still gathered in C++).
 """
@@ -164,11 +165,12 @@ class DataLoader:
         prefetch = max(self._prefetch, 1)
         source = self._native_source() if self._native else None
         if source is not None:
-            arrays, index = source
+            arrays, index, transform = source
             if index is not None:
                 batches = [[index[i] for i in b] for b in batches]
             single = len(arrays) == 1
-            loader = _core.data._NativeBatchLoader(arrays, batches, self._num_workers, prefetch)
+            loader = _core.data._NativeBatchLoader(arrays, batches, self._num_workers, prefetch,
+                                                   transform)
             return _ThreadedIter(_Unwrap(loader) if single else loader, len(batches),
                                  self._timeout, self._pin_memory)
         dataset, batchify = self._dataset, self._batchify_fn
@@ -181,6 +183,8 @@ class DataLoader:
 
     def _same_thread_iter(self):
         source = self._native_source() if self._native else None
+        if source is not None and source[2] is not None:
+            source = None  # transformed samples: made here, in Python
         for batch in self._batch_sampler:
             if source is not None:
                 out = _gather(source, batch)
@@ -198,7 +202,7 @@ class DataLoader:
 
 def _gather(source, batch):
     """The default batch of rows `batch` of a native source, gathered in C++."""
-    arrays, index = source
+    arrays, index, _ = source
     if index is not None:
         batch = [index[i] for i in batch]
     out = [_core.data.gather_rows(a, batch) for a in arrays]

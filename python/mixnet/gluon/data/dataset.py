@@ -110,8 +110,9 @@ class ArrayDataset(Dataset):
         return self._length
 
     def _native_source(self):
-        """(fields as host NDArrays, None) when every field is an NDArray or NumPy array (what
-        DataLoader's native worker threads gather from without the GIL), else None."""
+        """(fields as host NDArrays, None, None) when every field is an NDArray or NumPy array
+        (what DataLoader's native worker threads gather from without the GIL), else None. The
+        form is (arrays, row index map or None, first field's gluon Block transform or None)."""
         if getattr(self, "_native_cache", None) is not None:
             return self._native_cache
         out = []
@@ -124,7 +125,7 @@ class ArrayDataset(Dataset):
                 out.append(nd.array(data, dtype=data.dtype))
             else:
                 return None
-        self._native_cache = (out, None)
+        self._native_cache = (out, None, None)
         return self._native_cache
 
 
@@ -143,6 +144,22 @@ class _LazyTransformDataset(Dataset):
         if isinstance(item, tuple):
             return self._fn(*item)
         return self._fn(item)
+
+    def _native_source(self):
+        """transform_first(block) over an array-backed dataset: the workers call the block
+        per sample (NOTE [ Transforms in the workers ] in python/src/gluon_data.cc)."""
+        from ..block import Block
+        fn = self._fn
+        if not isinstance(fn, _TransformFirstClosure) or not isinstance(fn._fn, Block):
+            return None
+        get = getattr(self._data, "_native_source", None)
+        base = get() if get is not None else None
+        if base is None or base[2] is not None or len(self._data) == 0:
+            return None
+        first = self._data[0]
+        if not isinstance(first[0] if isinstance(first, tuple) else first, nd.NDArray):
+            return None  # the block sees what the samples hold (NumPy rows stay in Python)
+        return base[0], base[1], fn._fn
 
 
 class _TransformFirstClosure:
@@ -177,5 +194,6 @@ class _SampledDataset(Dataset):
         base = get() if get is not None else None
         if base is None:
             return None
-        arrays, index = base
-        return arrays, [index[i] for i in self._indices] if index is not None else self._indices
+        arrays, index, transform = base
+        index = [index[i] for i in self._indices] if index is not None else self._indices
+        return arrays, index, transform

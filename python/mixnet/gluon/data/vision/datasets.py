@@ -64,7 +64,7 @@ class _DownloadedDataset(Dataset):
     def _native_source(self):
         if self._transform is not None:
             return None
-        return [self._data, self._label_nd], None
+        return [self._data, self._label_nd], None, None
 
 
 class MNIST(_DownloadedDataset):
