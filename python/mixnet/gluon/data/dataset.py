@@ -146,11 +146,11 @@ class _LazyTransformDataset(Dataset):
         return self._fn(item)
 
     def _native_source(self):
-        """transform_first(block) over an array-backed dataset: the workers call the block
-        per sample (NOTE [ Transforms in the workers ] in python/src/gluon_data.cc)."""
+        """transform_first(block of C++ layers) over an NDArray-backed dataset: the workers call
+        the block per sample (NOTE [ Transforms in the workers ] in python/src/gluon_data.cc)."""
         from ..block import Block
         fn = self._fn
-        if not isinstance(fn, _TransformFirstClosure) or not isinstance(fn._fn, Block):
+        if not isinstance(fn, _TransformFirstClosure) or not _is_cpp_block(fn._fn, Block):
             return None
         get = getattr(self._data, "_native_source", None)
         base = get() if get is not None else None
@@ -160,6 +160,15 @@ class _LazyTransformDataset(Dataset):
         if not isinstance(first[0] if isinstance(first, tuple) else first, nd.NDArray):
             return None  # the block sees what the samples hold (NumPy rows stay in Python)
         return base[0], base[1], fn._fn
+
+
+def _is_cpp_block(block, base):
+    """True for a gluon block whose whole tree is C++ classes: the workers then run it without
+    the GIL. A Python-defined block in it would take the GIL once per sample and layer (slower
+    than the Python loader, which takes it once per batch)."""
+    if not isinstance(block, base) or not type(block).__module__.startswith("mixnet._core"):
+        return False
+    return all(_is_cpp_block(c, base) for c in block._children.values())
 
 
 class _TransformFirstClosure:
