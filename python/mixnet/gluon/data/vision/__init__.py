@@ -1,4 +1,4 @@
-"""gluon.data.vision: MNIST and FashionMNIST from local idx files, and the transforms
-(placeholder: see mixnet.gluon.data)."""
-from .datasets import MNIST, FashionMNIST
+"""gluon.data.vision: MNIST, FashionMNIST, CIFAR10 and CIFAR100 from local files, and the
+transforms."""
+from .datasets import MNIST, FashionMNIST, CIFAR10, CIFAR100
 from . import transforms
