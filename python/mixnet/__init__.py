@@ -52,5 +52,6 @@ from . import module as mod
 from . import test_utils
 from . import gluon
 from . import random
+from . import image
 
 __version__ = "0.1.0"
