@@ -96,6 +96,29 @@ def test_imdecode_matches_pil():
     assert np.abs(g.asnumpy()[:, :, 0].astype(int) - ref_g).max() <= 3
 
 
+@needs_pil
+def test_imdecode_png_modes_match_pil():
+    img = pattern(12, 10)
+    pal = PILImage.fromarray(img).quantize(16)  # a palette PNG
+    got = mx.image.imdecode(_save(pal))
+    np.testing.assert_array_equal(got.asnumpy(), np.asarray(pal.convert("RGB")))
+    rgba = np.concatenate([img, pattern(12, 10, 1)], axis=2)
+    got = mx.image.imdecode(pil_bytes(rgba, "PNG"), flag=-1)
+    np.testing.assert_array_equal(got.asnumpy(), rgba)  # alpha kept, as OpenCV's UNCHANGED
+    np.testing.assert_array_equal(mx.image.imdecode(pil_bytes(rgba, "PNG")).asnumpy(), img)
+    grey16 = (pattern(8, 9, 1)[:, :, 0].astype(np.uint16) * 257)
+    got = mx.image.imdecode(_save(PILImage.fromarray(grey16.astype(np.int32), "I").convert(
+        "I;16")), flag=-1)
+    assert got.shape == (8, 9, 1) and got.dtype == np.uint8  # 16 bits scale down to 8
+    np.testing.assert_array_equal(got.asnumpy()[:, :, 0], grey16 >> 8)
+
+
+def _save(pil_image):
+    f = io.BytesIO()
+    pil_image.save(f, "PNG")
+    return f.getvalue()
+
+
 def test_imread_and_out(tmp_path):
     img = pattern(9, 7)
     path = tmp_path / "x.png"

@@ -7,6 +7,7 @@
 #include <png.h>
 #include <turbojpeg.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -66,17 +67,35 @@ Image DecodePng(std::span<const uint8_t> buf, int flag, bool to_rgb) {
   PngImage png;
   MX_CHECK(png_image_begin_read_from_memory(&png, buf.data(), buf.size()) != 0, ValueError)
       << "imdecode: corrupt PNG data (" << buf.size() << " bytes): " << png.message;
-  // Read as stored (grey or RGB, with alpha when present; palettes and 16 bits become 8-bit
-  // values), then convert as OpenCV does: libpng's own grey conversion weighs linear light,
-  // and its alpha removal composes onto a background, where OpenCV drops the alpha channel.
+  // Read as stored (grey or RGB, with alpha when present; palettes become 8-bit values), then
+  // convert as OpenCV does: libpng's own grey conversion weighs linear light, and its alpha removal
+  // composes onto a background, where OpenCV drops the alpha channel.
   const bool colour = png.format & PNG_FORMAT_FLAG_COLOR,
              alpha = png.format & PNG_FORMAT_FLAG_ALPHA;
+  const bool deep = png.format & PNG_FORMAT_FLAG_LINEAR;  // 16-bit samples
   png.format = colour ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB)
                       : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
   const int64_t in_c = (colour ? 3 : 1) + (alpha ? 1 : 0);
   Image raw(png.height, png.width, in_c);
-  MX_CHECK(png_image_finish_read(&png, nullptr, raw.data.data(), 0, nullptr) != 0, ValueError)
-      << "imdecode: corrupt PNG data (" << buf.size() << " bytes): " << png.message;
+  if (deep) {
+    // 16-bit samples: the simplified API would gamma-encode them to 8 bits; OpenCV keeps the
+    // high byte (png_set_strip_16). Read them as they are (colour premultiplied by alpha).
+    png.format |= PNG_FORMAT_FLAG_LINEAR;
+    std::vector<uint16_t> wide(raw.data.size());
+    MX_CHECK(png_image_finish_read(&png, nullptr, wide.data(), 0, nullptr) != 0, ValueError)
+        << "imdecode: corrupt PNG data (" << buf.size() << " bytes): " << png.message;
+    for (size_t i = 0; i < wide.size(); i += in_c) {
+      const uint32_t a = alpha ? wide[i + in_c - 1] : 65535;
+      for (int64_t k = 0; k < in_c; ++k) {
+        uint32_t v = wide[i + k];
+        if (k < in_c - 1 && alpha) v = a == 0 ? 0 : std::min<uint32_t>(65535, v * 65535u / a);
+        raw.data[i + k] = static_cast<uint8_t>(v >> 8);
+      }
+    }
+  } else {
+    MX_CHECK(png_image_finish_read(&png, nullptr, raw.data.data(), 0, nullptr) != 0, ValueError)
+        << "imdecode: corrupt PNG data (" << buf.size() << " bytes): " << png.message;
+  }
   int64_t out_c = flag == 0 ? 1 : 3;
   if (flag < 0) out_c = alpha ? 4 : (colour ? 3 : 1);
   if (out_c == in_c && (!colour || to_rgb)) return raw;
