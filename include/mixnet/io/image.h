@@ -86,7 +86,8 @@ void NormalizeChw(float* data, int64_t channels, int64_t plane, std::span<const 
 
 /*!
  * \brief n draws from the CPU random generator of mx.random.seed (uniform in [0, 1), or
- * standard normal), ordered with random ops like any engine use of the generator.
+ * standard normal), ordered with random ops like any engine use of the generator. It waits
+ * for the engine, so it must not be called from inside a pushed engine function.
  */
 std::vector<double> RandomDraws(int64_t n, bool normal = false);
 

@@ -88,6 +88,26 @@ Taps MakeTaps(int64_t in, int64_t out, Interp interp) {
   return t;
 }
 
+/*! \brief The horizontal pass of ImResize; kC is the channel count, or 0 for any. */
+template <int kC, typename T>
+void ResizeRows(const ImageT<T>& src, const Taps& tx, int64_t width, float* rows) {
+  const int64_t c = kC > 0 ? kC : src.channels;
+  for (int64_t y = 0; y < src.height; ++y) {
+    const T* row = src.Pixel(y, 0);
+    for (int64_t x = 0; x < width; ++x) {
+      float* o = rows + (y * width + x) * c;
+      for (int64_t ch = 0; ch < c; ++ch)
+        o[ch] = 0;
+      for (int k = 0; k < tx.n; ++k) {
+        const float w = tx.weight[x * tx.n + k];
+        const T* p = row + tx.index[x * tx.n + k] * c;
+        for (int64_t ch = 0; ch < c; ++ch)
+          o[ch] += w * static_cast<float>(p[ch]);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -103,18 +123,15 @@ ImageT<T> ImResize(const ImageT<T>& src, int64_t width, int64_t height, Interp i
   const Taps tx = MakeTaps(src.width, width, interp), ty = MakeTaps(src.height, height, interp);
   // Separable: rows first into a float buffer, then columns.
   std::vector<float> rows(src.height * width * c);
-  for (int64_t y = 0; y < src.height; ++y) {
-    for (int64_t x = 0; x < width; ++x) {
-      float* o = &rows[(y * width + x) * c];
-      for (int64_t ch = 0; ch < c; ++ch)
-        o[ch] = 0;
-      for (int k = 0; k < tx.n; ++k) {
-        const float w = tx.weight[x * tx.n + k];
-        const T* p = src.Pixel(y, tx.index[x * tx.n + k]);
-        for (int64_t ch = 0; ch < c; ++ch)
-          o[ch] += w * static_cast<float>(p[ch]);
-      }
-    }
+  switch (c) {  // a constant channel count lets the compiler unroll the pixel loop
+    case 1:
+      ResizeRows<1>(src, tx, width, rows.data());
+      break;
+    case 3:
+      ResizeRows<3>(src, tx, width, rows.data());
+      break;
+    default:
+      ResizeRows<0>(src, tx, width, rows.data());
   }
   ImageT<T> dst(height, width, c);
   std::vector<float> acc(width * c);
