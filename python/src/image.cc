@@ -98,6 +98,14 @@ nb::object NumpyFromImage(io::Image img, bool squeeze_grey) {
   return nb::cast(nb::ndarray<nb::numpy, uint8_t>(keep->data(), ndim, shape, owner));
 }
 
+/*! \brief Bytes of any buffer (bytes, bytearray, memoryview, a uint8 NumPy array). */
+nb::bytes AsBytes(nb::handle buf) {
+  if (PyBytes_Check(buf.ptr())) return nb::borrow<nb::bytes>(buf);
+  PyObject* b = PyBytes_FromObject(buf.ptr());
+  if (b == nullptr) throw nb::python_error();
+  return nb::steal<nb::bytes>(b);
+}
+
 std::span<const uint8_t> BytesSpan(const nb::bytes& b) {
   return {reinterpret_cast<const uint8_t*>(b.c_str()), b.size()};
 }
@@ -119,7 +127,8 @@ void BindImage(nb::module_& m) {
       "Encodes an HxWxC uint8 array in BGR order (cv2's) as JPEG or PNG bytes.");
   m.def(
       "image_decode",
-      [](nb::bytes buf, int flag) {
+      [](nb::handle obj, int flag) {
+        const nb::bytes buf = AsBytes(obj);
         io::Image img;
         {
           nb::gil_scoped_release release;
@@ -128,10 +137,12 @@ void BindImage(nb::module_& m) {
         return NumpyFromImage(std::move(img), /*squeeze_grey=*/true);
       },
       nb::arg("buf"), nb::arg("flag") = 1,
-      "Decodes JPEG or PNG bytes to an HxWxC uint8 array in BGR order (cv2.imdecode's).");
+      "Decodes JPEG or PNG bytes (or any buffer) to an HxWxC uint8 array in BGR order "
+      "(cv2.imdecode's).");
   m.def(
       "_image_imdecode",
-      [](nb::bytes buf, int flag, bool to_rgb) {
+      [](nb::handle obj, int flag, bool to_rgb) {
+        const nb::bytes buf = AsBytes(obj);
         io::Image img;
         {
           nb::gil_scoped_release release;

@@ -45,6 +45,8 @@ def test_encode_decode_png_is_exact_in_bgr():
     back = mx._core.image_decode(buf, 1)
     assert back.dtype == np.uint8 and back.shape == (21, 34, 3)
     np.testing.assert_array_equal(back, img)
+    for other in (bytearray(buf), memoryview(buf), np.frombuffer(buf, np.uint8)):
+        np.testing.assert_array_equal(mx._core.image_decode(other, 1), img)  # cv2 takes arrays
     grey = mx._core.image_decode(buf, 0)
     assert grey.shape == (21, 34)  # cv2.imdecode gives 2-D grey images
     bgra = np.concatenate([img, np.full((21, 34, 1), 77, np.uint8)], axis=2)
