@@ -11,7 +11,9 @@ PACKAGES=(build-essential cmake ninja-build ccache clang-format
           python3 python3-venv python3-pip python3-dev  # the Python package (nanobind extension)
           python3-numpy python3-pytest python3-torch     # its tests; torch is a benchmark peer
           nlohmann-json3-dev  # symbol JSON
-          zlib1g-dev dataset-fashion-mnist)  # the examples' gzipped idx files
+          zlib1g-dev dataset-fashion-mnist  # the examples' gzipped idx files
+          pkg-config libturbojpeg0-dev libpng-dev  # image codecs (mx.image, record files)
+          python3-pil)  # a reference decoder in the image tests
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -53,5 +53,6 @@ from . import test_utils
 from . import gluon
 from . import random
 from . import recordio
+from . import image
 
 __version__ = "0.1.0"
