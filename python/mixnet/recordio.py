@@ -289,14 +289,6 @@ def unpack(s):
     return IRHeader(flag, label, id_, id2), rest
 
 
-def _codec(name):
-    fn = getattr(_core, name, None)
-    if fn is None:
-        raise NotImplementedError("%s needs mixnet's image codec (mixnet._core.%s)"
-                                  % ("pack_img" if name == "image_encode" else "unpack_img", name))
-    return fn
-
-
 def pack_img(header, img, quality=95, img_fmt=".jpg"):
     """Pack an image into ``MXImageRecord``.
 
@@ -311,8 +303,7 @@ def pack_img(header, img, quality=95, img_fmt=".jpg"):
     img_fmt : str
         Encoding of the image (.jpg for JPEG, .png for PNG).
     """
-    encode = _codec("image_encode")
-    buf = encode(np.ascontiguousarray(img, dtype=np.uint8), img_fmt.lower(), int(quality))
+    buf = _core.image_encode(np.ascontiguousarray(img, dtype=np.uint8), img_fmt.lower(), int(quality))
     return pack(header, bytes(buf))
 
 
@@ -326,6 +317,5 @@ def unpack_img(s, iscolor=-1):
     img : numpy.ndarray
         Unpacked image (uint8 HWC, BGR as OpenCV's imdecode).
     """
-    decode = _codec("image_decode")
     header, s = unpack(s)
-    return header, decode(s, iscolor)
+    return header, _core.image_decode(s, iscolor)

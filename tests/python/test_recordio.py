@@ -275,18 +275,7 @@ def test_pack_unpack_multi_label():
         recordio.unpack(b"short")
 
 
-def test_pack_img_without_codec_is_not_implemented():
-    if hasattr(mx._core, "image_encode") and hasattr(mx._core, "image_decode"):
-        pytest.skip("mixnet's image codec is present; test_recordio_mxnet_interop covers it")
-    with pytest.raises(NotImplementedError, match="image codec"):
-        recordio.pack_img(recordio.IRHeader(0, 1.0, 0, 0), np.zeros((2, 2, 3), np.uint8))
-    with pytest.raises(NotImplementedError, match="image codec"):
-        recordio.unpack_img(recordio.pack(recordio.IRHeader(0, 1.0, 0, 0), b""))
-
-
 def test_pack_img_round_trip_png():
-    if not hasattr(mx._core, "image_encode"):
-        pytest.skip("pack_img needs mixnet's image codec")
     img = np.random.RandomState(0).randint(0, 255, (5, 7, 3)).astype(np.uint8)
     s = recordio.pack_img(recordio.IRHeader(0, 2.0, 3, 0), img, img_fmt=".png")
     h, out = recordio.unpack_img(s)
