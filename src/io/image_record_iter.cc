@@ -35,7 +35,7 @@ struct RawBatch {
 };
 
 struct OutBatch {
-  std::shared_ptr<std::vector<uint8_t>> data;  // bytes of (bs, c, h, w) in dtype
+  std::shared_ptr<uint8_t[]> data;  // bytes of (bs, c, h, w) in dtype
   std::vector<float> label;
   std::vector<int64_t> index;
   int pad = 0;
@@ -57,6 +57,9 @@ struct ImageRecordIter::Impl {
   ImageRecordParam p;
   std::vector<uint64_t> offsets;  // this part's records in file order
   uint64_t epoch = 0;
+  // round_batch: records the last batch took from the start of the order; as MXNet, the next
+  // epoch (without shuffle) begins after them, once the last batch was taken by Next.
+  int64_t skip = 0, overflow = 0;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -74,7 +77,8 @@ struct ImageRecordIter::Impl {
       done = stop = false;
       error = nullptr;
     }
-    loader = std::thread([this, e = epoch] { Run(e); });
+    overflow = 0;
+    loader = std::thread([this, e = epoch, s = skip] { Run(e, s); });
   }
 
   void Stop() {
@@ -98,12 +102,12 @@ struct ImageRecordIter::Impl {
     return order;
   }
 
-  void Run(uint64_t ep) {
+  void Run(uint64_t ep, int64_t skip_first) {
     try {
       RecordIOReader reader(p.path_imgrec);
       const std::vector<int64_t> order = Order(ep);
       const int64_t n = static_cast<int64_t>(order.size()), bs = p.batch_size;
-      for (int64_t start = 0; start < n; start += bs) {
+      for (int64_t start = p.shuffle ? 0 : skip_first; start < n; start += bs) {
         RawBatch raw;
         for (int64_t i = start; i < start + bs; ++i) {
           int64_t k = i;
@@ -140,7 +144,8 @@ struct ImageRecordIter::Impl {
     const size_t esize = p.dtype == DType::kUint8 ? 1 : 4;
     OutBatch out;
     out.pad = raw.pad;
-    out.data = std::make_shared<std::vector<uint8_t>>(p.batch_size * c * h * w * esize, 0);
+    const size_t row_bytes = c * h * w * esize;
+    out.data = std::shared_ptr<uint8_t[]>(new uint8_t[p.batch_size * row_bytes]);
     out.label.assign(static_cast<size_t>(p.batch_size) * p.label_width, 0.f);
     out.index.assign(p.batch_size, 0);
     const int64_t rows = static_cast<int64_t>(raw.records.size());
@@ -162,6 +167,7 @@ struct ImageRecordIter::Impl {
       th.join();
     for (auto& e : errors)
       if (e) std::rethrow_exception(e);
+    std::fill(out.data.get() + rows * row_bytes, out.data.get() + p.batch_size * row_bytes, 0);
     return out;
   }
 
@@ -202,24 +208,35 @@ struct ImageRecordIter::Impl {
       const int64_t nl = long_side * p.resize / short_side;
       img = tall ? ImResize(img, p.resize, nl) : ImResize(img, nl, p.resize);
     }
+    // NOTE [ Fused crop ] Without colour jitter, the crop window and the mirror are applied by
+    // the CHW write below: no copies of the image.
+    const bool jitter =
+        c == 3 && (p.brightness > 0 || p.contrast > 0 || p.saturation > 0 || p.pca_noise > 0);
+    int64_t x0 = 0, y0 = 0;
     if (p.random_resized_crop) {
       RandomResizedCrop(&img, rng, h, w);
     } else {
       MX_CHECK(img.height >= h && img.width >= w, ValueError)
           << "ImageRecordIter: record " << number << " of " << p.path_imgrec << " is " << img.height
           << "x" << img.width << ", smaller than data_shape " << p.data_shape;
-      int64_t y = img.height - h, x = img.width - w;
+      y0 = img.height - h;
+      x0 = img.width - w;
       if (p.rand_crop) {
-        y = std::uniform_int_distribution<int64_t>(0, y)(rng);
-        x = std::uniform_int_distribution<int64_t>(0, x)(rng);
+        y0 = std::uniform_int_distribution<int64_t>(0, y0)(rng);
+        x0 = std::uniform_int_distribution<int64_t>(0, x0)(rng);
       } else {
-        y /= 2;
-        x /= 2;
+        y0 /= 2;
+        x0 /= 2;
       }
-      if (y != 0 || x != 0 || img.height != h || img.width != w) img = ImCrop(img, x, y, w, h);
+      if (jitter && (img.height != h || img.width != w)) {
+        img = ImCrop(img, x0, y0, w, h);
+        x0 = y0 = 0;
+      }
     }
-    if (p.rand_mirror && Uniform(rng, 0.f, 1.f) < 0.5f) ImFlip(&img, true);
-    if (c == 3) {
+    bool mirror = p.rand_mirror && Uniform(rng, 0.f, 1.f) < 0.5f;
+    if (jitter) {
+      if (mirror) ImFlip(&img, true);
+      mirror = false;
       if (p.brightness > 0)
         AdjustColor(&img, ColorOp::kBrightness, 1 + Uniform(rng, -p.brightness, p.brightness));
       if (p.contrast > 0)
@@ -234,10 +251,8 @@ struct ImageRecordIter::Impl {
     }
     const int64_t plane = h * w;
     if (p.dtype == DType::kUint8) {
-      uint8_t* dst = out->data->data() + r * c * plane;
-      for (int64_t i = 0; i < plane; ++i)
-        for (int64_t k = 0; k < c; ++k)
-          dst[k * plane + i] = img.data[i * c + k];
+      WriteChw(img, x0, y0, mirror, h, w, out->data.get() + r * c * plane,
+               [](uint8_t v, int64_t) { return v; });
       return;
     }
     const float mean[3] = {p.mean_r, p.mean_g, p.mean_b}, stdv[3] = {p.std_r, p.std_g, p.std_b};
@@ -246,10 +261,27 @@ struct ImageRecordIter::Impl {
       mul[k] = p.scale / stdv[k];
       add[k] = -mean[k] * mul[k];
     }
-    float* dst = reinterpret_cast<float*>(out->data->data()) + r * c * plane;
-    for (int64_t i = 0; i < plane; ++i)
-      for (int64_t k = 0; k < c; ++k)
-        dst[k * plane + i] = static_cast<float>(img.data[i * c + k]) * mul[k] + add[k];
+    WriteChw(img, x0, y0, mirror, h, w, reinterpret_cast<float*>(out->data.get()) + r * c * plane,
+             [&](uint8_t v, int64_t k) { return static_cast<float>(v) * mul[k] + add[k]; });
+  }
+
+  // The h x w window at (x0, y0) of an HWC image, mirrored or not, as CHW f(pixel, channel).
+  template <typename T, typename F>
+  static void WriteChw(const Image& img, int64_t x0, int64_t y0, bool mirror, int64_t h, int64_t w,
+                       T* dst, F f) {
+    const int64_t c = img.channels;
+    for (int64_t k = 0; k < c; ++k)
+      for (int64_t y = 0; y < h; ++y) {
+        const uint8_t* src = img.Pixel(y0 + y, x0) + k;
+        T* row = dst + (k * h + y) * w;
+        if (mirror) {
+          for (int64_t x = 0; x < w; ++x)
+            row[x] = f(src[(w - 1 - x) * c], k);
+        } else {
+          for (int64_t x = 0; x < w; ++x)
+            row[x] = f(src[x * c], k);
+        }
+      }
   }
 
   // Inception's crop: a random area fraction and aspect ratio, up to 10 tries, else the
@@ -328,6 +360,7 @@ int64_t ImageRecordIter::num_records() const {
 void ImageRecordIter::Reset() {
   impl_->Stop();
   ++impl_->epoch;
+  impl_->skip = impl_->overflow % static_cast<int64_t>(impl_->offsets.size());
   impl_->Start();
   batch_ = DataBatch();
 }
@@ -347,12 +380,13 @@ bool ImageRecordIter::Next() {
   impl_->cv.notify_all();
   const auto& s = param_.data_shape;
   auto buf = out.data;
-  batch_.data = {NDArray::FromExternal(buf->data(), Shape{param_.batch_size, s[0], s[1], s[2]},
+  batch_.data = {NDArray::FromExternal(buf.get(), Shape{param_.batch_size, s[0], s[1], s[2]},
                                        param_.dtype, Context::cpu(), [buf] {})};
   const Shape lshape = param_.label_width == 1 ? Shape{param_.batch_size}
                                                : Shape{param_.batch_size, param_.label_width};
   batch_.label = {NDArray::FromVector(out.label, lshape)};
   batch_.pad = out.pad;
+  if (param_.round_batch) impl_->overflow = out.pad;  // only the last batch has a pad
   batch_.index = std::move(out.index);
   return true;
 }

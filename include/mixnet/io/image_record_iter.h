@@ -48,9 +48,11 @@ struct ImageRecordParam {
  * data_shape (random or centre), mirrored, colour-jittered, then (x - mean) / std * scale in
  * CHW order (uint8 output: the pixels unnormalised). Random draws come from a std::mt19937
  * seeded by (seed, epoch, record number), so batches do not depend on the thread count or
- * timing. With round_batch the last batch is completed from the start of the epoch's order,
- * else with zeros; `pad` counts those rows. `index` holds each row's record id (IRHeader id).
- * A missing file, a corrupt record or image is a ValueError naming the file.
+ * timing. With round_batch the last batch is completed from the start of the epoch's order
+ * and, as in MXNet, the next epoch (without shuffle) begins after the records it took; else
+ * it is completed with zeros (MXNet 1.9.1 then reports pad 0). `pad` counts the filler rows.
+ * `index` holds each row's record id (IRHeader id). A missing file, a corrupt record or image is a
+ * ValueError naming the file.
  */
 class ImageRecordIter : public DataIter {
  public:
