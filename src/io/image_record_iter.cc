@@ -34,8 +34,30 @@ struct RawBatch {
   int pad = 0;
 };
 
+// Batch buffers are reused: fresh 10s of MB per batch cost more in page faults than the
+// decoding. A buffer comes back when the last NDArray over it is gone (possibly after the
+// iterator, hence the shared pool).
+struct BufferPool {
+  std::mutex mu;
+  std::vector<std::unique_ptr<uint8_t[]>> free;
+  size_t keep = 8;
+
+  std::unique_ptr<uint8_t[]> Get(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (free.empty()) return std::unique_ptr<uint8_t[]>(new uint8_t[bytes]);
+    auto b = std::move(free.back());
+    free.pop_back();
+    return b;
+  }
+  void Put(uint8_t* b) {
+    std::unique_ptr<uint8_t[]> owned(b);
+    std::lock_guard<std::mutex> lock(mu);
+    if (free.size() < keep) free.push_back(std::move(owned));
+  }
+};
+
 struct OutBatch {
-  std::shared_ptr<uint8_t[]> data;  // bytes of (bs, c, h, w) in dtype
+  std::unique_ptr<uint8_t[]> data;  // bytes of (bs, c, h, w) in dtype
   std::vector<float> label;
   std::vector<int64_t> index;
   int pad = 0;
@@ -68,7 +90,11 @@ struct ImageRecordIter::Impl {
   std::exception_ptr error;
   std::thread loader;
 
-  explicit Impl(const ImageRecordParam& param) : p(param) {}
+  std::shared_ptr<BufferPool> pool = std::make_shared<BufferPool>();
+
+  explicit Impl(const ImageRecordParam& param) : p(param) {
+    pool->keep = static_cast<size_t>(param.prefetch_buffer) + 4;
+  }
 
   void Start() {
     {
@@ -145,7 +171,7 @@ struct ImageRecordIter::Impl {
     OutBatch out;
     out.pad = raw.pad;
     const size_t row_bytes = c * h * w * esize;
-    out.data = std::shared_ptr<uint8_t[]>(new uint8_t[p.batch_size * row_bytes]);
+    out.data = pool->Get(p.batch_size * row_bytes);
     out.label.assign(static_cast<size_t>(p.batch_size) * p.label_width, 0.f);
     out.index.assign(p.batch_size, 0);
     const int64_t rows = static_cast<int64_t>(raw.records.size());
@@ -379,9 +405,10 @@ bool ImageRecordIter::Next() {
   }
   impl_->cv.notify_all();
   const auto& s = param_.data_shape;
-  auto buf = out.data;
-  batch_.data = {NDArray::FromExternal(buf.get(), Shape{param_.batch_size, s[0], s[1], s[2]},
-                                       param_.dtype, Context::cpu(), [buf] {})};
+  uint8_t* buf = out.data.release();
+  batch_.data = {NDArray::FromExternal(buf, Shape{param_.batch_size, s[0], s[1], s[2]},
+                                       param_.dtype, Context::cpu(),
+                                       [pool = impl_->pool, buf] { pool->Put(buf); })};
   const Shape lshape = param_.label_width == 1 ? Shape{param_.batch_size}
                                                : Shape{param_.batch_size, param_.label_width};
   batch_.label = {NDArray::FromVector(out.label, lshape)};
