@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <iostream>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -25,6 +26,13 @@ namespace mixnet::io {
 // record's random draws come from its own std::mt19937 seeded by (seed, epoch, record
 // number), so batches are the same for any thread count. io::RandomDraws is not used: it waits
 // on the engine.
+
+// NOTE [ Corrupt records ]
+// As MXNet 1.9.1 (dmlc's record split), a record whose framing is broken (bad magic, bad part
+// order) is skipped: the readers resynchronise at the next record. The record offsets of the
+// scan are where each read starts, so a loader seeking there skips the same bytes and reads
+// the same record. A record whose image does not decode is a ValueError naming the file and
+// record, as in MXNet (which fails there too).
 
 namespace {
 
@@ -130,7 +138,7 @@ struct ImageRecordIter::Impl {
 
   void Run(uint64_t ep, int64_t skip_first) {
     try {
-      RecordIOReader reader(p.path_imgrec);
+      RecordIOReader reader(p.path_imgrec, /*resync=*/true);  // NOTE [ Corrupt records ]
       const std::vector<int64_t> order = Order(ep);
       const int64_t n = static_cast<int64_t>(order.size()), bs = p.batch_size;
       for (int64_t start = p.shuffle ? 0 : skip_first; start < n; start += bs) {
@@ -361,10 +369,14 @@ ImageRecordIter::ImageRecordIter(const ImageRecordParam& param)
       all.push_back(e.offset);
     std::sort(all.begin(), all.end());
   } else {
-    RecordIOReader reader(p.path_imgrec);  // ValueError naming the file when it is missing
+    // ValueError naming the file when it is missing
+    RecordIOReader reader(p.path_imgrec, /*resync=*/true);
     std::string rec;
     for (uint64_t off = reader.Tell(); reader.NextRecord(&rec); off = reader.Tell())
       all.push_back(off);
+    if (reader.skipped_bytes() > 0)
+      std::cerr << "ImageRecordIter: skipped " << reader.skipped_bytes()
+                << " bytes of broken records in " << p.path_imgrec << "\n";
   }
   MX_CHECK(!all.empty(), ValueError) << "ImageRecordIter: no records in " << p.path_imgrec;
   const size_t n = all.size(), k = p.part_index, parts = p.num_parts;

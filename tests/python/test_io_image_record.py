@@ -204,8 +204,13 @@ def test_errors_name_the_file(tmp_path):
     raw[0:4] = b"\0\0\0\0"  # a bad magic
     bad = str(tmp_path / "bad.rec")
     open(bad, "wb").write(bytes(raw))
-    with pytest.raises(ValueError, match="bad.rec"):
-        epoch(mx.io.ImageRecordIter(path_imgrec=bad, data_shape=(3, 18, 20), batch_size=2))
+    # as MXNet 1.9.1, a record with broken framing is skipped (the reader resynchronises)
+    got = epoch(mx.io.ImageRecordIter(path_imgrec=bad, data_shape=(3, 18, 20), batch_size=3))
+    assert [list(b[1]) for b in got] == [[1, 2, 3]]
+    notrec = str(tmp_path / "notrec.rec")
+    open(notrec, "wb").write(b"this is not a RecordIO file" * 10)
+    with pytest.raises(ValueError, match="notrec.rec"):
+        mx.io.ImageRecordIter(path_imgrec=notrec, data_shape=(3, 8, 8), batch_size=1)
     # an image record whose bytes are not an image
     w = recordio.MXRecordIO(str(tmp_path / "junk.rec"), "w")
     w.write(recordio.pack(recordio.IRHeader(0, 1.0, 0, 0), b"not an image at all"))
