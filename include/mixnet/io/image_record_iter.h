@@ -51,8 +51,9 @@ struct ImageRecordParam {
  * timing. With round_batch the last batch is completed from the start of the epoch's order
  * and, as in MXNet, the next epoch (without shuffle) begins after the records it took; else
  * it is completed with zeros (MXNet 1.9.1 then reports pad 0). `pad` counts the filler rows.
- * `index` holds each row's record id (IRHeader id). A missing file, a corrupt record or image is a
- * ValueError naming the file.
+ * `index` holds each row's record id (IRHeader id). A missing file, a file without records,
+ * or a record whose image does not decode is a ValueError naming the file; records with
+ * broken framing are skipped, as MXNet does (NOTE [ Corrupt records ]).
  */
 class ImageRecordIter : public DataIter {
  public:
