@@ -235,12 +235,12 @@ def test_module_fit_consumes_it(tmp_path):
 
 
 @pytest.mark.skipif(not have_mxnet(), reason=f"MXNet 1.9.1 not found at {MXNET_PYTHON}")
-@pytest.mark.parametrize("fmt,tol", [(".png", 0), (".jpg", 2)])
-def test_interop_mxnet(tmp_path, fmt, tol):
+@pytest.mark.parametrize("fmt,tol,resize", [(".png", 0, -1), (".jpg", 2, -1), (".png", 1, 23)])
+def test_interop_mxnet(tmp_path, fmt, tol, resize):
     imgs = make_images(7, h=26, w=30)
     rec, idx = write_rec(tmp_path, imgs, fmt=fmt, quality=90)
     kw = dict(data_shape=(3, 20, 24), batch_size=3, mean_r=5.0, mean_g=6.0, mean_b=7.0,
-              std_r=2.0, std_g=3.0, std_b=4.0, scale=0.5)
+              std_r=2.0, std_g=3.0, std_b=4.0, scale=0.5, resize=resize)
     ours = epoch(mx.io.ImageRecordIter(path_imgrec=rec, path_imgidx=idx, **kw))
     theirs = run_mxnet(f"""
         import json, mxnet as mx
