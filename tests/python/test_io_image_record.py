@@ -220,6 +220,13 @@ def test_errors_name_the_file(tmp_path):
                                     data_shape=(3, 8, 8), batch_size=1))
     with pytest.raises(ValueError, match="smaller than data_shape"):
         epoch(mx.io.ImageRecordIter(path_imgrec=rec, data_shape=(3, 64, 64), batch_size=2))
+    with pytest.raises(NotImplementedError, match="max_rotate_angle"):
+        mx.io.ImageRecordIter(path_imgrec=rec, data_shape=(3, 8, 8), batch_size=2,
+                              max_rotate_angle=10)
+    with pytest.raises(TypeError, match="no_such_arg"):
+        mx.io.ImageRecordIter(path_imgrec=rec, data_shape=(3, 8, 8), batch_size=2, no_such_arg=1)
+    mx.io.ImageRecordIter(path_imgrec=rec, data_shape=(3, 8, 8), batch_size=2, verbose=False,
+                          max_random_scale=1.0, inter_method=1)
     with pytest.raises(ValueError, match="data_shape"):
         mx.io.ImageRecordIter(path_imgrec=rec, data_shape=(2, 8, 8), batch_size=2)
 

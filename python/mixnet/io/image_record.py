@@ -5,12 +5,16 @@ from .io import _CppIter
 
 __all__ = ["ImageRecordIter", "ImageRecordUInt8Iter"]
 
-_ALIASES = {"inter_method": None, "verbose": None, "ctx": None, "shuffle_chunk_size": None,
-            "shuffle_chunk_seed": None, "seed_aug": None, "max_rotate_angle": 0,
-            "max_shear_ratio": 0, "max_aspect_ratio_legacy": None, "pad": 0, "fill_value": None,
-            "max_crop_size": -1, "min_crop_size": -1, "max_img_size": None, "min_img_size": None,
-            "rotate": -1, "random_h": 0, "random_s": 0, "random_l": 0, "mean_a": 0, "std_a": 1,
-            "mean_img": "", "num_channels": None, "part_index_legacy": None}
+# MXNet's other arguments: None = accepted and unused (logging, device, chunk shuffling);
+# a value = supported only at that default (the augmentation it would enable is not here).
+_OTHER_ARGS = {"verbose": None, "ctx": None, "device_id": None, "shuffle_chunk_size": None,
+               "shuffle_chunk_seed": None, "seed_aug": None, "num_channels": None,
+               "inter_method": 1, "max_rotate_angle": 0, "rotate": -1, "max_shear_ratio": 0,
+               "max_random_scale": 1, "min_random_scale": 1, "max_img_size": 1e10,
+               "min_img_size": 0, "max_crop_size": -1, "min_crop_size": -1, "pad": 0,
+               "fill_value": 255, "random_h": 0, "random_s": 0, "random_l": 0,
+               "max_random_contrast": 0, "max_random_illumination": 0, "mean_a": 0, "std_a": 1,
+               "mean_img": "", "hue": 0}
 
 
 class ImageRecordIter(_CppIter):
@@ -52,10 +56,11 @@ class ImageRecordIter(_CppIter):
                  pca_noise=0.0, dtype="float32", data_name="data", label_name="softmax_label",
                  **kwargs):
         for k, v in kwargs.items():
-            if k not in _ALIASES:
+            if k not in _OTHER_ARGS:
                 raise TypeError(f"ImageRecordIter: unknown argument {k!r}")
-            if _ALIASES[k] is not None and v != _ALIASES[k]:
-                raise NotImplementedError(f"ImageRecordIter: {k}={v!r} is not supported")
+            if _OTHER_ARGS[k] is not None and v not in (None, "", _OTHER_ARGS[k]):
+                raise NotImplementedError(f"ImageRecordIter: {k}={v!r} is not supported "
+                                          f"(only its default, {_OTHER_ARGS[k]!r})")
         super().__init__(int(batch_size))
         p = _core.io.ImageRecordParam()
         p.path_imgrec = str(path_imgrec)
