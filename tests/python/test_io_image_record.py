@@ -265,3 +265,20 @@ def test_interop_mxnet(tmp_path, fmt, tol, resize):
         np.testing.assert_array_equal(l[:n], np.array(tl, np.float32)[:n])
         td = np.array(td, np.float32)
         np.testing.assert_allclose(d[:n], td[:n], atol=tol * 0.5 / 2.0 + 1e-4, rtol=0)
+
+
+def test_reset_mid_epoch_and_drop_with_batches_alive(tmp_path):
+    rec, idx = write_rec(tmp_path, make_images(20))
+    it = mx.io.ImageRecordIter(path_imgrec=rec, path_imgidx=idx, data_shape=(3, 18, 20),
+                               batch_size=3, preprocess_threads=3, prefetch_buffer=2,
+                               shuffle=True, seed=4)
+    first = next(iter(it)).label[0].asnumpy()
+    for _ in range(5):
+        it.reset()
+        b = it.next()
+    kept = b.data[0]
+    full = epoch(it)
+    assert sorted(np.concatenate([x[1][:len(x[1]) - x[2]] for x in full])) == list(range(20))
+    del it  # the batch's buffer outlives the iterator
+    assert kept.shape == (3, 3, 18, 20) and np.isfinite(kept.asnumpy()).all()
+    assert first.shape == (3,)
