@@ -2,6 +2,7 @@
 training loops use."""
 from .io import DataDesc, DataBatch, DataIter, NDArrayIter
 from .iters import MNISTIter, CSVIter, LibSVMIter, ResizeIter, PrefetchingIter
+from .image_record import ImageRecordIter, ImageRecordUInt8Iter
 
 __all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter", "MNISTIter", "CSVIter",
-           "LibSVMIter", "ResizeIter", "PrefetchingIter"]
+           "LibSVMIter", "ResizeIter", "PrefetchingIter", "ImageRecordIter", "ImageRecordUInt8Iter"]
