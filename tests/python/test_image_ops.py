@@ -1,0 +1,136 @@
+"""MXNet's image ops (mx.nd.image.*: to_tensor, normalize, the flips) against NumPy, their
+gradients under autograd, the C++ transform blocks over them (hybridized, traced), and a
+DataLoader running Compose([ToTensor(), Normalize()]) in its workers on the GIL-free path."""
+import numpy as np
+import pytest
+
+import mixnet as mx
+from mixnet import gluon
+from mixnet.gluon.data.vision import transforms as T
+
+
+def images(shape, seed=0):
+    return np.random.RandomState(seed).randint(0, 256, shape).astype(np.uint8)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32", "float64"])
+def test_to_tensor_matches_numpy(dtype):
+    img = images((5, 7, 3)).astype(dtype)
+    out = mx.nd.image.to_tensor(mx.nd.array(img, dtype=dtype))
+    assert out.dtype == (np.float64 if dtype == "float64" else np.float32)
+    np.testing.assert_allclose(out.asnumpy(), img.transpose(2, 0, 1) / 255.0, rtol=1e-6)
+    batch = images((4, 5, 7, 1)).astype(dtype)
+    out = mx.nd.image.to_tensor(mx.nd.array(batch, dtype=dtype))
+    assert out.shape == (4, 1, 5, 7)
+    np.testing.assert_allclose(out.asnumpy(), batch.transpose(0, 3, 1, 2) / 255.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="HWC"):
+        mx.nd.image.to_tensor(mx.nd.ones((4, 4)))
+    with pytest.raises(TypeError, match="uint8"):
+        mx.nd.image.to_tensor(mx.nd.ones((4, 4, 3), dtype="int32"))
+
+
+def test_normalize_matches_numpy():
+    x = np.random.RandomState(1).uniform(-1, 1, (2, 3, 4, 5)).astype(np.float32)
+    mean, std = (0.1, -0.2, 0.3), (0.5, 2.0, 0.25)
+    ref = (x - np.array(mean)[:, None, None]) / np.array(std)[:, None, None]
+    out = mx.nd.image.normalize(mx.nd.array(x), mean=mean, std=std)
+    np.testing.assert_allclose(out.asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    out = mx.nd.image.normalize(mx.nd.array(x[0]), mean=mean, std=std)
+    np.testing.assert_allclose(out.asnumpy(), ref[0], rtol=1e-5, atol=1e-6)
+    out = mx.nd.image.normalize(mx.nd.array(x[0]), mean=(0.5,), std=(4.0,))
+    np.testing.assert_allclose(out.asnumpy(), (x[0] - 0.5) / 4, rtol=1e-6)
+    with pytest.raises(ValueError, match="channels"):
+        mx.nd.image.normalize(mx.nd.array(x), mean=(0.1, 0.2), std=(1.0,))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_flips_match_numpy(dtype):
+    img = images((2, 5, 6, 3)).astype(dtype)
+    x = mx.nd.array(img, dtype=dtype)
+    for data, w_axis in ((img, 2), (img[0], 1)):
+        arr = mx.nd.array(data, dtype=dtype)
+        out = mx.nd.image.flip_left_right(arr)
+        assert out.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(out.asnumpy(), np.flip(data, w_axis))
+        np.testing.assert_array_equal(mx.nd.image.flip_top_bottom(arr).asnumpy(),
+                                      np.flip(data, w_axis - 1))
+    np.testing.assert_array_equal(mx.nd.image.random_flip_left_right(x, p=1).asnumpy(),
+                                  img[:, :, ::-1])
+    np.testing.assert_array_equal(mx.nd.image.random_flip_top_bottom(x, p=0).asnumpy(), img)
+
+
+def test_random_flips_follow_the_seed_and_flip_both_ways():
+    img = images((4, 6, 3))
+    x = mx.nd.array(img, dtype="uint8")
+
+    def draws():
+        return [np.array_equal(mx.nd.image.random_flip_left_right(x).asnumpy(), img[:, ::-1])
+                for _ in range(30)]
+
+    mx.random.seed(5)
+    a = draws()
+    mx.random.seed(5)
+    assert draws() == a
+    assert any(a) and not all(a)
+
+
+def test_gradients():
+    x = mx.nd.array(np.random.RandomState(2).uniform(0, 255, (3, 4, 2)).astype(np.float32))
+    head = np.random.RandomState(3).uniform(-1, 1, (2, 3, 4)).astype(np.float32)
+    x.attach_grad()
+    with mx.autograd.record():
+        y = mx.nd.image.normalize(mx.nd.image.to_tensor(x), mean=(0.1, 0.2), std=(0.5, 2.0))
+    y.backward(mx.nd.array(head))
+    want = (head / np.array([0.5, 2.0])[:, None, None]).transpose(1, 2, 0) / 255.0
+    np.testing.assert_allclose(x.grad.asnumpy(), want, rtol=1e-5, atol=1e-8)
+    with mx.autograd.record():
+        y = mx.nd.image.flip_left_right(x)
+    y.backward(mx.nd.array(np.arange(24, dtype=np.float32).reshape(3, 4, 2)))
+    np.testing.assert_array_equal(x.grad.asnumpy(),
+                                  np.arange(24, dtype=np.float32).reshape(3, 4, 2)[:, ::-1])
+
+
+def test_transform_blocks_are_cpp_and_hybridize():
+    for block in (T.ToTensor(), T.Normalize(0.5, 0.2), T.Cast(np.float16),
+                  T.RandomFlipLeftRight(), T.RandomFlipTopBottom()):
+        assert isinstance(block, gluon.HybridBlock)
+        assert type(block).__module__.startswith("mixnet._core")
+    assert T.Cast(np.float16)(mx.nd.ones((2, 2, 3))).dtype == np.float16
+    mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.5)
+    pipe = T.Compose([T.ToTensor(), T.Normalize(mean, std)])
+    assert type(pipe).__module__.startswith("mixnet._core")  # a C++ HybridSequential
+    img = images((6, 5, 3))
+    ref = (img.transpose(2, 0, 1) / 255.0 - np.array(mean)[:, None, None]) / \
+        np.array(std)[:, None, None]
+    np.testing.assert_allclose(pipe(mx.nd.array(img, dtype="uint8")).asnumpy(), ref, rtol=1e-5,
+                               atol=1e-6)
+    pipe.hybridize()
+    for _ in range(2):  # the traced graph, then the cached one
+        out = pipe(mx.nd.array(img, dtype="uint8"))
+        np.testing.assert_allclose(out.asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    # The same ops in a symbol graph, run by the executor.
+    sym = mx.sym.image.normalize(mx.sym.image.to_tensor(mx.sym.var("data")), mean=mean, std=std)
+    out = sym.eval(ctx=mx.cpu(), data=mx.nd.array(img, dtype="uint8"))[0]
+    np.testing.assert_allclose(out.asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    # A Python-defined transform in the list keeps the Python Compose.
+    assert isinstance(T.Compose([T.ToTensor(), T.RandomBrightness(0.1)]), T.Compose)
+
+
+def test_dataloader_runs_compose_without_the_gil():
+    # FashionMNIST-like rows: (N, 28, 28, 1) uint8 images and int labels.
+    x = mx.nd.array(images((70, 28, 28, 1)), dtype="uint8")
+    y = np.arange(70, dtype=np.int32)
+    ds = gluon.data.ArrayDataset(x, y).transform_first(
+        T.Compose([T.ToTensor(), T.Normalize(0.286, 0.353)]))
+    # The workers get the C++ tree (NOTE [ Transforms in the workers ], gluon_data.cc).
+    source = ds._native_source()
+    assert source is not None and source[2] is not None
+    want = list(gluon.data.DataLoader(ds, batch_size=16))
+    got = list(gluon.data.DataLoader(ds, batch_size=16, num_workers=2))
+    assert len(got) == len(want) == 5
+    for (gx, gy), (wx, wy) in zip(got, want):
+        assert gx.shape == wx.shape and gx.dtype == np.float32
+        np.testing.assert_array_equal(gx.asnumpy(), wx.asnumpy())
+        np.testing.assert_array_equal(gy.asnumpy(), wy.asnumpy())
+    ref = (x.asnumpy()[:16].transpose(0, 3, 1, 2) / 255.0 - 0.286) / 0.353
+    np.testing.assert_allclose(got[0][0].asnumpy(), ref, rtol=1e-5, atol=1e-6)
