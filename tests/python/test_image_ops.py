@@ -1,6 +1,10 @@
 """MXNet's image ops (mx.nd.image.*: to_tensor, normalize, the flips) against NumPy, their
 gradients under autograd, the C++ transform blocks over them (hybridized, traced), and a
 DataLoader running Compose([ToTensor(), Normalize()]) in its workers on the GIL-free path."""
+import os
+import subprocess
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -45,7 +49,7 @@ def test_normalize_matches_numpy():
 
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
 def test_flips_match_numpy(dtype):
-    img = images((2, 5, 6, 3)).astype(dtype)
+    img = images((2, 5, 7, 3)).astype(dtype)  # odd H and W: the middle row and column too
     x = mx.nd.array(img, dtype=dtype)
     for data, w_axis in ((img, 2), (img[0], 1)):
         arr = mx.nd.array(data, dtype=dtype)
@@ -134,3 +138,48 @@ def test_dataloader_runs_compose_without_the_gil():
         np.testing.assert_array_equal(gy.asnumpy(), wy.asnumpy())
     ref = (x.asnumpy()[:16].transpose(0, 3, 1, 2) / 255.0 - 0.286) / 0.353
     np.testing.assert_allclose(got[0][0].asnumpy(), ref, rtol=1e-5, atol=1e-6)
+
+
+MXNET_PYTHON = os.path.expanduser("~/.cache/mixnet/mxnet-1.9.1-venv/bin/python")
+
+
+@pytest.mark.skipif(not os.path.exists(MXNET_PYTHON),
+                    reason=f"MXNet 1.9.1 venv not found ({MXNET_PYTHON})")
+def test_same_values_and_symbol_files_as_mxnet(tmp_path):
+    # Even H and W: MXNet 1.9.1's flips leave the middle row (column) of an odd height (width)
+    # unwritten (rows [0 3 6], [9 12 15] flip left-right to [6 0 0], [15 0 9]); mixnet's
+    # mirror every row, as test_flips_match_numpy checks.
+    img = images((2, 4, 6, 3))
+    np.save(tmp_path / "img.npy", img)
+    script = tmp_path / "mx_side.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        import mxnet as mx
+        x = mx.nd.array(np.load("img.npy"), dtype="uint8")
+        t = mx.nd.image.to_tensor(x)
+        np.save("to_tensor.npy", t.asnumpy())
+        np.save("normalize.npy", mx.nd.image.normalize(
+            t, mean=(0.1, 0.2, 0.3), std=(0.5, 1.0, 2.0)).asnumpy())
+        np.save("lr.npy", mx.nd.image.flip_left_right(x[0]).asnumpy())
+        np.save("tb.npy", mx.nd.image.flip_top_bottom(x[0]).asnumpy())
+        s = mx.sym.image.normalize(mx.sym.image.to_tensor(mx.sym.var("data")),
+                                   mean=(0.1, 0.2, 0.3), std=(0.5, 1.0, 2.0))
+        s.save("pipe-symbol.json")
+    """))
+    subprocess.run([MXNET_PYTHON, str(script)], check=True, cwd=tmp_path, timeout=300,
+                   capture_output=True)
+    x = mx.nd.array(img, dtype="uint8")
+    t = mx.nd.image.to_tensor(x)
+    np.testing.assert_allclose(t.asnumpy(), np.load(tmp_path / "to_tensor.npy"), rtol=1e-6)
+    norm = mx.nd.image.normalize(t, mean=(0.1, 0.2, 0.3), std=(0.5, 1.0, 2.0))
+    np.testing.assert_allclose(norm.asnumpy(), np.load(tmp_path / "normalize.npy"), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_array_equal(mx.nd.image.flip_left_right(x[0]).asnumpy(),
+                                  np.load(tmp_path / "lr.npy"))
+    np.testing.assert_array_equal(mx.nd.image.flip_top_bottom(x[0]).asnumpy(),
+                                  np.load(tmp_path / "tb.npy"))
+    # MXNet's saved graph of the ops loads and runs here.
+    sym = mx.sym.load(str(tmp_path / "pipe-symbol.json"))
+    out = sym.eval(ctx=mx.cpu(), data=x)[0]
+    np.testing.assert_allclose(out.asnumpy(), np.load(tmp_path / "normalize.npy"), rtol=1e-5,
+                               atol=1e-6)
