@@ -56,6 +56,18 @@ void BindTransforms(nb::module_& root) {
       m, "RandomFlipLeftRight", "Randomly flips the input image left to right (p = 0.5).");
   BindPlain<tf::RandomFlipTopBottom, tf::RandomFlip>(
       m, "RandomFlipTopBottom", "Randomly flips the input image top to bottom (p = 0.5).");
+  nb::class_<tf::Resize, HybridBlock>(m, "Resize",
+                                      "Resizes an image or a batch of images to the given size.")
+      .def(
+          "__init__",
+          [](tf::Resize* self, nb::handle size, bool keep_ratio, int interpolation,
+             nb::handle prefix, nb::handle params) {
+            std::vector<int> s = ToInts(size);
+            new (self) tf::Resize(std::vector<int64_t>(s.begin(), s.end()), keep_ratio,
+                                  interpolation, ToBlockArgs(prefix, params));
+          },
+          nb::arg("size"), nb::arg("keep_ratio") = false, nb::arg("interpolation") = 1,
+          MIXNET_PY_BLOCK_ARGS);
   nb::class_<tf::Compose, gluon::nn::HybridSequential>(
       m, "Compose", "Sequentially composes transforms that are all C++ HybridBlocks.")
       .def(

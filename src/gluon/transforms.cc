@@ -20,6 +20,13 @@ std::string TupleText(const std::vector<double>& v) {
   return out + (v.size() == 1 ? ",)" : ")");
 }
 
+std::string IntTuple(const std::vector<int64_t>& v) {
+  std::string out = "(";
+  for (size_t i = 0; i < v.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(v[i]);
+  return out + (v.size() == 1 ? ",)" : ")");
+}
+
 }  // namespace
 
 ToTensor::ToTensor(BlockArgs args) : HybridBlock("totensor", std::move(args)) {}
@@ -71,6 +78,28 @@ std::vector<NDArray> RandomFlip::HybridForward(const std::vector<NDArray>& input
 std::string RandomFlip::Repr() const {
   return nn::detail::ChildrenRepr(left_right_ ? "RandomFlipLeftRight" : "RandomFlipTopBottom",
                                   *this);
+}
+
+Resize::Resize(std::vector<int64_t> size, bool keep_ratio, int interpolation, BlockArgs args)
+    : HybridBlock("resize", std::move(args)),
+      size_(std::move(size)),
+      keep_ratio_(keep_ratio),
+      interpolation_(interpolation) {
+  MX_CHECK(size_.size() == 1 || size_.size() == 2, ValueError)
+      << "Resize: size must be an int or (width, height), got " << size_.size() << " values";
+}
+
+std::vector<NDArray> Resize::HybridForward(const std::vector<NDArray>& inputs) {
+  return {CallOp("_image_resize", {SingleInput(inputs, "Resize")},
+                 {{"size", IntTuple(size_)},
+                  {"keep_ratio", keep_ratio_ ? "true" : "false"},
+                  {"interp", std::to_string(interpolation_)}})};
+}
+
+std::string Resize::Repr() const {
+  const std::string size = size_.size() == 1 ? std::to_string(size_[0]) : IntTuple(size_);
+  return "Resize(size=" + size + ", keep_ratio=" + (keep_ratio_ ? "True" : "False") +
+         ", interpolation=" + std::to_string(interpolation_) + ")";
 }
 
 std::string Compose::Repr() const {

@@ -1,5 +1,5 @@
-// gluon.data.vision.transforms' C++ blocks: values against hand computations, reprs, a
-// Compose of them eager == hybridized (with input gradients), and seeded random flips.
+// gluon.data.vision.transforms' C++ blocks: values against hand computations, reprs, Resize's
+// shapes, a Compose of them eager == hybridized (with input gradients), seeded random flips.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -59,6 +59,10 @@ TEST(GluonTransformsTest, CastAndFlips) {
   EXPECT_EQ(draws(), a);
   EXPECT_NE(std::count(a.begin(), a.end(), true), 0);
   EXPECT_NE(std::count(a.begin(), a.end(), false), 0);
+  Resize resize({2}, true, 0);  // the short edge (H=2) stays 2: W stays 3
+  EXPECT_EQ(resize(img).shape(), (Shape{2, 3, 1}));
+  EXPECT_EQ(Resize({6, 4})(img).shape(), (Shape{4, 6, 1}));
+  EXPECT_EQ(resize.Repr(), "Resize(size=2, keep_ratio=True, interpolation=0)");
   RandomFlipTopBottom tb;
   for (int i = 0; i < 10; ++i) {
     const uint8_t first = tb(img).ToVector<uint8_t>()[0];

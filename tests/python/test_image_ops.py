@@ -63,6 +63,21 @@ def test_flips_match_numpy(dtype):
     np.testing.assert_array_equal(mx.nd.image.random_flip_top_bottom(x, p=0).asnumpy(), img)
 
 
+@pytest.mark.parametrize("interp", [0, 1, 2, 3])
+def test_resize_matches_the_image_kernel(interp):
+    img = images((2, 9, 12, 3))
+    x = mx.nd.array(img, dtype="uint8")
+    out = mx.nd.image.resize(x, size=(5, 7), interp=interp)
+    assert out.shape == (2, 7, 5, 3) and out.dtype == np.uint8
+    for i in range(2):  # mx.image.imresize: the same kernel, one image at a time
+        np.testing.assert_array_equal(out.asnumpy()[i],
+                                      mx.image.imresize(x[i], 5, 7, interp).asnumpy())
+    assert mx.nd.image.resize(x[0], size=(6,), keep_ratio=True).shape == (6, 8, 3)
+    assert mx.nd.image.resize(x[0], size=(6,)).shape == (6, 6, 3)
+    with pytest.raises(ValueError, match="size"):
+        mx.nd.image.resize(x, size=(1, 2, 3))
+
+
 def test_random_flips_follow_the_seed_and_flip_both_ways():
     img = images((4, 6, 3))
     x = mx.nd.array(img, dtype="uint8")
@@ -116,16 +131,19 @@ def test_transform_blocks_are_cpp_and_hybridize():
     sym = mx.sym.image.normalize(mx.sym.image.to_tensor(mx.sym.var("data")), mean=mean, std=std)
     out = sym.eval(ctx=mx.cpu(), data=mx.nd.array(img, dtype="uint8"))[0]
     np.testing.assert_allclose(out.asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    assert type(T.Compose([T.Resize(4), T.ToTensor()])).__module__.startswith("mixnet._core")
     # A Python-defined transform in the list keeps the Python Compose.
     assert isinstance(T.Compose([T.ToTensor(), T.RandomBrightness(0.1)]), T.Compose)
 
 
-def test_dataloader_runs_compose_without_the_gil():
+@pytest.mark.parametrize("resize", [False, True])
+def test_dataloader_runs_compose_without_the_gil(resize):
     # FashionMNIST-like rows: (N, 28, 28, 1) uint8 images and int labels.
     x = mx.nd.array(images((70, 28, 28, 1)), dtype="uint8")
     y = np.arange(70, dtype=np.int32)
+    pipe = [T.ToTensor(), T.Normalize(0.286, 0.353)]
     ds = gluon.data.ArrayDataset(x, y).transform_first(
-        T.Compose([T.ToTensor(), T.Normalize(0.286, 0.353)]))
+        T.Compose(([T.Resize(14)] if resize else []) + pipe))
     # The workers get the C++ tree (NOTE [ Transforms in the workers ], gluon_data.cc).
     source = ds._native_source()
     assert source is not None and source[2] is not None
@@ -134,8 +152,11 @@ def test_dataloader_runs_compose_without_the_gil():
     assert len(got) == len(want) == 5
     for (gx, gy), (wx, wy) in zip(got, want):
         assert gx.shape == wx.shape and gx.dtype == np.float32
+        assert gx.shape[1:] == ((1, 14, 14) if resize else (1, 28, 28))
         np.testing.assert_array_equal(gx.asnumpy(), wx.asnumpy())
         np.testing.assert_array_equal(gy.asnumpy(), wy.asnumpy())
+    if resize:
+        x = mx.nd.image.resize(x, size=(14,))
     ref = (x.asnumpy()[:16].transpose(0, 3, 1, 2) / 255.0 - 0.286) / 0.353
     np.testing.assert_allclose(got[0][0].asnumpy(), ref, rtol=1e-5, atol=1e-6)
 

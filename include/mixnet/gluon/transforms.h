@@ -63,6 +63,23 @@ class RandomFlipTopBottom : public RandomFlip {
   explicit RandomFlipTopBottom(BlockArgs args = {}) : RandomFlip(false, std::move(args)) {}
 };
 
+/*!
+ * \brief Resizes HWC images (NHWC batches) to size = {width, height}, or {s}: s x s, or with
+ * keep_ratio the short edge to s. interpolation: 0 nearest, 1 bilinear, 2 cubic, 3 area.
+ */
+class Resize : public HybridBlock {
+ public:
+  Resize(std::vector<int64_t> size, bool keep_ratio = false, int interpolation = 1,
+         BlockArgs args = {});
+  std::vector<NDArray> HybridForward(const std::vector<NDArray>& inputs) override;
+  std::string Repr() const override;
+
+ private:
+  std::vector<int64_t> size_;
+  bool keep_ratio_;
+  int interpolation_;
+};
+
 /*! \brief Runs transforms in sequence (gluon's Compose when every transform is a HybridBlock). */
 class Compose : public nn::HybridSequential {
  public:

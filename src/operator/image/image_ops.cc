@@ -1,8 +1,10 @@
 // MXNet 1.x's image ops behind gluon.data.vision.transforms (mx.nd.image.*): _image_to_tensor,
 // _image_normalize, _image_flip_left_right, _image_flip_top_bottom and their random forms.
 // The per-image work is the image kernels' (mixnet/io/image.h).
+#include <algorithm>
 #include <cstring>
 #include <random>
+#include <utility>
 
 #include "mixnet/io/image.h"
 #include "operator/grad_ops.h"
@@ -294,6 +296,93 @@ void RegisterRandomFlip(const char* name, bool left_right) {
                }});
 }
 
+// ---- _image_resize ----
+
+struct ResizeParam {
+  std::vector<int64_t> size;
+  bool keep_ratio = false;
+  int interp = 1;
+  static void Declare(ParamDecl<ResizeParam>& d) {
+    d.Field("size", &ResizeParam::size)
+        .Default(std::vector<int64_t>{})
+        .Doc(
+            "Size of the output image: (width, height), or one value for both (or, with "
+            "keep_ratio, for the short edge).");
+    d.Field("keep_ratio", &ResizeParam::keep_ratio)
+        .Default(false)
+        .Doc("With one size value: resize the short edge to it, keeping the aspect ratio.");
+    d.Field("interp", &ResizeParam::interp)
+        .Default(1)
+        .Range(0, 3)
+        .Doc("Interpolation: 0 nearest, 1 bilinear, 2 cubic, 3 area (OpenCV's numbers).");
+  }
+};
+
+/*! \brief (width, height) of the resized image (gluon's Resize rules). */
+std::pair<int64_t, int64_t> ResizedSize(const Attrs& attrs, int64_t h, int64_t w) {
+  const auto& p = attrs.param<ResizeParam>();
+  MX_CHECK(p.size.size() == 1 || p.size.size() == 2, ValueError)
+      << attrs.op->name << ": size must have 1 or 2 values, got " << p.size.size();
+  if (p.size.size() == 2) return {p.size[0], p.size[1]};
+  const int64_t s = p.size[0];
+  if (!p.keep_ratio) return {s, s};
+  return h > w ? std::pair{s, s * h / w} : std::pair{s * w / h, s};
+}
+
+void ResizeShape(const Attrs& attrs, std::vector<Shape>* in, std::vector<Shape>* out) {
+  if (!(*in)[0].is_known()) return;
+  const ImageDims d = HwcDims(attrs, (*in)[0], "HWC");
+  const auto [w, h] = ResizedSize(attrs, d.h, d.w);
+  MX_CHECK(w > 0 && h > 0, ValueError)
+      << attrs.op->name << ": the output size " << w << "x" << h << " must be positive";
+  AssignShape(attrs, "output", &(*out)[0], d.batched ? Shape{d.n, h, w, d.c} : Shape{h, w, d.c});
+}
+
+void Uint8OrFloat32(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+  SameType(attrs, in, out);
+  const int t = (*out)[0];
+  MX_CHECK(t < 0 || t == kU8 || t == kF32, TypeError)
+      << attrs.op->name << ": data must be uint8 or float32, got "
+      << DTypeName(static_cast<DType>(t));
+}
+
+template <typename T>
+void ResizeImages(const Attrs& attrs, const TBlob& in, const TBlob& out) {
+  const Shape& s = in.shape;
+  const int o = s.ndim() - 3;
+  const int64_t n = o ? s[0] : 1, h = s[o], w = s[o + 1], c = s[o + 2];
+  const int64_t oh = out.shape[o], ow = out.shape[o + 1];
+  const auto interp = static_cast<io::Interp>(attrs.param<ResizeParam>().interp);
+  ParallelFor(n, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      io::ImageT<T> img(h, w, c);
+      const T* src = in.data<T>() + i * h * w * c;
+      std::copy(src, src + h * w * c, img.data.begin());
+      const io::ImageT<T> r = io::ImResize(img, ow, oh, interp);
+      std::copy(r.data.begin(), r.data.end(), out.data<T>() + i * oh * ow * c);
+    }
+  });
+}
+
+void ResizeKernel(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+                  std::span<const OpReq>, std::span<const TBlob> out) {
+  if (in[0].dtype == DType::kUint8) {
+    ResizeImages<uint8_t>(attrs, in[0], out[0]);
+  } else {
+    ResizeImages<float>(attrs, in[0], out[0]);
+  }
+}
+
+/*! \brief Nearest-neighbour 2x upscaling of an HWC image: each pixel repeated 2 x 2. */
+std::vector<double> Repeat2x(const std::vector<double>& x, int64_t h, int64_t w, int64_t c) {
+  std::vector<double> y(static_cast<size_t>(4 * h * w * c));
+  for (int64_t r = 0; r < 2 * h; ++r)
+    for (int64_t q = 0; q < 2 * w; ++q)
+      for (int64_t k = 0; k < c; ++k)
+        y[(r * 2 * w + q) * c + k] = x[((r / 2) * w + q / 2) * c + k];
+  return y;
+}
+
 const bool kRegistered = [] {
   Registry::Add("_image_to_tensor")
       .Describe(
@@ -359,6 +448,36 @@ const bool kRegistered = [] {
                .expected = [](const Values& in) {
                  return Values{NormalizeExpected(in[0], 2, 3, {0.25}, {0.5})};
                }});
+
+  Registry::Add("_image_resize")
+      .Describe(
+          "Resizes an HWC image (or NHWC batch) of uint8 or float32 to size (OpenCV's "
+          "interpolation; uint8 rounds).")
+      .Param<ResizeParam>()
+      .Inputs({"data"})
+      .InferShape(ResizeShape)
+      .InferType(Uint8OrFloat32)
+      .Kernel("reference", ResizeKernel)
+      // No Gradient, as MXNet's: the input is an image, not a parameter.
+      .Sample(
+          {.attrs = {{"size", "(4, 6)"}, {"interp", "0"}},
+           .inputs = {Shape{3, 2, 2}},
+           .ranges = {{0, 255}},
+           .expected = [](const Values& in) { return Values{Repeat2x(Truncated(in[0]), 3, 2, 2)}; },
+           .dtypes = {DType::kUint8}})
+      .Sample({.attrs = {{"size", "(4,)"}, {"keep_ratio", "true"}, {"interp", "0"}},
+               .inputs = {Shape{2, 2, 3, 1}},
+               .expected =
+                   [](const Values& in) {
+                     const size_t half = in[0].size() / 2;
+                     std::vector<double> a(in[0].begin(), in[0].begin() + half);
+                     std::vector<double> b(in[0].begin() + half, in[0].end());
+                     std::vector<double> y = AsFloat32(Repeat2x(a, 2, 3, 1));
+                     for (double v : AsFloat32(Repeat2x(b, 2, 3, 1)))
+                       y.push_back(v);
+                     return Values{y};
+                   },
+               .dtypes = {DType::kFloat32}});
 
   RegisterFlip("_image_flip_left_right", true);
   RegisterFlip("_image_flip_top_bottom", false);

@@ -83,40 +83,10 @@ Normalize = _cpp.Normalize
 Cast = _cpp.Cast
 
 
-class Resize(Block):
-    """Resize an image or a batch of image NDArray to the given size.
-
-    Parameters
-    ----------
-    size : int or tuple of (W, H)
-        Size of output image.
-    keep_ratio : bool
-        Whether to resize the short edge or both edges to `size`, if size is give as an
-        integer.
-    interpolation : int
-        Interpolation method for resizing. By default uses bilinear interpolation
-        (0 nearest, 1 bilinear, 2 cubic, 3 area).
-    """
-
-    def __init__(self, size, keep_ratio=False, interpolation=1):
-        super().__init__()
-        self._keep = keep_ratio
-        self._size = size
-        self._interpolation = interpolation
-
-    def forward(self, x):
-        h, w = x.shape[-3], x.shape[-2]
-        if isinstance(self._size, numbers.Number):
-            s = int(self._size)
-            if not self._keep:
-                new_w, new_h = s, s
-            elif h > w:
-                new_w, new_h = s, s * h // w
-            else:
-                new_w, new_h = s * w // h, s
-        else:
-            new_w, new_h = _pair(self._size, "Resize")
-        return _core._image_resize(x, new_w, new_h, self._interpolation)
+# Resize(size, keep_ratio=False, interpolation=1): "Resize an image or a batch of image NDArray
+# to the given size": size is an int or (W, H); keep_ratio resizes the short edge to an int
+# size; interpolation 0 nearest, 1 bilinear, 2 cubic, 3 area.
+Resize = _cpp.Resize
 
 
 class CropResize(Block):
