@@ -1,9 +1,9 @@
 """Image transforms (MXNet 1.x's gluon.data.vision.transforms), computed by mixnet's C++
 image kernels (mixnet/io/image.h). Inputs are HWC images (or NHWC batches) as NDArrays, uint8
-or float32, except Normalize (CHW / NCHW float32). ToTensor, Normalize, Cast and the random
-flips are C++ HybridBlocks over MXNet's image ops (mx.nd.image.*), so they hybridize, record
-under autograd and run in a DataLoader's workers without the GIL; the random transforms draw
-from the generator that mx.random.seed seeds."""
+or float32, except Normalize (CHW / NCHW float32). ToTensor, Normalize, Cast, Resize and the
+random flips are C++ HybridBlocks over MXNet's image ops (mx.nd.image.*): they hybridize,
+record under autograd and run in a DataLoader's workers without the GIL. The random
+transforms draw from the generator that mx.random.seed seeds."""
 import numbers
 
 from .... import _core
