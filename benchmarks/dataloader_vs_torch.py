@@ -5,8 +5,8 @@ DataLoader over the same uint8 arrays with the same per-sample transform in torc
     python benchmarks/dataloader_vs_torch.py [--batches 100] [--batch-size 128]
 
 Prints batches/s for each and the ratio mixnet / torch at equal num_workers, then the loaders
-without a transform. (ToTensor and Normalize are Python-defined blocks here, so mixnet's
-workers take the GIL per batch; a transform tree of C++ blocks runs without it.) Needs Debian's
+without a transform. (ToTensor, Normalize and their Compose are C++ blocks, so mixnet's
+workers run the transform without the GIL.) Needs Debian's
 dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) and torch.
 """
 import argparse

@@ -33,6 +33,9 @@ std::vector<int> ToInts(nb::handle h);
 const char* GradReqName(autograd::GradReq req);
 /*! \brief MXNet's prefix= and params= (a ParameterDict or None). */
 gluon::BlockArgs ToBlockArgs(nb::handle prefix, nb::handle params);
+/*! \brief The prefix= and params= keyword arguments of a bound block's __init__. */
+#define MIXNET_PY_BLOCK_ARGS \
+  nb::arg("prefix").none() = nb::none(), nb::arg("params").none() = nb::none()
 /*! \brief None or a float. */
 std::optional<double> ToOptionalFloat(nb::handle h);
 
@@ -51,5 +54,17 @@ nb::object OutputsToPython(std::vector<NDArray> outputs);
  * created in C++ (a hook's or a container's child).
  */
 nb::object BlockToPython(gluon::Block& block);
+
+/*! \brief A layer whose constructor takes only prefix= and params=. */
+template <typename T, typename Base = gluon::HybridBlock>
+void BindPlain(nb::module_& m, const char* name, const char* doc) {
+  nb::class_<T, Base>(m, name, doc)
+      .def(
+          "__init__",
+          [](T* self, nb::handle prefix, nb::handle params) {
+            new (self) T(ToBlockArgs(prefix, params));
+          },
+          MIXNET_PY_BLOCK_ARGS);
+}
 
 }  // namespace mixnet::python

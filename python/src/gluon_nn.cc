@@ -20,9 +20,6 @@ using gluon::HybridBlock;
 
 namespace {
 
-#define MIXNET_PY_BLOCK_ARGS \
-  nb::arg("prefix").none() = nb::none(), nb::arg("params").none() = nb::none()
-
 /*! \brief Options `O` (a BlockArgs) with prefix= and params= filled. */
 template <typename O>
 O With(nb::handle prefix, nb::handle params) {
@@ -221,18 +218,6 @@ void BindNorm(nb::module_& m, const char* name, const char* doc, int axis, bool 
           nb::arg("axis") = axis, nb::arg("epsilon") = 1e-5, nb::arg("center") = true,
           nb::arg("scale") = scale, nb::arg("beta_initializer").none() = "zeros",
           nb::arg("gamma_initializer").none() = "ones", nb::arg("in_channels") = 0,
-          MIXNET_PY_BLOCK_ARGS);
-}
-
-/*! \brief A layer whose constructor takes only prefix= and params=. */
-template <typename T, typename Base = HybridBlock>
-void BindPlain(nb::module_& m, const char* name, const char* doc) {
-  nb::class_<T, Base>(m, name, doc)
-      .def(
-          "__init__",
-          [](T* self, nb::handle prefix, nb::handle params) {
-            new (self) T(ToBlockArgs(prefix, params));
-          },
           MIXNET_PY_BLOCK_ARGS);
 }
 

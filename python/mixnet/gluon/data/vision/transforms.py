@@ -1,8 +1,9 @@
 """Image transforms (MXNet 1.x's gluon.data.vision.transforms), computed by mixnet's C++
 image kernels (mixnet/io/image.h). Inputs are HWC images (or NHWC batches) as NDArrays, uint8
-or float32, except Normalize (CHW / NCHW float32). ToTensor, Normalize and Cast are
-HybridBlocks that fall back to mx.nd ops inside a hybridized trace or under autograd; the
-random transforms draw from the generator that mx.random.seed seeds."""
+or float32, except Normalize (CHW / NCHW float32). ToTensor, Normalize, Cast, Resize and the
+random flips are C++ HybridBlocks over MXNet's image ops (mx.nd.image.*): they hybridize,
+record under autograd and run in a DataLoader's workers without the GIL. The random
+transforms draw from the generator that mx.random.seed seeds."""
 import numbers
 
 from .... import _core
@@ -24,14 +25,32 @@ def _pair(size, name):
     return tuple(int(s) for s in size)
 
 
+_cpp = _core.transforms
+
+
+def _is_cpp_hybrid(block):
+    """A C++ HybridBlock class (bound in mixnet._core), not a Python-defined one."""
+    return isinstance(block, HybridBlock) and type(block).__module__.startswith("mixnet._core")
+
+
 class Compose:
     """Sequentially composes multiple transforms.
+
+    When every transform is a C++ HybridBlock (ToTensor, Normalize, Cast, the random flips,
+    gluon.nn layers), Compose is a C++ HybridSequential: it hybridizes, and a DataLoader's
+    workers run it without the GIL. Otherwise the transforms are called in turn in Python.
 
     Parameters
     ----------
     transforms : list of transform Blocks.
         The list of transforms to be composed.
     """
+
+    def __new__(cls, transforms):
+        transforms = list(transforms)
+        if transforms and all(_is_cpp_hybrid(t) for t in transforms):
+            return _cpp.Compose(transforms)
+        return super().__new__(cls)
 
     def __init__(self, transforms):
         self._transforms = list(transforms)
@@ -42,117 +61,32 @@ class Compose:
         return (x,) + args if args else x
 
 
-class Cast(HybridBlock):
-    """Cast inputs to a specific data type
-
-    Parameters
-    ----------
-    dtype : str, default 'float32'
-        The target data type, in string or `numpy.dtype`.
-    """
-
-    def __init__(self, dtype="float32"):
-        super().__init__()
-        self._dtype = dtype
-
-    def hybrid_forward(self, F, x):
-        return F.cast(x, dtype=self._dtype)
+def _compose_call(self, x, *args, _call=_cpp.Compose.__call__):
+    # As the Python Compose: extra arguments (a sample's label) pass through untouched.
+    out = _call(self, x)
+    return (out,) + args if args else out
 
 
-class ToTensor(HybridBlock):
-    """Converts an image NDArray or batch of image NDArray to a tensor NDArray.
-
-    Converts an image NDArray of shape (H x W x C) in the range [0, 255] to a float32 tensor
-    NDArray of shape (C x H x W) in the range [0, 1]. If batch input, converts a batch image
-    NDArray of shape (N x H x W x C) in the range [0, 255] to a float32 tensor NDArray of
-    shape (N x C x H x W).
-    """
-
-    def hybrid_forward(self, F, x):
-        if _core._image_kernels_usable():
-            return _core._image_to_tensor(x if x.dtype in ("uint8", "float32")
-                                          else x.astype("float32"))
-        axes = (2, 0, 1) if len(x.shape) == 3 else (0, 3, 1, 2)
-        return F.transpose(F.cast(x, dtype="float32"), axes=axes) / 255.0
+_cpp.Compose.__call__ = _compose_call
 
 
-class Normalize(HybridBlock):
-    """Normalize an tensor of shape (C x H x W) or (N x C x H x W) with mean and standard
-    deviation.
-
-    Given mean `(m1, ..., mn)` and std `(s1, ..., sn)` for `n` channels, this transform
-    normalizes each channel of the input tensor with::
-
-        output[i] = (input[i] - mi) / si
-
-    If mean or std is scalar, the same value will be applied to all channels.
-
-    Parameters
-    ----------
-    mean : float or tuple of floats
-        The mean values.
-    std : float or tuple of floats
-        The standard deviation values.
-    """
-
-    def __init__(self, mean=0.0, std=1.0):
-        super().__init__()
-        self._mean = tuple(mean) if isinstance(mean, (list, tuple)) else (mean,)
-        self._std = tuple(std) if isinstance(std, (list, tuple)) else (std,)
-
-    def hybrid_forward(self, F, x):
-        if _core._image_kernels_usable() and x.dtype == "float32":
-            return _core._image_normalize(x, [float(m) for m in self._mean],
-                                          [float(s) for s in self._std])
-        if len(self._mean) == 1 and len(self._std) == 1:
-            return (x - self._mean[0]) / self._std[0]
-        axis = 0 if len(x.shape) == 3 else 1
-        channels = x.shape[axis]
-        mean = self._mean * channels if len(self._mean) == 1 else self._mean
-        std = self._std * channels if len(self._std) == 1 else self._std
-        if len(mean) != channels or len(std) != channels:
-            raise ValueError(f"Normalize: {len(mean)} means and {len(std)} stds for an input "
-                             f"of {channels} channels (shape {x.shape})")
-        parts = F.split(x, num_outputs=channels, axis=axis)
-        if channels == 1:
-            parts = [parts]
-        return F.concat(*[(p - m) / s for p, m, s in zip(parts, mean, std)], dim=axis)
+# ToTensor: "Converts an image NDArray or batch of image NDArray to a tensor NDArray.
+# Converts an image NDArray of shape (H x W x C) in the range [0, 255] to a float32 tensor
+# NDArray of shape (C x H x W) in the range [0, 1]. If batch input, converts a batch image
+# NDArray of shape (N x H x W x C) to a float32 tensor NDArray of shape (N x C x H x W)."
+ToTensor = _cpp.ToTensor
+# Normalize(mean=0.0, std=1.0): "Normalize an tensor of shape (C x H x W) or (N x C x H x W)
+# with mean and standard deviation: output[i] = (input[i] - mi) / si. If mean or std is
+# scalar, the same value will be applied to all channels."
+Normalize = _cpp.Normalize
+# Cast(dtype='float32'): "Cast inputs to a specific data type", a name or a numpy dtype.
+Cast = _cpp.Cast
 
 
-class Resize(Block):
-    """Resize an image or a batch of image NDArray to the given size.
-
-    Parameters
-    ----------
-    size : int or tuple of (W, H)
-        Size of output image.
-    keep_ratio : bool
-        Whether to resize the short edge or both edges to `size`, if size is give as an
-        integer.
-    interpolation : int
-        Interpolation method for resizing. By default uses bilinear interpolation
-        (0 nearest, 1 bilinear, 2 cubic, 3 area).
-    """
-
-    def __init__(self, size, keep_ratio=False, interpolation=1):
-        super().__init__()
-        self._keep = keep_ratio
-        self._size = size
-        self._interpolation = interpolation
-
-    def forward(self, x):
-        h, w = x.shape[-3], x.shape[-2]
-        if isinstance(self._size, numbers.Number):
-            s = int(self._size)
-            if not self._keep:
-                new_w, new_h = s, s
-            elif h > w:
-                new_w, new_h = s, s * h // w
-            else:
-                new_w, new_h = s * w // h, s
-        else:
-            new_w, new_h = _pair(self._size, "Resize")
-        return _core._image_resize(x, new_w, new_h, self._interpolation)
+# Resize(size, keep_ratio=False, interpolation=1): "Resize an image or a batch of image NDArray
+# to the given size": size is an int or (W, H); keep_ratio resizes the short edge to an int
+# size; interpolation 0 nearest, 1 bilinear, 2 cubic, 3 area.
+Resize = _cpp.Resize
 
 
 class CropResize(Block):
@@ -231,29 +165,9 @@ class RandomResizedCrop(Block):
         return image.random_size_crop(x, *self._args)[0]
 
 
-class _RandomFlip(Block):
-    def __init__(self, horizontal):
-        super().__init__()
-        self._horizontal = horizontal
-
-    def forward(self, x):
-        if image.image._uniform(0, 1) < 0.5:
-            return _core._image_flip(x, self._horizontal)
-        return x
-
-
-class RandomFlipLeftRight(_RandomFlip):
-    """Randomly flip the input image left to right with a probability of 0.5."""
-
-    def __init__(self):
-        super().__init__(True)
-
-
-class RandomFlipTopBottom(_RandomFlip):
-    """Randomly flip the input image top to bottom with a probability of 0.5."""
-
-    def __init__(self):
-        super().__init__(False)
+# Randomly flip the input image left to right (top to bottom) with a probability of 0.5.
+RandomFlipLeftRight = _cpp.RandomFlipLeftRight
+RandomFlipTopBottom = _cpp.RandomFlipTopBottom
 
 
 class _RandomColor(Block):
