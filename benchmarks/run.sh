@@ -19,6 +19,11 @@ if "$PY_VENV/bin/python" -c "import mixnet" 2>/dev/null; then
   echo
   echo "== per-op dispatch from Python: mixnet vs NumPy, PyTorch, MXNet 1.9.1"
   MXNET_PYTHON="$MXNET_VENV/bin/python" "$PY_VENV/bin/python" benchmarks/python_dispatch.py
+  echo
+  echo "== data: ImageRecordIter vs MXNet 1.9.1 and PIL; DataLoader vs PyTorch; data waits in training"
+  MIXNET_MXNET_PYTHON="$MXNET_VENV/bin/python" "$PY_VENV/bin/python" benchmarks/image_record_iter_vs_mxnet.py
+  "$PY_VENV/bin/python" benchmarks/dataloader_vs_torch.py
+  "$PY_VENV/bin/python" benchmarks/dataloader_wait.py
 else
   echo
   echo "== Python dispatch skipped: install the package (scripts/test.sh does) into $PY_VENV"
