@@ -166,6 +166,20 @@ void BindGluonData(nb::module_& root) {
       },
       nb::arg("src"), nb::arg("index"), "Rows `index` of `src` stacked into a new array.");
 
+  m.def(
+      "native_batch",
+      [](std::vector<NDArray> arrays, std::vector<int64_t> rows, gluon::BlockPtr transform) {
+        NativeJob job;  // one batch, in this thread (num_workers=0), without the GIL
+        job.arrays = std::move(arrays);
+        job.batches.push_back(std::move(rows));
+        job.transform = std::move(transform);
+        nb::gil_scoped_release release;
+        return job.Batch(0);
+      },
+      nb::arg("arrays"), nb::arg("rows"), nb::arg("transform").none() = nb::none(),
+      "Rows `rows` of each array stacked, the first field through `transform` per sample (a "
+      "tree of C++ blocks): what a native loader's worker makes, in the calling thread.");
+
   nb::class_<NativeLoader> native(m, "_NativeBatchLoader",
                                   "Batches gathered from host arrays by worker threads.");
   native

@@ -183,8 +183,6 @@ class DataLoader:
 
     def _same_thread_iter(self):
         source = self._native_source() if self._native else None
-        if source is not None and source[2] is not None:
-            source = None  # transformed samples: made here, in Python
         for batch in self._batch_sampler:
             if source is not None:
                 out = _gather(source, batch)
@@ -201,11 +199,12 @@ class DataLoader:
 
 
 def _gather(source, batch):
-    """The default batch of rows `batch` of a native source, gathered in C++."""
-    arrays, index, _ = source
+    """The default batch of rows `batch` of a native source, gathered (and the first field
+    transformed, by a tree of C++ blocks) in C++ without the GIL."""
+    arrays, index, transform = source
     if index is not None:
         batch = [index[i] for i in batch]
-    out = [_core.data.gather_rows(a, batch) for a in arrays]
+    out = _core.data.native_batch(arrays, batch, transform)
     return out[0] if len(out) == 1 else out
 
 
