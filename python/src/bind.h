@@ -41,6 +41,12 @@ Context ToContext(nb::handle h);
 Context DefaultContext();
 /*! \brief A dtype from a name, a NumPy dtype or type (np.float32), or None (float32). */
 DType ToDType(nb::handle h);
+/*! \brief A shape from an int or a sequence of ints; TypeError for anything else. */
+Shape ShapeFrom(nb::handle h);
+/*! \brief MXNet 1.x's spelling of a shape: a tuple, () when unknown, 0 for an unknown dim. */
+nb::tuple ShapeToTuple(const Shape& s);
+/*! \brief numpy, imported once (never released: the interpreter may be gone at exit). */
+nb::handle NumpyModule();
 /*! \brief NumPy's dtype object for `t` (bfloat16 has none: its name). */
 nb::object DTypeToNumpy(DType t);
 

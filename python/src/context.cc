@@ -21,13 +21,35 @@ std::string DeviceTypeName(const Context& c) {
   return s.substr(0, s.find('('));
 }
 
-// The numpy module, imported on first use and never released (a global nb::object would be
-// released after the interpreter is gone).
-nb::handle Numpy() {
+}  // namespace
+
+nb::handle NumpyModule() {
   static nb::handle numpy = nb::module_::import_("numpy").release();
   return numpy;
 }
-}  // namespace
+
+Shape ShapeFrom(nb::handle h) {
+  std::vector<int64_t> dims;
+  if (PyLong_Check(h.ptr())) {
+    dims.push_back(nb::cast<int64_t>(h));
+  } else {
+    MX_CHECK(PySequence_Check(h.ptr()) && !nb::isinstance<nb::str>(h), TypeError)
+        << "shape: expected an int or a tuple of ints, got " << nb::str(h.type()).c_str();
+    for (nb::handle d : nb::borrow<nb::sequence>(h))
+      dims.push_back(nb::cast<int64_t>(d));
+  }
+  return Shape(std::span<const int64_t>(dims));
+}
+
+nb::tuple ShapeToTuple(const Shape& s) {
+  // Built directly: `x.shape` is on every training loop's path.
+  const int n = s.ndim() < 0 ? 0 : s.ndim();
+  PyObject* t = PyTuple_New(n);
+  if (t == nullptr) throw nb::python_error();
+  for (int i = 0; i < n; ++i)
+    PyTuple_SET_ITEM(t, i, PyLong_FromLongLong(s[i] < 0 ? 0 : s[i]));
+  return nb::steal<nb::tuple>(t);
+}
 
 Context DefaultContext() {
   return t_context_stack.empty() ? Context::cpu() : t_context_stack.back();
@@ -51,14 +73,14 @@ DType ToDType(nb::handle h) {
     return static_cast<DType>(flag);
   }
   // np.float32 (a type) or np.dtype('float32'): numpy names them.
-  nb::object name = Numpy().attr("dtype")(h).attr("name");
+  nb::object name = NumpyModule().attr("dtype")(h).attr("name");
   return DTypeFromName(nb::cast<std::string>(name));
 }
 
 nb::object DTypeToNumpy(DType t) {
   if (t == DType::kBFloat16) return nb::str("bfloat16");
-  if (t == DType::kBool) return Numpy().attr("bool_");  // np.bool is gone in NumPy 1.24
-  return Numpy().attr(DTypeName(t));  // MXNet's .dtype is the scalar type (np.float32)
+  if (t == DType::kBool) return NumpyModule().attr("bool_");  // np.bool is gone in NumPy 1.24
+  return NumpyModule().attr(DTypeName(t));  // MXNet's .dtype is the scalar type (np.float32)
 }
 
 namespace {

@@ -100,7 +100,8 @@ Shape ToParamShape(nb::handle h) {
   return Shape(std::span<const int64_t>(dims));
 }
 
-nb::tuple ShapeToTuple(const Shape& s) {
+// A parameter's shape as given: unlike ShapeToTuple (bind.h), negative dims stay as they are.
+nb::tuple ParamShapeTuple(const Shape& s) {
   nb::list l;
   for (int i = 0; i < s.ndim(); ++i)
     l.append(s[i]);
@@ -158,7 +159,7 @@ void BindParameters(nb::module_& m) {
           "shape",
           [](const Parameter& p) -> nb::object {
             if (p.shape().ndim() == 0 && !p.initialized()) return nb::none();
-            return ShapeToTuple(p.shape());
+            return ParamShapeTuple(p.shape());
           },
           [](Parameter& p, nb::handle s) { p.SetShape(ToParamShape(s)); })
       .def_prop_rw(

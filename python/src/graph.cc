@@ -46,26 +46,6 @@ nb::dict ArrayDict(const std::map<std::string, NDArray>& arrays) {
   return d;
 }
 
-Shape ShapeFrom(nb::handle h) {
-  std::vector<int64_t> dims;
-  if (PyLong_Check(h.ptr())) {
-    dims.push_back(nb::cast<int64_t>(h));
-  } else {
-    MX_CHECK(PySequence_Check(h.ptr()) && !nb::isinstance<nb::str>(h), TypeError)
-        << "shape: expected an int or a tuple of ints, got " << nb::str(h.type()).c_str();
-    for (nb::handle d : nb::borrow<nb::sequence>(h))
-      dims.push_back(nb::cast<int64_t>(d));
-  }
-  return Shape(std::span<const int64_t>(dims));
-}
-
-nb::tuple ShapeToTuple(const Shape& s) {
-  nb::list l;
-  for (int i = 0; i < s.ndim(); ++i)
-    l.append(s[i] < 0 ? 0 : s[i]);
-  return nb::tuple(l);
-}
-
 std::unordered_map<std::string, Shape> ShapeMapFrom(nb::handle dict) {
   std::unordered_map<std::string, Shape> out;
   if (dict.is_none()) return out;

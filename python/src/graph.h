@@ -25,10 +25,6 @@ nb::list ArrayList(const std::vector<NDArray>& arrays);
 /*! \brief name -> NDArray as a Python dict, in the map's order. */
 nb::dict ArrayDict(const std::map<std::string, NDArray>& arrays);
 
-/*! \brief A shape from an int or a sequence of ints. */
-Shape ShapeFrom(nb::handle h);
-/*! \brief MXNet 1.x's spelling of a shape: a tuple, () when unknown, 0 for an unknown dim. */
-nb::tuple ShapeToTuple(const Shape& s);
 /*! \brief {name: shape} from a dict of name -> int sequence. */
 std::unordered_map<std::string, Shape> ShapeMapFrom(nb::handle dict);
 

@@ -18,25 +18,6 @@
 
 namespace mixnet::python {
 
-Shape ToShape(nb::handle h) {
-  std::vector<int64_t> dims;
-  if (PyLong_Check(h.ptr())) {
-    dims.push_back(nb::cast<int64_t>(h));
-  } else {
-    for (nb::handle d : nb::borrow<nb::sequence>(h))
-      dims.push_back(nb::cast<int64_t>(d));
-  }
-  return Shape(std::span<const int64_t>(dims));
-}
-
-nb::tuple ShapeTuple(const Shape& s) {
-  PyObject* t = PyTuple_New(s.ndim());
-  if (t == nullptr) throw nb::python_error();
-  for (int i = 0; i < s.ndim(); ++i)
-    PyTuple_SET_ITEM(t, i, PyLong_FromLongLong(s[i]));
-  return nb::steal<nb::tuple>(t);
-}
-
 std::string ScalarString(nb::handle v) {
   if (PyFloat_Check(v.ptr())) {
     char buf[32];
@@ -57,11 +38,6 @@ bool IsScalar(nb::handle v) {
 NDArray* AsNDArray(nb::handle h) {
   NDArray* a = nullptr;
   return nb::try_cast<NDArray*>(h, a) ? a : nullptr;
-}
-
-nb::handle NumpyModule() {
-  static nb::handle numpy = nb::module_::import_("numpy").release();
-  return numpy;
 }
 
 namespace {
@@ -116,7 +92,7 @@ nb::object AsNumpy(const NDArray& a) {
   MX_CHECK(a.dtype() != DType::kBFloat16, TypeError)
       << "asnumpy: NumPy has no bfloat16; astype('float32') first";
   static nb::handle empty = nb::object(NumpyModule().attr("empty")).release();
-  nb::object out = empty(ShapeTuple(a.shape()), DTypeToNumpy(a.dtype()));
+  nb::object out = empty(ShapeToTuple(a.shape()), DTypeToNumpy(a.dtype()));
   if (a.Size() == 0) return out;
   WaitForArray(a);
   Py_buffer view;
@@ -180,7 +156,7 @@ void BindNDArray(nb::module_& m) {
   nb::class_<NDArray> cls(m, "NDArray",
                           "An n-dimensional array on a context, computed asynchronously by the "
                           "engine (mx.nd.NDArray).");
-  cls.def_prop_ro("shape", [](const NDArray& a) { return ShapeTuple(a.shape()); })
+  cls.def_prop_ro("shape", [](const NDArray& a) { return ShapeToTuple(a.shape()); })
       .def_prop_ro("dtype", [](const NDArray& a) { return DTypeToNumpy(a.dtype()); })
       .def_prop_ro("context", &NDArray::ctx)
       .def_prop_ro("ctx", &NDArray::ctx)
@@ -258,13 +234,13 @@ void BindNDArray(nb::module_& m) {
   m.def(
       "empty",
       [](nb::handle shape, nb::handle ctx, nb::handle dtype) {
-        return NDArray::Empty(ToShape(shape), ToDType(dtype), ToContext(ctx));
+        return NDArray::Empty(ShapeFrom(shape), ToDType(dtype), ToContext(ctx));
       },
       nb::arg("shape"), nb::arg("ctx").none() = nb::none(), nb::arg("dtype").none() = nb::none());
   m.def(
       "full",
       [](nb::handle shape, double value, nb::handle ctx, nb::handle dtype) {
-        return NDArray::Full(ToShape(shape), value, ToDType(dtype), ToContext(ctx));
+        return NDArray::Full(ShapeFrom(shape), value, ToDType(dtype), ToContext(ctx));
       },
       nb::arg("shape"), nb::arg("val"), nb::arg("ctx").none() = nb::none(),
       nb::arg("dtype").none() = nb::none());

@@ -1,5 +1,5 @@
 // Conversions shared by the NDArray binding files (ndarray.cc, ndarray_index.cc,
-// ndarray_io.cc): shapes as tuples, scalars as attribute strings, array-likes as NDArrays.
+// ndarray_io.cc): scalars as attribute strings, array-likes as NDArrays.
 #pragma once
 
 #include <string>
@@ -8,18 +8,12 @@
 
 namespace mixnet::python {
 
-/*! \brief A shape from an int or a sequence of ints. */
-Shape ToShape(nb::handle h);
-/*! \brief A shape as a Python tuple. */
-nb::tuple ShapeTuple(const Shape& s);
 /*! \brief The NDArray `h` holds, or null. */
 NDArray* AsNDArray(nb::handle h);
 /*! \brief True for Python and NumPy numbers (numbers.Number), bools included. */
 bool IsScalar(nb::handle v);
 /*! \brief A number as an op's `scalar` attribute. */
 std::string ScalarString(nb::handle v);
-/*! \brief numpy, imported once. */
-nb::handle NumpyModule();
 /*!
  * \brief A new NDArray copying an array-like (NumPy array, list, NumPy scalar) converted to
  * `dtype` on `ctx`; bfloat16 goes through float32.
