@@ -13,7 +13,8 @@ PACKAGES=(build-essential cmake ninja-build ccache clang-format
           nlohmann-json3-dev  # symbol JSON
           zlib1g-dev dataset-fashion-mnist  # the examples' gzipped idx files
           pkg-config libturbojpeg0-dev libpng-dev  # image codecs (mx.image, record files)
-          python3-pil)  # a reference decoder in the image tests
+          python3-pil  # a reference decoder in the image tests
+          wamerican)  # /usr/share/dict/words: the char-LSTM example's default text
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
