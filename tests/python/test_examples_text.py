@@ -40,6 +40,14 @@ def test_bptt_windows_shift_targets_and_continue_streams():
     np.testing.assert_array_equal(inputs[:, 1], np.arange(11, 21))
 
 
+def test_epoch_windows_continue_and_wrap():
+    data = char_lstm.batchify(np.arange(22), 2)  # 3 windows of bptt 4
+    first = [x[0, 0] for x, _ in char_lstm.epoch_windows(data, 4, max_batches=2, epoch=1)]
+    second = [x[0, 0] for x, _ in char_lstm.epoch_windows(data, 4, max_batches=2, epoch=2)]
+    assert first == [0, 4] and second == [8, 0]  # epoch 2 goes on from window 3, then wraps
+    assert len(char_lstm.epoch_windows(data, 4, max_batches=0)) == 3
+
+
 def test_split_blocks_and_vocab():
     ids = np.arange(100)
     train, val = char_lstm.split_blocks(ids, val_fraction=0.25, block=10)
@@ -163,3 +171,5 @@ def test_recommender_tiny_run():
     assert rand_hr == pytest.approx(10 / 101, abs=1e-4)
     assert pop_hr > rand_hr
     assert hr > 1.5 * rand_hr and 0 < ndcg <= hr, out
+    timings = re.compile(r", [\d.]+s, \d+ pairs/s")  # timings differ between runs
+    assert timings.sub("", _run("recommender", "--tiny")) == timings.sub("", out)  # seeded

@@ -78,6 +78,16 @@ def bptt_windows(data, bptt):
         yield data[t:t + n], data[t + 1:t + 1 + n]
 
 
+def epoch_windows(data, bptt, max_batches=0, epoch=1):
+    """The windows an epoch trains on: all of them, or max_batches of them that continue where
+    the previous epoch stopped (wrapping around), so that short epochs still cover the text."""
+    windows = list(bptt_windows(data, bptt))
+    if not max_batches or max_batches >= len(windows):
+        return windows
+    start = (epoch - 1) * max_batches
+    return [windows[(start + k) % len(windows)] for k in range(max_batches)]
+
+
 def unigram_cross_entropy(train_ids, eval_ids, vocab_size):
     """Mean cross-entropy (nats per character) on eval_ids of the add-one-smoothed character
     frequencies of train_ids: the baseline a model must beat by using context."""
@@ -107,16 +117,15 @@ class CharLSTM(gluon.HybridBlock):
         return self.decoder(out), h, c
 
 
-def run_epoch(model, data, bptt, loss_fn, trainer=None, clip=0.0, max_batches=0, ctx=None):
-    """One pass over batchified data; trains when trainer is given. Returns (mean cross-entropy
-    in nats per character, characters seen, seconds)."""
+def run_epoch(model, windows, loss_fn, trainer=None, clip=0.0, ctx=None):
+    """One pass over (inputs, targets) windows of a batchified text, the LSTM state carried
+    from one to the next; trains when trainer is given. Returns (mean cross-entropy in nats per
+    character, characters seen, seconds)."""
     vocab = model.embedding.weight.shape[0]
-    states = model.begin_state(data.shape[1], ctx=ctx)
+    states = model.begin_state(windows[0][0].shape[1], ctx=ctx)
     params = [p for p in model.collect_params().values() if p.grad_req != "null"]
     total, count, start = nd.zeros((1,), ctx=ctx), 0, time.time()
-    for i, (x, y) in enumerate(bptt_windows(data, bptt)):
-        if max_batches and i >= max_batches:
-            break
+    for x, y in windows:
         x, y = nd.array(x, ctx=ctx), nd.array(y, ctx=ctx)
         states = [s.detach() for s in states]  # truncate: gradients stop at the window start
         if trainer is None:
@@ -167,12 +176,14 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64, help="parallel streams")
     p.add_argument("--bptt", type=int, default=64, help="truncated BPTT window (time steps)")
     p.add_argument("--embed", type=int, default=32, help="character embedding size")
-    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--dropout", type=float, default=0.0, help="between LSTM layers")
     p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     p.add_argument("--clip", type=float, default=1.0, help="global gradient-norm bound (0: off)")
-    p.add_argument("--max-batches", type=int, default=0, help="train windows per epoch (0: all)")
+    p.add_argument("--max-batches", type=int, default=60,
+                   help="training windows per epoch, continuing where the last epoch stopped "
+                   "(0: the whole text)")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--sample-length", type=int, default=200)
     p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature")
@@ -216,9 +227,9 @@ def main(argv=None):
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
 
     for epoch in range(1, args.epochs + 1):
-        tr, seen, secs = run_epoch(model, train, args.bptt, loss_fn, trainer, args.clip,
-                                   args.max_batches, ctx)
-        va, _, _ = run_epoch(model, val, args.bptt, loss_fn, ctx=ctx)
+        windows = epoch_windows(train, args.bptt, args.max_batches, epoch)
+        tr, seen, secs = run_epoch(model, windows, loss_fn, trainer, args.clip, ctx)
+        va, _, _ = run_epoch(model, list(bptt_windows(val, args.bptt)), loss_fn, ctx=ctx)
         print(f"epoch {epoch}: train perplexity {math.exp(tr):.3f} ({tr / math.log(2):.3f} "
               f"bits/char), validation perplexity {math.exp(va):.3f} ({va / math.log(2):.3f} "
               f"bits/char), {secs:.1f}s, {seen / secs:.0f} chars/s", flush=True)
