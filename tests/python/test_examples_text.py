@@ -48,6 +48,12 @@ def test_epoch_windows_continue_and_wrap():
     assert len(char_lstm.epoch_windows(data, 4, max_batches=0)) == 3
 
 
+def test_tiny_sets_defaults_that_flags_override():
+    args = char_lstm.parse_args(["--tiny", "--epochs", "5"])
+    assert (args.tiny, args.epochs, args.hidden) == (True, 5, 64)
+    assert recommender.parse_args(["--tiny", "--users", "7"]).users == 7
+
+
 def test_split_blocks_and_vocab():
     ids = np.arange(100)
     train, val = char_lstm.split_blocks(ids, val_fraction=0.25, block=10)

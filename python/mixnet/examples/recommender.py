@@ -163,11 +163,11 @@ def parse_args(argv=None):
     p.add_argument("--wd", type=float, default=1e-5, help="weight decay (L2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-hybridize", action="store_true")
-    p.add_argument("--tiny", action="store_true", help="CI setting: 300 users x 400 items")
-    args = p.parse_args(argv)
-    if args.tiny:
-        args.users, args.items, args.factors, args.epochs = 300, 400, 16, 4
-    return args
+    p.add_argument("--tiny", action="store_true",
+                   help="CI setting: 300 users x 400 items, 4 epochs (other flags still apply)")
+    if p.parse_known_args(argv)[0].tiny:  # new defaults; flags given explicitly still win
+        p.set_defaults(users=300, items=400, factors=16, epochs=4)
+    return p.parse_args(argv)
 
 
 def main(argv=None):
