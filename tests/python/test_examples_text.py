@@ -179,3 +179,47 @@ def test_recommender_tiny_run():
     assert hr > 1.5 * rand_hr and 0 < ndcg <= hr, out
     timings = re.compile(r", [\d.]+s, \d+ pairs/s")  # timings differ between runs
     assert timings.sub("", _run("recommender", "--tiny")) == timings.sub("", out)  # seeded
+
+
+# ---- the same example code under MXNet 1.9.1 --------------------------------------------------
+
+MXNET_PYTHON = os.path.expanduser("~/.cache/mixnet/mxnet-1.9.1-venv/bin/python")
+
+
+@pytest.mark.skipif(not os.path.exists(MXNET_PYTHON),
+                    reason=f"MXNet 1.9.1 venv not found ({MXNET_PYTHON})")
+def test_char_lstm_model_is_mxnet_code(tmp_path):
+    """char_lstm.py with its imports switched to mxnet runs under MXNet 1.9.1; the parameters it
+    saves load into mixnet's CharLSTM, which gives MXNet's logits over two windows with the
+    state carried (hybridized on both sides)."""
+    source = open(char_lstm.__file__).read()
+    source = re.sub(r"^(import|from) mixnet", r"\1 mxnet", source, flags=re.M)
+    assert "import mxnet as mx" in source
+    (tmp_path / "char_lstm_mx.py").write_text(source)
+    x = np.random.default_rng(0).integers(11, size=(7, 3))
+    np.save(tmp_path / "x.npy", x)
+    script = """
+import numpy as np, mxnet as mx
+from char_lstm_mx import CharLSTM
+mx.random.seed(1)
+model = CharLSTM(11, 5, 8, 2)
+model.initialize(mx.init.Xavier())
+model.hybridize()
+x = mx.nd.array(np.load("x.npy"))
+states = model.begin_state(3)
+l1, h, c = model(x[0:4], *states)
+l2, h, c = model(x[4:7], h, c)
+np.save("logits.npy", np.concatenate([l1.asnumpy(), l2.asnumpy()]))
+model.save_parameters("model.params")
+"""
+    proc = subprocess.run([MXNET_PYTHON, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    model = char_lstm.CharLSTM(11, 5, 8, 2)
+    model.load_parameters(str(tmp_path / "model.params"))
+    model.hybridize()
+    xs = mx.nd.array(x)
+    l1, h, c = model(xs[0:4], *model.begin_state(3))
+    l2, _, _ = model(xs[4:7], h, c)
+    np.testing.assert_allclose(np.concatenate([l1.asnumpy(), l2.asnumpy()]),
+                               np.load(tmp_path / "logits.npy"), rtol=1e-4, atol=1e-5)
