@@ -186,16 +186,24 @@ def test_recommender_tiny_run():
 MXNET_PYTHON = os.path.expanduser("~/.cache/mixnet/mxnet-1.9.1-venv/bin/python")
 
 
-@pytest.mark.skipif(not os.path.exists(MXNET_PYTHON),
-                    reason=f"MXNet 1.9.1 venv not found ({MXNET_PYTHON})")
+needs_mxnet = pytest.mark.skipif(not os.path.exists(MXNET_PYTHON),
+                                 reason=f"MXNet 1.9.1 venv not found ({MXNET_PYTHON})")
+
+
+def _as_mxnet(module, path):
+    """Writes the example's source with its imports switched from mixnet to mxnet."""
+    source = open(module.__file__).read()
+    source = re.sub(r"^(import|from) mixnet", r"\1 mxnet", source, flags=re.M)
+    assert "import mxnet as mx" in source
+    path.write_text(source)
+
+
+@needs_mxnet
 def test_char_lstm_model_is_mxnet_code(tmp_path):
     """char_lstm.py with its imports switched to mxnet runs under MXNet 1.9.1; the parameters it
     saves load into mixnet's CharLSTM, which gives MXNet's logits over two windows with the
     state carried (hybridized on both sides)."""
-    source = open(char_lstm.__file__).read()
-    source = re.sub(r"^(import|from) mixnet", r"\1 mxnet", source, flags=re.M)
-    assert "import mxnet as mx" in source
-    (tmp_path / "char_lstm_mx.py").write_text(source)
+    _as_mxnet(char_lstm, tmp_path / "char_lstm_mx.py")
     x = np.random.default_rng(0).integers(11, size=(7, 3))
     np.save(tmp_path / "x.npy", x)
     script = """
@@ -223,3 +231,18 @@ model.save_parameters("model.params")
     l2, _, _ = model(xs[4:7], h, c)
     np.testing.assert_allclose(np.concatenate([l1.asnumpy(), l2.asnumpy()]),
                                np.load(tmp_path / "logits.npy"), rtol=1e-4, atol=1e-5)
+
+
+@needs_mxnet
+def test_recommender_runs_under_mxnet(tmp_path):
+    """recommender.py with its imports switched to mxnet trains under MXNet 1.9.1 on the same
+    generated data (same baselines) and also beats random."""
+    _as_mxnet(recommender, tmp_path / "recommender_mx.py")
+    proc = subprocess.run([MXNET_PYTHON, "recommender_mx.py", "--tiny"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    args = recommender.parse_args(["--tiny"])
+    data = recommender.make_dataset(args.users, args.items, seed=args.seed)
+    hr, ndcg = recommender.popularity_baseline(data, args.seed)
+    assert f"popularity baseline: HR@10 {hr:.4f} NDCG@10 {ndcg:.4f}" in proc.stdout
+    assert _number(r"final: HR@10 ([\d.]+)", proc.stdout) > 1.5 * 10 / 101
