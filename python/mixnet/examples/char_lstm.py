@@ -16,6 +16,7 @@ and bits per character, next to the unigram baseline (character frequencies of t
 text), then the script samples text from the model (--temperature).
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -128,14 +129,11 @@ def run_epoch(model, windows, loss_fn, trainer=None, clip=0.0, ctx=None):
     for x, y in windows:
         x, y = nd.array(x, ctx=ctx), nd.array(y, ctx=ctx)
         states = [s.detach() for s in states]  # truncate: gradients stop at the window start
-        if trainer is None:
+        with autograd.record() if trainer else contextlib.nullcontext():
             logits, h, c = model(x, *states)
             loss = loss_fn(logits.reshape((-1, vocab)), y.reshape((-1,)))
-        else:
-            with autograd.record():
-                logits, h, c = model(x, *states)
-                loss = loss_fn(logits.reshape((-1, vocab)), y.reshape((-1,)))
-                mean = loss.mean()
+            mean = loss.mean()
+        if trainer:
             mean.backward()
             if clip > 0:
                 gluon.utils.clip_global_norm([p.grad(ctx) for p in params], clip,
