@@ -170,7 +170,7 @@ def parse_args(argv=None):
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--text", default=DEFAULT_TEXT, help="a text file to model")
     p.add_argument("--max-chars", type=int, default=0, help="use the first N characters (0: all)")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=64, help="parallel streams")
     p.add_argument("--bptt", type=int, default=64, help="truncated BPTT window (time steps)")
     p.add_argument("--embed", type=int, default=32, help="character embedding size")
