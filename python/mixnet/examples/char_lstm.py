@@ -1,8 +1,14 @@
 """Character-level LSTM language model in Gluon, trained on text that a Debian package ships.
 
     python -m mixnet.examples.char_lstm                       # /usr/share/dict/words (wamerican)
-    python -m mixnet.examples.char_lstm --text /usr/share/common-licenses/GPL-3 --epochs 5
+    python -m mixnet.examples.char_lstm --text /usr/share/common-licenses/GPL-3 \
+        --batch-size 16 --bptt 32 --epochs 10                 # a small text: smaller batches
     python -m mixnet.examples.char_lstm --tiny                # the CI setting: a few seconds
+
+Measured on a loaded 2-core machine (defaults: 6 epochs of 60 windows of 64 x 64 characters,
+hidden 128): validation perplexity 6.46 (2.69 bits/char) against the unigram baseline's 21.6
+(4.44 bits/char) on the word list, 3-10k characters/s; the GPL-3 line above reaches 3.98 (1.99
+bits/char) against 20.9 by epoch 9, and overfits after.
 
 The model is Embedding -> gluon.rnn.LSTM (the fused layer, layout TNC) -> Dense over the
 vocabulary, hybridized. Training is truncated back-propagation through time: the text is laid
