@@ -137,9 +137,8 @@ def test_matrix_factorization_scores():
 # ---- tiny runs --------------------------------------------------------------------------------
 
 def _run(module, *args):
-    env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", f"mixnet.examples.{module}", *args],
-                          capture_output=True, text=True, timeout=300, env=env)
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
