@@ -48,7 +48,6 @@
 #include "mixnet/gluon/trainer.h"
 #include "mixnet/optimizer/lr_scheduler.h"
 #include "mixnet/viz/plot.h"
-#include "mixnet/viz/progress_bar.h"
 #include "train_loop.h"
 
 namespace {
@@ -158,19 +157,6 @@ int64_t CountParams(const gluon::Block& net) {
   return n;
 }
 
-/*! \brief Accuracy on `it`'s data: forward in predict mode, one batch in flight. */
-double Evaluate(gluon::Block& net, fashion_mnist::BatchIter& it) {
-  NDArray correct = NDArray::Zeros({1});
-  int64_t n = 0;
-  for (it.Reset(); it.Next();) {
-    const NDArray prev = correct;
-    correct = op::elemwise_add(correct, train::CountCorrect(net(it.data()), it.label()));
-    n += it.label().Size();
-    prev.WaitToRead();
-  }
-  return static_cast<double>(correct.ToVector<float>()[0]) / static_cast<double>(n);
-}
-
 struct EpochStats {
   double train_loss, train_acc, test_acc, seconds, samples_per_s;
 };
@@ -249,19 +235,7 @@ int Run(const Options& o) {
   std::vector<EpochStats> history;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto t0 = Clock::now();
-    viz::ProgressBar bar(
-        steps, {.prefix = "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs)});
-    double loss_sum = 0, correct = 0;
-    int64_t n = 0;
-    // The step's summed loss and correct count stay on the device; they are read one step
-    // later, once the next step is queued, so that the engine never runs dry (train_loop.h).
-    NDArray pending_loss, pending_correct;
-    const auto take_pending = [&](int64_t done) {
-      loss_sum += pending_loss.ToVector<float>()[0];
-      correct += pending_correct.ToVector<float>()[0];
-      const double seen = static_cast<double>(done * o.batch_size);
-      bar.Update(done, done * o.batch_size, {{"loss", loss_sum / seen}, {"acc", correct / seen}});
-    };
+    train::EpochMeter meter(epoch, o.epochs, steps, o.batch_size);
     train_it.Reset();
     for (int64_t step = 0; step < steps && train_it.Next(); ++step) {
       NDArray logits, loss;
@@ -272,20 +246,14 @@ int Run(const Options& o) {
       }
       autograd::Backward({loss});
       trainer.Step(static_cast<int>(o.batch_size));  // gradients of the sum, / batch
-      NDArray step_loss = op::sum(loss),
-              step_correct = train::CountCorrect(logits, train_it.label());
-      if (!pending_loss.is_none()) take_pending(step);
-      pending_loss = step_loss;
-      pending_correct = step_correct;
-      n += o.batch_size;
+      meter.Push(op::sum(loss), train::CountCorrect(logits, train_it.label()));
     }
-    take_pending(n / o.batch_size);
-    bar.Finish();
+    meter.Finish();
     const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double test_acc = Evaluate(*net, test_it);
+    const double test_acc = train::Evaluate([&](const NDArray& x) { return (*net)(x); }, test_it);
     const double epoch_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    const auto nd = static_cast<double>(n);
-    history.push_back({loss_sum / nd, correct / nd, test_acc, epoch_s, nd / train_s});
+    history.push_back({meter.loss(), meter.acc(), test_acc, epoch_s,
+                       static_cast<double>(meter.samples()) / train_s});
     const EpochStats& e = history.back();
     std::printf(
         "epoch %d/%d: train loss %.4f, train acc %.4f, test acc %.4f, %.1f s, %.0f "
