@@ -107,3 +107,17 @@ def test_plot_curves_errors(tmp_path):
         mx.viz.plot_curves(str(tmp_path / "missing" / "dir" / "a.png"), CURVES)
     with pytest.raises(ValueError, match="too small"):
         mx.viz.render_curves(CURVES, width=100, height=60)
+
+
+def test_callback_progress_bar(capsys):
+    acc = mx.metric.Accuracy()
+    acc.update([mx.nd.array([0, 1])], [mx.nd.array([[0.9, 0.1], [0.2, 0.8]])])
+    cb = mx.callback.ProgressBar(total=4, length=20)
+    for epoch in range(2):
+        for nbatch in range(4):
+            cb(mx.model.BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=acc, locals=None))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 8  # not a terminal: a line per batch here (each is a quarter)
+    assert "samples/s" not in lines[3]  # the callback does not know the batch size
+    assert lines[3].startswith("Epoch[0] 4/4 (100%) accuracy 1.0000 | ")
+    assert lines[4].startswith("Epoch[1] 1/4 ( 25%) accuracy 1.0000 | ETA ")
