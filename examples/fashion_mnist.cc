@@ -2,8 +2,8 @@
 // curves, written as one would in Python's mx.gluon (python -m mixnet.examples.fashion_mnist is
 // the same program in Python, with the same flags, defaults and printed lines). The model is a
 // HybridBlock (hybridized by default: each input shape is traced once into a CachedOp), the loss
-// gluon::loss::SoftmaxCrossEntropyLoss, the updates gluon::Trainer (SGD, momentum 0.9, weight
-// decay 1e-4, the rate cosine-annealed to 0 over the run); training images are mirrored
+// gluon::loss::SoftmaxCrossEntropyLoss, the updates gluon::Trainer (SGD, lr 0.05, momentum 0.9,
+// weight decay 1e-4, the rate cosine-annealed to 0 over the run); training images are mirrored
 // left-right at random.
 //
 //   build/examples/fashion_mnist [--model mlp|lenet|resnet] [--epochs N] [--batch-size B]
@@ -25,11 +25,13 @@
 // first N batches (for CI); the test set is always evaluated whole.
 //
 // NOTE [ LeNet recipe ]
-// The plain LeNet (no normalisation, no augmentation, lr 0.05) reached 0.907 after 8 epochs
-// here, just short of 0.91. BatchNorm after the convolutions lets a larger rate (0.1) train
-// stably, Dropout before the last layer and random left-right mirroring (Fashion-MNIST's
-// clothes are left-right symmetric) curb the over-fitting that otherwise sets in after a few
-// epochs; 10 epochs then end at 0.91-0.92 in about three minutes on two cores.
+// The plain LeNet (no normalisation, no augmentation) reached 0.907 after 8 epochs here, just
+// short of 0.91. BatchNorm after the convolutions speeds up and steadies training, Dropout
+// before the last layer and random left-right mirroring (Fashion-MNIST's clothes are left-right
+// symmetric) curb the over-fitting that otherwise sets in after a few epochs. Measured here
+// after 10 epochs (seed 42): lr 0.1 0.9106 (C++) and 0.9100 (Python), lr 0.05 0.9130; without
+// the Dropout (lr 0.1) no better by epoch 6. Hence lr 0.05 and 12 epochs, for a margin over
+// 0.91 at about three minutes on two idle cores.
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -63,10 +65,10 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string model = "lenet";
-  int epochs = 10;
+  int epochs = 12;
   int64_t batch_size = 128;
   bool hybridize = true;
-  double lr = 0.1;
+  double lr = 0.05;
   uint64_t seed = 42;
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::string output_dir = "output";
