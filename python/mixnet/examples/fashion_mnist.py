@@ -11,11 +11,11 @@ as an MXNet user would: gluon.data.vision.FashionMNIST + transforms + DataLoader
 autograd.record, gluon.Trainer, mx.metric. The data are Debian's dataset-fashion-mnist files
 (/usr/share/datasets/fashion-mnist); nothing is downloaded.
 
-Recipe: SGD (lr 0.05, momentum 0.9, weight decay 1e-4) with the rate cosine-annealed to 0 over the run,
-batch 128, training images mirrored left-right at random. LeNet is MXNet's classic (Conv
-5x5x20, MaxPool, Conv 5x5x50, MaxPool, Dense 500, Dense 10) with BatchNorm after each
-convolution and Dropout 0.5 before the classifier, which takes it past 0.91 in 12 epochs
-(NOTE [ LeNet recipe ] in examples/fashion_mnist.cc).
+Recipe: SGD (lr 0.05, momentum 0.9, weight decay 1e-4) with the rate cosine-annealed to 0
+over the run, batch 128, training images mirrored left-right at random. LeNet is MXNet's
+classic (Conv 5x5x20, MaxPool, Conv 5x5x50, MaxPool, Dense 500, Dense 10) with BatchNorm
+after each convolution and Dropout 0.5 before the classifier, which takes it past 0.91 in 12
+epochs (NOTE [ LeNet recipe ] in examples/fashion_mnist.cc).
 
 Output in --output-dir: fashion_mnist_<model>-symbol.json and -NNNN.params (HybridBlock.export,
 MXNet's format: gluon.SymbolBlock.imports loads them, here and in MXNet 1.x),
