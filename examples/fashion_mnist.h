@@ -131,8 +131,10 @@ inline Dataset Load(const std::string& dir, const std::string& split) {
  */
 class BatchIter {
  public:
-  BatchIter(const Dataset& d, int64_t batch, bool shuffle, uint64_t seed, bool drop_last)
-      : d_(d), batch_(batch), shuffle_(shuffle), drop_last_(drop_last), rng_(seed) {
+  /*! \brief `flip`: mirror each image left-right with probability 0.5 (augmentation). */
+  BatchIter(const Dataset& d, int64_t batch, bool shuffle, uint64_t seed, bool drop_last,
+            bool flip = false)
+      : d_(d), batch_(batch), shuffle_(shuffle), drop_last_(drop_last), flip_(flip), rng_(seed) {
     order_.resize(static_cast<size_t>(d.num));
     std::iota(order_.begin(), order_.end(), int64_t{0});
   }
@@ -149,8 +151,14 @@ class BatchIter {
     lab_.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       const int64_t s = order_[static_cast<size_t>(pos_ + i)];
-      std::memcpy(img_.data() + i * pixels, d_.images.data() + s * pixels,
-                  sizeof(float) * static_cast<size_t>(pixels));
+      const float* src = d_.images.data() + s * pixels;
+      float* dst = img_.data() + i * pixels;
+      if (flip_ && (rng_() & 1)) {
+        for (int64_t r = 0; r < d_.rows; ++r)
+          std::reverse_copy(src + r * d_.cols, src + (r + 1) * d_.cols, dst + r * d_.cols);
+      } else {
+        std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(pixels));
+      }
       lab_[static_cast<size_t>(i)] = d_.labels[static_cast<size_t>(s)];
     }
     pos_ += n;
@@ -168,7 +176,7 @@ class BatchIter {
  private:
   const Dataset& d_;
   int64_t batch_;
-  bool shuffle_, drop_last_;
+  bool shuffle_, drop_last_, flip_;
   std::mt19937_64 rng_;
   std::vector<int64_t> order_;
   int64_t pos_ = 0;

@@ -1,7 +1,8 @@
 // The imperative training loop shared by train_mlp and train_lenet: autograd records the
 // forward pass, Backward fills the gradients, the optimizer updates the weights in place.
-// Everything is pushed asynchronously; the loss and the correct-prediction counts are summed
-// on the device and read once per epoch. The loop waits for step i - 1 after pushing step i:
+// Everything is pushed asynchronously; each step's loss and correct-prediction count are read
+// (for the progress bar) after the next step is pushed, so the loop waits for step i - 1 after
+// pushing step i:
 // the engine stays busy while the next step is pushed, and memory stays bounded (an engine
 // left to run a whole epoch ahead would hold every queued step's arrays at once).
 #pragma once
@@ -23,6 +24,7 @@
 #include "mixnet/op/ops.h"
 #include "mixnet/op/random.h"
 #include "mixnet/optimizer/optimizer.h"
+#include "mixnet/viz/progress_bar.h"
 #include "models.h"
 
 #if defined(_OPENMP)
@@ -149,13 +151,14 @@ inline NDArray CountCorrect(const NDArray& logits, const NDArray& label) {
   return op::sum(op::broadcast_equal(op::argmax(logits, {.axis = 1}), label));
 }
 
-/*! \brief Accuracy of `model` on `it`'s data (forward only, no recording). */
-inline double Evaluate(const models::Model& model, fashion_mnist::BatchIter& it) {
+/*! \brief Accuracy on `it`'s data of `forward` (images -> logits; no recording). */
+template <typename Forward>
+double Evaluate(Forward&& forward, fashion_mnist::BatchIter& it) {
   NDArray correct = NDArray::Zeros({1});
   int64_t n = 0;
   for (it.Reset(); it.Next();) {
     const NDArray prev = correct;
-    correct = op::elemwise_add(correct, CountCorrect(model.Forward(it.data()), it.label()));
+    correct = op::elemwise_add(correct, CountCorrect(forward(it.data()), it.label()));
     n += it.label().Size();
     prev.WaitToRead();  // one batch in flight (see the top of this file)
   }
@@ -182,32 +185,46 @@ inline void PrintSetup(const std::string& model, int64_t num_params,
   std::fflush(stdout);
 }
 
-/*! \brief Trains `model` on Fashion-MNIST per `o`; prints per-epoch lines and the final one. */
-/*! \brief What ReportEpoch measured: the test accuracy and the epoch's seconds. */
-struct EpochEnd {
-  double test_acc, seconds;
-};
-
 /*!
- * \brief Ends an epoch begun at `t0`: the mean train loss and accuracy from the summed arrays
- * over `n` samples, the test accuracy `evaluate()` gives, and the times, printed as one line.
+ * \brief An epoch's running loss and accuracy, shown on a viz::ProgressBar. Each step's summed
+ * loss and correct count stay on the device and are read one step later, once the next step is
+ * queued: the engine stays busy while Python or C++ pushes the next step, and reading them is
+ * also the wait that keeps at most one step in flight (see the top of this file).
  */
-template <typename Evaluate>
-EpochEnd ReportEpoch(int epoch, const NDArray& loss_sum, const NDArray& correct, int64_t n,
-                     std::chrono::steady_clock::time_point t0, Evaluate&& evaluate) {
-  using Clock = std::chrono::steady_clock;
-  const double train_loss = loss_sum.ToVector<float>()[0] / static_cast<double>(n);
-  const double train_acc = correct.ToVector<float>()[0] / static_cast<double>(n);
-  const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double test_acc = evaluate();
-  const double epoch_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::printf(
-      "epoch %2d: train loss %.4f, train acc %.4f, test acc %.4f, %.1f s (train %.1f s, "
-      "%.0f samples/s)\n",
-      epoch, train_loss, train_acc, test_acc, epoch_s, train_s, static_cast<double>(n) / train_s);
-  std::fflush(stdout);
-  return {test_acc, epoch_s};
-}
+class EpochMeter {
+ public:
+  EpochMeter(int epoch, int epochs, int64_t steps, int64_t batch_size)
+      : bar_(steps, {.prefix = "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs)}),
+        batch_(batch_size) {}
+  /*! \brief Queues this step's (1,) loss sum and correct count; reads the previous step's. */
+  void Push(NDArray loss_sum, NDArray correct) {
+    if (!loss_.is_none()) Take();
+    loss_ = std::move(loss_sum);
+    correct_ = std::move(correct);
+  }
+  /*! \brief Reads the last step and ends the bar's line. */
+  void Finish() {
+    if (!loss_.is_none()) Take();
+    loss_ = correct_ = NDArray();
+    bar_.Finish();
+  }
+  int64_t samples() const { return steps_ * batch_; }
+  double loss() const { return loss_sum_ / static_cast<double>(samples()); }
+  double acc() const { return correct_sum_ / static_cast<double>(samples()); }
+
+ private:
+  void Take() {
+    loss_sum_ += loss_.ToVector<float>()[0];
+    correct_sum_ += correct_.ToVector<float>()[0];
+    ++steps_;
+    bar_.Update(steps_, samples(), {{"loss", loss()}, {"acc", acc()}});
+  }
+
+  mixnet::viz::ProgressBar bar_;
+  int64_t batch_, steps_ = 0;
+  double loss_sum_ = 0, correct_sum_ = 0;
+  NDArray loss_, correct_;
+};
 
 inline int Run(models::Model& model, const Options& o) {
   using Clock = std::chrono::steady_clock;
@@ -230,9 +247,7 @@ inline int Run(models::Model& model, const Options& o) {
   double test_acc = 0, total_s = 0;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto t0 = Clock::now();
-    NDArray loss_sum = NDArray::Zeros({1}), correct = NDArray::Zeros({1});
-    int64_t n = 0;
-    NDArray prev_loss;
+    EpochMeter meter(epoch, o.epochs, train_it.batches_per_epoch(), o.batch_size);
     for (train_it.Reset(); train_it.Next();) {
       NDArray logits, loss;
       {
@@ -242,16 +257,18 @@ inline int Run(models::Model& model, const Options& o) {
       }
       autograd::Backward({loss});
       opt->Update(indices, model.params.arrays, model.params.grads);
-      loss_sum = op::elemwise_add(loss_sum, loss);
-      correct = op::elemwise_add(correct, CountCorrect(logits, train_it.label()));
-      n += o.batch_size;
-      if (!prev_loss.is_none()) prev_loss.WaitToRead();  // one step in flight
-      prev_loss = loss;
+      meter.Push(loss, CountCorrect(logits, train_it.label()));
     }
-    const EpochEnd end =
-        ReportEpoch(epoch, loss_sum, correct, n, t0, [&] { return Evaluate(model, test_it); });
-    test_acc = end.test_acc;
-    total_s += end.seconds;
+    meter.Finish();
+    const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    test_acc = Evaluate([&](const NDArray& x) { return model.Forward(x); }, test_it);
+    const double epoch_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::printf(
+        "epoch %d/%d: train loss %.4f, train acc %.4f, test acc %.4f, %.1f s, %.0f samples/s\n",
+        epoch, o.epochs, meter.loss(), meter.acc(), test_acc, epoch_s,
+        static_cast<double>(meter.samples()) / train_s);
+    std::fflush(stdout);
+    total_s += epoch_s;
   }
   std::printf("trained %d epochs in %.1f s\n", o.epochs, total_s);
   std::printf("final test accuracy: %.4f\n", test_acc);

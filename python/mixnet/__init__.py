@@ -54,5 +54,6 @@ from . import gluon
 from . import random
 from . import recordio
 from . import image
+from . import viz
 
 __version__ = "0.1.0"

@@ -4,7 +4,8 @@ import time
 
 from .model import save_checkpoint
 
-__all__ = ["Speedometer", "do_checkpoint", "module_checkpoint", "log_train_metric"]
+__all__ = ["Speedometer", "ProgressBar", "do_checkpoint", "module_checkpoint",
+           "log_train_metric"]
 
 
 def do_checkpoint(prefix, period=1):
@@ -80,3 +81,35 @@ class Speedometer:
         else:
             self.init = True
             self.tic = time.time()
+
+
+class ProgressBar:
+    """Displays a progress bar, indicating the percentage of batches processed within each
+    epoch (a batch_end_callback), with the evaluation metric's current values; drawn by
+    mx.viz.ProgressBar (in place on a terminal, a line per tenth of the epoch in a log).
+
+    total : int (total number of batches per epoch)
+    length : int (number of characters of the bar)"""
+
+    def __init__(self, total, length=80):
+        self.total = total
+        self.bar_len = length
+        self._bar = None
+        self._last = -1
+
+    def __call__(self, param):
+        from . import viz
+        count = param.nbatch  # 0-based: this call ends batch count + 1
+        if self._bar is None or count <= self._last:
+            if self._bar is not None:
+                self._bar.finish()
+            self._bar = viz.ProgressBar(self.total, prefix=f"Epoch[{param.epoch}]",
+                                        width=self.bar_len)
+        self._last = count
+        done = min(count + 1, self.total)
+        metrics = param.eval_metric.get_name_value() if param.eval_metric is not None else []
+        self._bar.update(done, 0, metrics)  # samples unknown here: no samples/s
+        if done == self.total:
+            self._bar.finish()
+            self._bar = None
+            self._last = -1
