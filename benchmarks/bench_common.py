@@ -15,10 +15,16 @@ import time
 
 import numpy as np
 
-# Compute threads for every framework (two cores on the development machine). The suite puts
-# these in each child's environment; torch.set_num_threads is called with COMPUTE_THREADS.
+# Compute threads for every framework (two cores on the development machine; the suite's
+# --threads changes it). The suite puts thread_env() in each child's environment; the torch child
+# calls torch.set_num_threads(compute_threads()).
 COMPUTE_THREADS = 2
 ENGINE_WORKERS = 1  # mixnet's and MXNet's engine worker threads per CPU context (their default)
+
+
+def compute_threads():
+    """The compute threads a child was given (OMP_NUM_THREADS from the suite)."""
+    return int(os.environ.get("OMP_NUM_THREADS", COMPUTE_THREADS))
 
 
 def thread_env(threads=COMPUTE_THREADS):

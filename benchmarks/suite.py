@@ -105,7 +105,7 @@ def measure_peak(threads):
 class Suite:
     def __init__(self, args):
         self.args = args
-        self.env = dict(os.environ, **bc.thread_env())
+        self.env = dict(os.environ, **bc.thread_env(args.threads))
         self.env.setdefault("PYTHONWARNINGS", "ignore")
         self.pythons = {"mixnet": sys.executable, "torch": sys.executable,
                         "mxnet": args.mxnet_python}
@@ -271,9 +271,9 @@ class Suite:
                 ("Fraction of fp32 peak (conv + FC FLOPs; training = 3x forward)", peak)]
 
 
-def threads_text(torch_threads):
-    t = bc.thread_env()
-    return (f"{bc.COMPUTE_THREADS} compute threads for every framework: "
+def threads_text(threads, torch_threads):
+    t = bc.thread_env(threads)
+    return (f"{threads} compute thread(s) for every framework: "
             f"OMP_NUM_THREADS={t['OMP_NUM_THREADS']} (mixnet's and MXNet's OpenMP kernels, "
             f"OpenBLAS), torch.set_num_threads({torch_threads}); engine workers "
             f"MIXNET_CPU_WORKER_NTHREADS=MXNET_CPU_WORKER_NTHREADS={bc.ENGINE_WORKERS}; "
@@ -291,6 +291,10 @@ def parse_args(argv=None):
                         + ", ".join(ROWS + list(ALIASES)))
     p.add_argument("--rounds", type=int, help="processes per (framework, workload), alternating "
                    "the framework order (default 2; 1 with --quick)")
+    p.add_argument("--threads", type=int, default=bc.COMPUTE_THREADS,
+                   help="compute threads of every framework (default %(default)s: the cores of "
+                        "the development machine; 1 avoids OpenMP barrier stalls on a machine "
+                        "shared with other jobs)")
     p.add_argument("--mxnet-python", default=default_mxnet_python())
     p.add_argument("--json", help="results file (default: benchmarks/results/latest.json for a "
                    "full run, benchmarks/results/quick.json otherwise)")
@@ -324,12 +328,12 @@ def main(argv=None):
         ["python", "benchmarks/suite.py"] + sys.argv[1:])
     suite = Suite(args)
     suite.check_peers()
-    peak = ({"gflops": args.peak_gflops, "per_core": args.peak_gflops / bc.COMPUTE_THREADS,
+    peak = ({"gflops": args.peak_gflops, "per_core": args.peak_gflops / args.threads,
              "how": "given by --peak-gflops"} if args.peak_gflops else
-            measure_peak(bc.COMPUTE_THREADS))
+            measure_peak(args.threads))
     print(f"mixnet benchmark suite: {bc.machine_info()['cpu']}, {bc.utc_now()}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in suite.versions.items()))
-    print("threads: " + threads_text(bc.COMPUTE_THREADS))
+    print("threads: " + threads_text(args.threads, args.threads))
     print(f"fp32 peak: {peak['gflops']:.0f} GFLOP/s ({peak['how']})")
     for s in suite.skipped:
         print("skipped: " + s)
@@ -347,7 +351,7 @@ def main(argv=None):
     print(bc.render_text(sections, peers, NAMES))
     torch_threads = next((v.get("torch_threads") for w in suite.raw.values()
                           for v in (w.values() if isinstance(w, dict) else [])
-                          if isinstance(v, dict) and "torch_threads" in v), bc.COMPUTE_THREADS)
+                          if isinstance(v, dict) and "torch_threads" in v), args.threads)
     notes = [f"Models match: {w} has {next(iter(v.values()))['params']:,} trainable parameters "
              "in every framework" for w, v in suite.raw.items() if w in MODELS and v]
     notes.append("Ratios: peer time / mixnet time (throughput: mixnet / peer; memory: peer / "
@@ -360,8 +364,9 @@ def main(argv=None):
                  f"{args.rounds} time(s), alternating the framework order; memory is that "
                  "process's VmHWM (framework import and warm-up included).")
     report = {"command": command, "date": bc.utc_now(), "machine": bc.machine_info(),
-              "versions": suite.versions, "threads": bc.thread_env(),
-              "threads_text": threads_text(torch_threads), "peak": peak, "quick": args.quick,
+              "versions": suite.versions, "threads": bc.thread_env(args.threads),
+              "threads_text": threads_text(args.threads, torch_threads), "peak": peak,
+              "quick": args.quick,
               "rounds": args.rounds, "rows_run": args.rows, "note": args.note,
               "skipped": suite.skipped, "failures": suite.failures, "notes": notes,
               "sections": [{"title": t, "rows": r} for t, r in sections], "raw": suite.raw}

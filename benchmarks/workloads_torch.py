@@ -4,7 +4,7 @@ ResNet v1 differs from torchvision's).
 
     python benchmarks/workloads_torch.py --workload W [--quick]
 
-Prints one JSON line like workloads_gluon.py. Runs with torch.set_num_threads(COMPUTE_THREADS);
+Prints one JSON line like workloads_gluon.py. Runs with torch.set_num_threads(OMP_NUM_THREADS);
 the network is eager (torch's default mode), gradients are set to None between steps.
 """
 import os
@@ -177,7 +177,7 @@ def run_lstm(sched):
 
 def main():
     args = bc.child_args(__doc__.splitlines()[0])
-    torch.set_num_threads(bc.COMPUTE_THREADS)
+    torch.set_num_threads(bc.compute_threads())
     torch.manual_seed(0)
     run = {"lenet": run_lenet, "resnet18": run_resnet18, "resnet50": run_resnet50,
            "lstm": run_lstm}[args.workload]

@@ -99,7 +99,7 @@ def test_sections_tables_and_markdown(tmp_path):
     assert row.split()[-3:] == ["100", "50.0", "2.00x"]  # mixnet, PyTorch, PyTorch/mixnet
     report = {"command": "bash benchmarks/run.sh", "date": "2026-12-03 18:00 UTC",
               "machine": {"cpu": "Test CPU", "cores": 2, "memory_gib": 8.0, "os": "Linux"},
-              "versions": s.versions, "threads_text": suite.threads_text(2),
+              "versions": s.versions, "threads_text": suite.threads_text(2, 2),
               "peak": {"gflops": 1000.0, "how": "given"}, "note": "noisy", "skipped": s.skipped,
               "notes": ["a note"]}
     md = bc.render_markdown(report, secs, ["torch"], suite.NAMES)
