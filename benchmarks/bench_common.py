@@ -37,10 +37,10 @@ def thread_env(threads=COMPUTE_THREADS):
 
 # Documented fallback for the machine's fp32 peak per core when fma_peak.c cannot be built:
 # on the development machine (2 cores of an AVX-512 Xeon under KVM, shared by several jobs)
-# fma_peak's best run on one thread was 188 GFLOP/s (2026-12-03: two 512-bit FMAs per cycle,
-# 64 FLOP, at about 2.9 GHz; its CPU time confirmed ~200 GFLOP/s per busy core-second, while runs
-# that lost the core to other jobs measured 90-140). 2 cores: 376 GFLOP/s.
-PEAK_GFLOPS_PER_CORE = 188.0
+# fma_peak measured 221-239 GFLOP per CPU-second on one thread and 426-473 on two (2026-12-03:
+# two 512-bit FMAs per cycle, 64 FLOP, at about 3.7 GHz). Timed by wall clock instead, runs that
+# lost the core to other jobs measured 90-190, which is why fma_peak times CPU seconds.
+PEAK_GFLOPS_PER_CORE = 235.0
 
 # NOTE [ FLOP convention ]
 # Only convolution and fully-connected layers are counted, at 2 FLOP per multiply-accumulate:

@@ -96,7 +96,7 @@ def measure_peak(threads):
                     one = float(one)
                     return {"gflops": one * threads, "per_core": one,
                             "how": f"benchmarks/fma_peak.c: {one:.1f} GFLOP/s of {int(vec) * 8}-bit"
-                                   f" FMA chains on one thread, x {threads} compute threads"}
+                                   f" FMA chains per CPU-second of one thread, x {threads} compute threads"}
     return {"gflops": bc.PEAK_GFLOPS_PER_CORE * threads, "per_core": bc.PEAK_GFLOPS_PER_CORE,
             "how": "constant PEAK_GFLOPS_PER_CORE in benchmarks/bench_common.py (fma_peak.c could"
                    " not be built)"}
