@@ -255,9 +255,9 @@ def render_markdown(report, sections, peers, names):
         lines.append(f"- Note: {report['note']}")
     for s in report.get("skipped", []):
         lines.append(f"- Skipped: {s}")
-    lines += ["", "Values are medians over timed repetitions after a warm-up; ratios are peer time / "
-              "mixnet time (for throughput: mixnet rate / peer rate; for memory: peer / mixnet), "
-              "so above 1 means mixnet is faster or smaller.", ""]
+    lines += ["", "Values are medians over timed repetitions after a warm-up; ratios are peer "
+              "time / mixnet time (for throughput: mixnet rate / peer rate; for memory: peer / "
+              "mixnet), so above 1 means mixnet is faster or smaller.", ""]
     head = ["workload", "unit"] + [names[f] for f in ["mixnet"] + peers]
     head += [f"{names[f]} / mixnet" for f in peers]
     for title, rows in sections:

@@ -60,5 +60,5 @@ if ! "$PY_VENV/bin/python" -c "import mixnet" 2>/dev/null; then
   echo "benchmarks/run.sh: mixnet is not importable from $PY_VENV: install the package (scripts/test.sh does) or set MIXNET_PY_VENV" >&2
   exit 1
 fi
-export MIXNET_BENCH_COMMAND="bash benchmarks/run.sh${*:+ $*}"
+export MIXNET_BENCH_COMMAND="bash benchmarks/run.sh$(printf ' %q' "$@")"
 exec "$PY_VENV/bin/python" benchmarks/suite.py --mxnet-python "$MXNET_VENV/bin/python" "$@"

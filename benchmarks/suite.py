@@ -52,7 +52,8 @@ LABELS = {
     "resnet50_b32": "ResNet-50 v1 224x224 inference, batch 32",
     "lstm": "LSTM LM training (PTB small: 2x200, bptt 35, batch 20)",
 }
-DISPATCH_LABELS = {"add": "dispatch: c = a + b (10 floats)", "relu": "dispatch: relu(x) (10 floats)",
+DISPATCH_LABELS = {"add": "dispatch: c = a + b (10 floats)",
+                   "relu": "dispatch: relu(x) (10 floats)",
                    "fc": "dispatch: FullyConnected 1x16", "dense": "dispatch: Dense(16)(x)",
                    "x[i]": "dispatch: x[i] (row view)"}
 
@@ -94,9 +95,9 @@ def measure_peak(threads):
                 if out.returncode == 0:
                     one, _, vec = out.stdout.split()
                     one = float(one)
-                    return {"gflops": one * threads, "per_core": one,
-                            "how": f"benchmarks/fma_peak.c: {one:.1f} GFLOP/s of {int(vec) * 8}-bit"
-                                   f" FMA chains per CPU-second of one thread, x {threads} compute threads"}
+                    how = (f"benchmarks/fma_peak.c: {one:.1f} GFLOP per CPU-second of one "
+                           f"thread's {int(vec) * 8}-bit FMA chains, x {threads} compute threads")
+                    return {"gflops": one * threads, "per_core": one, "how": how}
     return {"gflops": bc.PEAK_GFLOPS_PER_CORE * threads, "per_core": bc.PEAK_GFLOPS_PER_CORE,
             "how": "constant PEAK_GFLOPS_PER_CORE in benchmarks/bench_common.py (fma_peak.c could"
                    " not be built)"}

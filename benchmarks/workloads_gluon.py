@@ -74,10 +74,10 @@ def train_images(mx, net, batches, batch, warmup, reps, iters):
 
 
 def run_lenet(mx, sched):
-    n_batches = 20
-    images, labels = bc.load_fashion_mnist(bc.LENET_BATCH * n_batches)
-    batches = [(mx.nd.array(images[k:k + bc.LENET_BATCH]), mx.nd.array(labels[k:k + bc.LENET_BATCH]))
-               for k in range(0, len(images), bc.LENET_BATCH)]
+    b = bc.LENET_BATCH
+    images, labels = bc.load_fashion_mnist(b * 20)
+    batches = [(mx.nd.array(images[k:k + b]), mx.nd.array(labels[k:k + b]))
+               for k in range(0, len(images), b)]
     net = lenet(mx)
     net.initialize(mx.init.Xavier())
     return train_images(mx, net, batches, bc.LENET_BATCH, *sched("lenet"))

@@ -75,7 +75,8 @@ def fake_suite():
     s.skipped = ["MXNet 1.9.1: no interpreter at /nonexistent"]
     model = {"params": 10, "flops_per_sample": 1e9, "version": "x", "memory": {"vmhwm_mib": 100.0}}
     s.raw = {"lenet": {"mixnet": dict(model, metrics={"train": [100.0, 110.0, 90.0]}),
-                       "torch": dict(model, metrics={"train": [50.0]}, memory={"vmhwm_mib": 300.0})},
+                       "torch": dict(model, metrics={"train": [50.0]},
+                                     memory={"vmhwm_mib": 300.0})},
              "resnet50": {"mixnet": dict(model, metrics={"latency_b1": [10.0],
                                                          "throughput_b32": [40.0]})}}
     return s
