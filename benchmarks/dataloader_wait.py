@@ -9,22 +9,17 @@ per num_workers, the median step time, the median and total time waiting for dat
 share of the loop spent waiting. Needs Debian's dataset-fashion-mnist.
 """
 import argparse
+import os
 import statistics
+import sys
 import time
 
 import mixnet as mx
 from mixnet import autograd, gluon
-from mixnet.gluon import nn
 from mixnet.gluon.data.vision import FashionMNIST, transforms
 
-
-def lenet():
-    net = nn.HybridSequential()
-    with net.name_scope():
-        net.add(nn.Conv2D(20, 5, activation="relu"), nn.MaxPool2D(2, 2),
-                nn.Conv2D(50, 5, activation="relu"), nn.MaxPool2D(2, 2),
-                nn.Flatten(), nn.Dense(500, activation="relu"), nn.Dense(10))
-    return net
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import workloads_gluon  # noqa: E402  (the suite's LeNet)
 
 
 def run(workers, batches, batch_size):
@@ -33,7 +28,7 @@ def run(workers, batches, batch_size):
         transforms.Compose([transforms.ToTensor(), transforms.Normalize(0.286, 0.353)]))
     loader = gluon.data.DataLoader(data, batch_size=batch_size, shuffle=True,
                                    num_workers=workers, last_batch="discard")
-    net = lenet()
+    net = workloads_gluon.lenet(mx)
     net.initialize(mx.init.Xavier())
     net.hybridize()
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.05, "momentum": 0.9})

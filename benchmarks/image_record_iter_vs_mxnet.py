@@ -4,9 +4,12 @@ settings (data_shape (3, 224, 224), rand_crop, rand_mirror, mean/std), at equal
 preprocess_threads; and against PIL decode + crop + flip in Python when PIL is importable.
 
     python benchmarks/image_record_iter_vs_mxnet.py [--images 2000] [--threads 1 2] [--epochs 3]
+        [--json FILE]
 
 Prints the median images/s over the epochs for each and the ratio mixnet / MXNet. MXNet runs
 in its own venv (~/.cache/mixnet/mxnet-1.9.1-venv, or $MIXNET_MXNET_PYTHON) in a subprocess.
+--json writes the images/s of every epoch: {"mixnet": {threads: [...]}, "mxnet": {threads: [...]},
+"pil": [...]} (a peer that did not run is null).
 """
 import argparse
 import json
@@ -55,7 +58,7 @@ def time_epochs(it, epochs):
             b.data[0].wait_to_read()
             n += b.data[0].shape[0] - b.pad
         rates.append(n / (time.perf_counter() - t))
-    return float(np.median(rates))
+    return rates
 
 
 def mixnet_rate(rec, idx, threads, epochs):
@@ -78,7 +81,7 @@ def mxnet_rate(rec, idx, threads, epochs):
             for b in it:
                 b.data[0].wait_to_read(); n += b.data[0].shape[0] - b.pad
             rates.append(n / (time.perf_counter() - t))
-        print(json.dumps(float(np.median(rates))))
+        print(json.dumps(rates))
     """)
     out = subprocess.run([MXNET_PYTHON, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -107,7 +110,7 @@ def pil_rate(rec, epochs):
                 img = img[:, ::-1]
             chw = img.transpose(2, 0, 1).astype(np.float32)
         rates.append(len(records) / (time.perf_counter() - t))
-    return float(np.median(rates))
+    return rates
 
 
 def main():
@@ -115,7 +118,10 @@ def main():
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--json", help="also write every epoch's images/s here")
     args = ap.parse_args()
+    out = {"mixnet": {}, "mxnet": {}, "pil": None}
+    median = lambda rates: float(np.median(rates))  # noqa: E731
     with tempfile.TemporaryDirectory() as folder:
         rec, idx = make_rec(folder, args.images)
         print(f"{args.images} JPEGs 256x256 q90, {os.path.getsize(rec) / 2**20:.1f} MiB; "
@@ -124,17 +130,23 @@ def main():
         for threads in args.threads:
             ours = mixnet_rate(rec, idx, threads, args.epochs)
             theirs = mxnet_rate(rec, idx, threads, args.epochs)
+            out["mixnet"][threads], out["mxnet"][threads] = ours, theirs
+            ours = median(ours)
             line = f"preprocess_threads={threads}: mixnet {ours:8.0f} img/s"
             if theirs is None:
                 line += f"   MXNet 1.9.1: skipped (not found at {MXNET_PYTHON})"
             else:
+                theirs = median(theirs)
                 line += f"   MXNet 1.9.1 {theirs:8.0f} img/s   mixnet/MXNet {ours / theirs:5.2f}"
             print(line, flush=True)
-        pil = pil_rate(rec, args.epochs)
+        pil = out["pil"] = pil_rate(rec, args.epochs)
         if pil is None:
             print("PIL decode+crop+flip (1 thread): skipped (PIL is not importable)")
         else:
-            print(f"PIL decode+crop+flip (1 thread, Python): {pil:8.0f} img/s")
+            print(f"PIL decode+crop+flip (1 thread, Python): {median(pil):8.0f} img/s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
     return 0
 
 

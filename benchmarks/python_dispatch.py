@@ -131,7 +131,7 @@ def time_case(fn, drain, repeats, seconds):
     total.sort()
     push.sort()
     return {"us": total[len(total) // 2], "push_us": push[len(push) // 2] if drain else None,
-            "calls": n}
+            "calls": n, "samples_us": total}
 
 
 def child(name, repeats, seconds):
@@ -173,7 +173,8 @@ def main():
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--seconds", type=float, default=0.05, help="time per repeat")
     p.add_argument("--child", help=argparse.SUPPRESS)
-    p.add_argument("--json", help="also write the results here")
+    p.add_argument("--json", help="also write the results here ({framework: {case: {us, "
+                   "push_us, calls, samples_us}}}, and the skipped peers under \"notes\")")
     args = p.parse_args()
     if args.child:
         child(args.child, args.repeats, args.seconds)
@@ -222,7 +223,7 @@ def main():
         print("note:", note)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+            json.dump(dict(results, notes=notes), f, indent=1)
 
 
 if __name__ == "__main__":
