@@ -42,7 +42,7 @@ def parse_args(argv=None):
     parser.add_argument("--mean", type=float, default=0.0,
                         help="inputs are (pixel / 255 - mean) / std")
     parser.add_argument("--std", type=float, default=1.0)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--num-samples", type=int, default=0,

@@ -49,12 +49,12 @@ def parse_args(argv=None):
                         help="resnet18/34 (v1/v2) at this stem width: vision.ResNetV1/V2 with "
                              "widths W, W, 2W, 4W, 8W (the zoo's are 64 wide, 16x the work of "
                              "16); 0: get_model(MODEL) as it is")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--max-batches", type=int, default=0,
                         help="stop each epoch after this many batches (0: all)")
-    parser.add_argument("--num-samples", type=int, default=12000,
+    parser.add_argument("--num-samples", type=int, default=10000,
                         help="training images used (0: all 60000); validation uses a quarter "
                              "as many test images")
     parser.add_argument("--output-dir", default="image_classification_out")
@@ -206,12 +206,13 @@ def train(args, net, train_data, val_data):
             total_loss += loss.sum().asscalar()
             samples += x.shape[0]
         elapsed = time.time() - tic
+        line = "Epoch %d/%d: loss %.4f, train accuracy %.4f" % (
+            epoch + 1, args.epochs, total_loss / max(samples, 1), metric.get()[1])
         if val_data is not None:
             val_acc = evaluate(net, val_data, args.max_batches)
-        print("Epoch %d/%d: loss %.4f, train accuracy %.4f, validation accuracy %.4f "
-              "(%d samples in %.1f s, %.0f samples/s)"
-              % (epoch + 1, args.epochs, total_loss / max(samples, 1), metric.get()[1], val_acc,
-                 samples, elapsed, samples / max(elapsed, 1e-9)), flush=True)
+            line += ", validation accuracy %.4f" % val_acc
+        print(line + " (%d samples in %.1f s, %.0f samples/s)"
+              % (samples, elapsed, samples / max(elapsed, 1e-9)), flush=True)
     return val_acc
 
 
@@ -232,8 +233,11 @@ def main(argv=None):
     val_acc = train(args, net, train_data, val_data)
     params = os.path.join(args.output_dir, args.model + ".params")
     net.save_parameters(params)
-    print("Final validation accuracy: %.4f (%.1f s); parameters saved to %s"
-          % (val_acc, time.time() - tic, params))
+    if val_data is None:
+        print("No validation data (pass --val-rec with --rec); parameters saved to %s" % params)
+    else:
+        print("Final validation accuracy: %.4f (%.1f s); parameters saved to %s"
+              % (val_acc, time.time() - tic, params))
     return val_acc
 
 

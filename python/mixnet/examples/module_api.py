@@ -1,7 +1,7 @@
 """The symbolic API: a network built with mx.sym, trained and evaluated with mx.mod.Module, as
 MXNet 1.x code did it.
 
-    python -m mixnet.examples.module_api                  # LeNet, 4 epochs on Fashion-MNIST
+    python -m mixnet.examples.module_api                  # LeNet, 3 epochs on Fashion-MNIST
     python -m mixnet.examples.module_api --network mlp
     python -m mixnet.examples.module_api --tiny           # a few seconds (CI)
 
@@ -30,7 +30,7 @@ def parse_args(argv=None):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--network", choices=["lenet", "mlp"], default="lenet")
     parser.add_argument("--data-dir", default=FASHION_MNIST)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--num-parts", type=int, default=1,
