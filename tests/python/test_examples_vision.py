@@ -72,7 +72,8 @@ def test_module_api(tmp_path):
     assert number(r"accuracy ([\d.]+) from mod.predict", out) == acc
     assert number(r"Reloaded .*: test accuracy ([\d.]+)", out) == acc
     assert number(r"probabilities ([\d.e+-]+)", out) < 1e-6
-    assert (tmp_path / "mlp-symbol.json").exists() and (tmp_path / "mlp-0002.params").exists()
+    assert "do_checkpoint's %s-0002.params is the same file: True" % (tmp_path / "mlp") in out
+    assert (tmp_path / "mlp-symbol.json").exists() and (tmp_path / "mlp-final-symbol.json").exists()
 
 
 @pytest.fixture(scope="module")

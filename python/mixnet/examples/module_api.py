@@ -9,9 +9,10 @@ The data comes from mx.io.MNISTIter over Debian's Fashion-MNIST idx files. The f
 a hand-written loop over Module's intermediate API (bind, init_params, init_optimizer, then
 forward_backward, update and update_metric per batch); the remaining epochs run through
 Module.fit with mx.callback.Speedometer and mx.callback.do_checkpoint. The trained module is
-then scored (accuracy, cross-entropy) and asked to predict the test set, and the last
-checkpoint (OUTPUT_DIR/NETWORK-symbol.json, -NNNN.params) is loaded back with Module.load into
-a module bound for inference, which must give the same predictions.
+then scored (accuracy, cross-entropy) and asked to predict the test set, saved with
+save_checkpoint (OUTPUT_DIR/NETWORK-final-symbol.json, -NNNN.params; do_checkpoint wrote the
+same as OUTPUT_DIR/NETWORK-NNNN.params) and loaded back with Module.load into a module bound
+for inference, which must give the same predictions.
 """
 import argparse
 import logging
@@ -134,16 +135,23 @@ def main(argv=None):
     print("Predicted %d test images: accuracy %.4f from mod.predict"
           % (len(probs), (probs.argmax(axis=1) == labels).mean()))
 
-    # The checkpoint do_checkpoint wrote after the last epoch, loaded for inference.
-    loaded = mx.mod.Module.load(prefix, args.epochs, data_names=["data"],
+    # do_checkpoint wrote PREFIX-NNNN.params after each fit epoch; save_checkpoint writes the
+    # same files on demand. Either loads back with Module.load into a module for inference.
+    final = prefix + "-final"
+    mod.save_checkpoint(final, args.epochs)
+    loaded = mx.mod.Module.load(final, args.epochs, data_names=["data"],
                                 label_names=["softmax_label"])
     loaded.bind(data_shapes=val_iter.provide_data, label_shapes=val_iter.provide_label,
                 for_training=False)
     probs2 = loaded.predict(val_iter).asnumpy()
     print("Reloaded %s-symbol.json and %s-%04d.params: test accuracy %.4f, largest "
           "difference from the trained module's probabilities %.2g"
-          % (prefix, prefix, args.epochs, (probs2.argmax(axis=1) == labels).mean(),
+          % (final, final, args.epochs, (probs2.argmax(axis=1) == labels).mean(),
              np.abs(probs2 - probs).max()))
+    with open("%s-%04d.params" % (prefix, args.epochs), "rb") as a, \
+            open("%s-%04d.params" % (final, args.epochs), "rb") as b:
+        print("do_checkpoint's %s-%04d.params is the same file: %s"
+              % (prefix, args.epochs, a.read() == b.read()))
     return scores["accuracy"]
 
 
