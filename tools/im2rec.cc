@@ -1,5 +1,6 @@
 // mixnet_im2rec: makes image lists and RecordIO image databases, as MXNet 1.x's tools/im2rec.py
-// (whose options it takes) with the packing of its im2rec.cc.
+// (whose options it takes) with the packing of its im2rec.cc; the work is
+// done by the library (include/mixnet/io/im2rec.h), which mixnet.tools.im2rec also runs.
 //   mixnet_im2rec --list [--recursive] [--exts .jpg .png] [--chunks N] [--train-ratio R]
 //                 [--test-ratio R] [--no-shuffle] PREFIX ROOT
 //       walks ROOT and writes PREFIX.lst ("index\tlabel\tpath" lines; with --recursive a label
@@ -10,41 +11,19 @@
 //       packs every PREFIX*.lst into a .rec and .idx beside it, records in list order.
 // An image that cannot be read or decoded is reported on stderr and left out (as MXNet does);
 // bad options are errors (exit code 1).
-#include <algorithm>
-#include <atomic>
-#include <cctype>
-#include <cstdint>
-#include <cstdio>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <map>
-#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "mixnet/io/image.h"
-#include "mixnet/io/recordio.h"
-
-namespace fs = std::filesystem;
-using mixnet::io::Image;
+#include "mixnet/io/im2rec.h"
 
 namespace {
 
-struct Options {
-  std::string prefix, root;
-  bool list = false;
-  std::vector<std::string> exts = {".jpeg", ".jpg", ".png"};
-  int chunks = 1;
-  double train_ratio = 1.0, test_ratio = 0.0;
-  bool recursive = false, shuffle = true;
-  bool pass_through = false, center_crop = false, pack_label = false;
-  int resize = 0, quality = 95, num_thread = 1, color = 1;
-  std::string encoding = ".jpg";
+struct Options : mixnet::io::Im2RecOptions {
+  bool list = false;  // --list: make the list(s); else pack the records
 };
 
 [[noreturn]] void Fail(const std::string& msg) {
@@ -117,322 +96,10 @@ Options ParseArgs(int argc, char** argv) {
     }
   }
   if (positional.size() != 2) Fail("expected PREFIX and ROOT");
-  if (o.chunks < 1) Fail("--chunks: must be at least 1");
-  if (o.color < -1 || o.color > 1) Fail("--color: must be -1, 0 or 1");
-  if (o.encoding != ".jpg" && o.encoding != ".png") Fail("--encoding: must be .jpg or .png");
-  if (o.resize < 0) Fail("--resize: must not be negative");
-  for (auto& e : o.exts) {
-    for (auto& c : e)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  o.prefix = fs::absolute(positional[0]).lexically_normal().string();
-  o.root = fs::absolute(positional[1]).lexically_normal().string();
+  o.prefix = positional[0];
+  o.root = positional[1];
+  static_cast<mixnet::io::Im2RecOptions&>(o) = mixnet::io::Im2RecNormalize(o);
   return o;
-}
-
-// NOTE [ Python's shuffle ]
-// MXNet's im2rec.py shuffles its list with random.seed(100); random.shuffle(list). To write the
-// same lists, this is CPython's generator: MT19937 seeded by init_by_array({seed}) (what
-// random.seed does with an int), getrandbits(k) = the top k bits of one 32-bit draw, and
-// shuffle's swap with _randbelow(i + 1) by rejection, for i from the end down to 1.
-class PythonRandom {
- public:
-  explicit PythonRandom(uint32_t seed) {
-    mt_[0] = 19650218u;
-    for (int i = 1; i < kN; ++i)
-      mt_[i] = 1812433253u * (mt_[i - 1] ^ (mt_[i - 1] >> 30)) + i;
-    int i = 1;
-    for (int k = kN; k > 0; --k) {  // init_by_array with the one-word key {seed}
-      mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1664525u)) + seed;
-      if (++i >= kN) {
-        mt_[0] = mt_[kN - 1];
-        i = 1;
-      }
-    }
-    for (int k = kN - 1; k > 0; --k) {
-      mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1566083941u)) - i;
-      if (++i >= kN) {
-        mt_[0] = mt_[kN - 1];
-        i = 1;
-      }
-    }
-    mt_[0] = 0x80000000u;
-  }
-  template <typename T>
-  void Shuffle(std::vector<T>* v) {
-    for (size_t i = v->size(); i-- > 1;)
-      std::swap((*v)[i], (*v)[RandBelow(i + 1)]);
-  }
-
- private:
-  static constexpr int kN = 624;
-  uint32_t Next() {
-    if (index_ >= kN) {
-      for (int k = 0; k < kN; ++k) {
-        const uint32_t y = (mt_[k] & 0x80000000u) | (mt_[(k + 1) % kN] & 0x7fffffffu);
-        mt_[k] = mt_[(k + 397) % kN] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
-      }
-      index_ = 0;
-    }
-    uint32_t y = mt_[index_++];
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    return y ^ (y >> 18);
-  }
-  size_t RandBelow(size_t n) {  // n < 2^32 here (a list of images)
-    int k = 0;
-    while ((size_t{1} << k) <= n)
-      ++k;
-    for (;;) {
-      const size_t r = Next() >> (32 - k);
-      if (r < n) return r;
-    }
-  }
-  uint32_t mt_[kN];
-  int index_ = kN;
-};
-
-struct ListItem {
-  int64_t index = 0;
-  std::string path;  // relative to ROOT
-  std::vector<double> labels;
-};
-
-std::string Lower(std::string s) {
-  for (auto& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::vector<std::string> SortedEntries(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir))
-    names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-bool IsImage(const Options& o, const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec) &&
-         std::find(o.exts.begin(), o.exts.end(), Lower(p.extension().string())) != o.exts.end();
-}
-
-// os.walk(root, followlinks=True), top-down with sorted names: a folder's images, then its
-// subfolders in order. Each folder holding images gets the next label when first seen.
-void Walk(const Options& o, const fs::path& dir, std::map<std::string, int>* cat,
-          std::vector<std::pair<std::string, int>>* order, std::vector<ListItem>* items) {
-  std::vector<fs::path> subdirs;
-  for (const auto& name : SortedEntries(dir)) {
-    const fs::path p = dir / name;
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      subdirs.push_back(p);
-    } else if (IsImage(o, p)) {
-      auto [it, added] = cat->emplace(dir.string(), static_cast<int>(cat->size()));
-      if (added) order->emplace_back(fs::relative(dir, o.root).string(), it->second);
-      items->push_back({static_cast<int64_t>(items->size()),
-                        fs::relative(p, o.root).string(),
-                        {static_cast<double>(it->second)}});
-    }
-  }
-  for (const auto& d : subdirs)
-    Walk(o, d, cat, order, items);
-}
-
-void WriteList(const std::string& path, const std::vector<ListItem>& items, size_t begin,
-               size_t end) {
-  std::ofstream out(path);
-  if (!out) Fail("cannot write " + path);
-  char buf[64];
-  for (size_t i = begin; i < std::min(end, items.size()); ++i) {
-    out << items[i].index << '\t';
-    for (double l : items[i].labels) {
-      std::snprintf(buf, sizeof(buf), "%f\t", l);
-      out << buf;
-    }
-    out << items[i].path << '\n';
-  }
-  if (!out.flush()) Fail("cannot write " + path);
-}
-
-void MakeList(const Options& o) {
-  std::vector<ListItem> items;
-  if (o.recursive) {
-    std::map<std::string, int> cat;
-    std::vector<std::pair<std::string, int>> order;
-    Walk(o, o.root, &cat, &order, &items);
-    for (const auto& [dir, label] : order)
-      std::cout << dir << ' ' << label << '\n';
-  } else {
-    for (const auto& name : SortedEntries(o.root)) {
-      const fs::path p = fs::path(o.root) / name;
-      if (IsImage(o, p)) items.push_back({static_cast<int64_t>(items.size()), name, {0.0}});
-    }
-  }
-  if (o.shuffle) PythonRandom(100).Shuffle(&items);
-  const size_t n = items.size();
-  const size_t chunk_size = (n + o.chunks - 1) / o.chunks;
-  for (int c = 0; c < o.chunks; ++c) {
-    const size_t b = std::min(n, c * chunk_size), e = std::min(n, (c + 1) * chunk_size);
-    std::string name = o.prefix;
-    if (o.chunks > 1) name.append("_").append(std::to_string(c));
-    // As MXNet: the split points come from the chunk size, not this chunk's length.
-    const auto sep = static_cast<size_t>(static_cast<double>(chunk_size) * o.train_ratio);
-    const auto sep_test = static_cast<size_t>(static_cast<double>(chunk_size) * o.test_ratio);
-    if (o.train_ratio == 1.0) {
-      WriteList(name + ".lst", items, b, e);
-      continue;
-    }
-    if (o.test_ratio != 0.0) WriteList(name + "_test.lst", items, b, b + sep_test);
-    if (o.train_ratio + o.test_ratio < 1.0) {
-      WriteList(name + "_val.lst", items, b + sep_test + sep, e);
-    }
-    WriteList(name + "_train.lst", items, b + sep_test, b + sep_test + sep);
-  }
-}
-
-std::string Strip(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
-    ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
-    --e;
-  return s.substr(b, e - b);
-}
-
-// read_list: "index\tlabel...\tpath"; malformed lines are reported and skipped.
-std::vector<ListItem> ReadList(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) Fail("cannot read " + path);
-  std::vector<ListItem> items;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::vector<std::string> parts;
-    std::istringstream ls(Strip(line));
-    for (std::string f; std::getline(ls, f, '\t');)
-      parts.push_back(Strip(f));
-    if (parts.size() < 3) {
-      std::cerr << "lst should have at least has three parts, but only has " << parts.size()
-                << " parts for '" << line << "'\n";
-      continue;
-    }
-    try {
-      ListItem item;
-      item.index = ParseNumber<int64_t>("index", parts[0]);
-      item.path = parts.back();
-      for (size_t k = 1; k + 1 < parts.size(); ++k) {
-        item.labels.push_back(ParseNumber<double>("label", parts[k]));
-      }
-      items.push_back(std::move(item));
-    } catch (const std::exception& e) {
-      std::cerr << "Parsing lst met error for '" << line << "', detail: " << e.what() << "\n";
-    }
-  }
-  return items;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) Fail("cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// image_encode of im2rec.py: the record of one list item (header, then the image), or an
-// exception naming what went wrong.
-std::string EncodeItem(const Options& o, const ListItem& item) {
-  mixnet::io::IRHeader header;
-  header.id = static_cast<uint64_t>(item.index);
-  if (item.labels.size() > 1 && o.pack_label) {
-    header.labels.assign(item.labels.begin(), item.labels.end());
-  } else {
-    header.label = static_cast<float>(item.labels[0]);
-  }
-  const std::string bytes = ReadFile((fs::path(o.root) / item.path).string());
-  if (o.pass_through) return mixnet::io::PackIRHeader(header, bytes);
-  // Channels stay in the file's (BGR) order end to end, as OpenCV's imread/imencode.
-  Image img = mixnet::io::ImDecode({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
-                                   o.color, false);
-  if (o.center_crop) {  // the centred square, margins rounded down
-    const int64_t side = std::min(img.height, img.width);
-    img = mixnet::io::ImCrop(img, (img.width - side) / 2, (img.height - side) / 2, side, side);
-  }
-  if (o.resize > 0) {  // the shorter side to --resize, the longer one rounded down
-    const int64_t w = img.height > img.width ? o.resize : img.width * o.resize / img.height;
-    const int64_t h = img.height > img.width ? img.height * o.resize / img.width : o.resize;
-    img = mixnet::io::ImResize(img, w, h, mixnet::io::Interp::kBilinear);
-  }
-  const std::vector<uint8_t> enc = mixnet::io::ImEncode(img, o.encoding, o.quality, false);
-  return mixnet::io::PackIRHeader(header, {reinterpret_cast<const char*>(enc.data()), enc.size()});
-}
-
-// NOTE [ im2rec threads ]
-// Items are encoded in blocks of a few hundred per thread; each block is written in list order
-// before the next one starts, so the records follow the .lst as with one thread (MXNet's
-// writer process reorders its queue the same way) and memory stays bounded.
-void PackList(const Options& o, const fs::path& lst, const fs::path& working_dir) {
-  std::cout << "Creating .rec file from " << lst.string() << " in " << working_dir.string()
-            << std::endl;
-  const std::vector<ListItem> items = ReadList(lst.string());
-  const std::string stem = lst.stem().string();
-  mixnet::io::IndexedRecordIO rec((working_dir / (stem + ".idx")).string(),
-                                  (working_dir / (stem + ".rec")).string(), 'w');
-  const size_t threads = static_cast<size_t>(std::max(1, o.num_thread));
-  const size_t block = 256 * threads;
-  size_t written = 0;
-  for (size_t begin = 0; begin < items.size(); begin += block) {
-    const size_t end = std::min(items.size(), begin + block);
-    std::vector<std::optional<std::string>> records(end - begin);
-    std::vector<std::string> errors(end - begin);
-    std::atomic<size_t> next{begin};
-    auto work = [&] {
-      for (size_t i; (i = next.fetch_add(1)) < end;) {
-        try {
-          records[i - begin] = EncodeItem(o, items[i]);
-        } catch (const std::exception& e) {
-          errors[i - begin] = e.what();
-        }
-      }
-    };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < std::min(threads, end - begin); ++t)
-      pool.emplace_back(work);
-    work();
-    for (auto& t : pool)
-      t.join();
-    for (size_t i = begin; i < end; ++i) {
-      if (!records[i - begin]) {
-        std::cerr << "pack_img error on file: " << items[i].path << ": " << errors[i - begin]
-                  << "\n";
-        continue;
-      }
-      rec.WriteIdx(std::to_string(items[i].index), *records[i - begin]);
-      ++written;
-    }
-  }
-  rec.Close();
-  std::cout << "count: " << written << " of " << items.size() << std::endl;
-}
-
-void MakeRecords(const Options& o) {
-  std::error_code ec;
-  const fs::path working_dir =
-      fs::is_directory(o.prefix, ec) ? fs::path(o.prefix) : fs::path(o.prefix).parent_path();
-  std::vector<fs::path> lists;
-  for (const auto& name : SortedEntries(working_dir)) {
-    const fs::path p = working_dir / name;
-    const std::string s = p.string();
-    if (fs::is_regular_file(p, ec) && s.rfind(o.prefix, 0) == 0 && s.size() >= 4 &&
-        s.compare(s.size() - 4, 4, ".lst") == 0) {
-      lists.push_back(p);
-    }
-  }
-  if (lists.empty()) Fail("Did not find any list file with prefix " + o.prefix);
-  for (const auto& lst : lists)
-    PackList(o, lst, working_dir);
 }
 
 }  // namespace
@@ -442,9 +109,10 @@ int main(int argc, char** argv) {
   try {
     const Options o = ParseArgs(argc, argv);
     if (o.list) {
-      MakeList(o);
+      for (const auto& [dir, label] : mixnet::io::Im2RecMakeList(o))
+        std::cout << dir << ' ' << label << '\n';
     } else {
-      MakeRecords(o);
+      mixnet::io::Im2RecMakeRecords(o, std::cout, std::cerr);
     }
   } catch (const std::exception& e) {
     std::cerr << "mixnet_im2rec: " << e.what() << "\n";

@@ -3,14 +3,14 @@
 
 MXNet 1.x's tools/im2rec.py with the same options and files: ``--list`` walks ROOT and writes
 PREFIX.lst ("index\\tlabel\\tpath" lines, shuffled as MXNet's with seed 100); without it every
-PREFIX*.lst is packed into a .rec and .idx beside it. The work is done by the C++ tool
-mixnet_im2rec (tools/im2rec.cc), found through --binary, $MIXNET_IM2REC, PATH or the build
-folder next to this file (``cmake --build build --target mixnet_im2rec``).
+PREFIX*.lst is packed into a .rec and .idx beside it. The work is done in this process by the
+installed package (``python -m mixnet.tools.im2rec`` is the same tool), or with --binary PATH
+by the C++ program mixnet_im2rec (tools/im2rec.cc; find_binary locates it through
+$MIXNET_IM2REC, PATH or the build folder next to this file).
 
 Differences from MXNet: records are written in list order with any --num-thread (MXNet 1.x's
 multi-process writer does the same); images are decoded without applying EXIF orientation.
 """
-import argparse
 import os
 import shutil
 import subprocess
@@ -35,62 +35,9 @@ def find_binary(explicit=None):
 
 
 def parse_args(argv=None):
-    """Defines all arguments (MXNet's, plus --binary)."""
-    parser = argparse.ArgumentParser(
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Create an image list or make a record database by reading from an "
-                    "image list")
-    parser.add_argument("prefix", help="prefix of input/output lst and rec files.")
-    parser.add_argument("root", help="path to folder containing images.")
-
-    cgroup = parser.add_argument_group("Options for creating image lists")
-    cgroup.add_argument("--list", action="store_true",
-                        help="If this is set im2rec will create image list(s) by traversing "
-                             "root folder and output to <prefix>.lst. Otherwise im2rec will "
-                             "read <prefix>.lst and create a database at <prefix>.rec")
-    cgroup.add_argument("--exts", nargs="+", default=[".jpeg", ".jpg", ".png"],
-                        help="list of acceptable image extensions.")
-    cgroup.add_argument("--chunks", type=int, default=1, help="number of chunks.")
-    cgroup.add_argument("--train-ratio", type=float, default=1.0,
-                        help="Ratio of images to use for training.")
-    cgroup.add_argument("--test-ratio", type=float, default=0,
-                        help="Ratio of images to use for testing.")
-    cgroup.add_argument("--recursive", action="store_true",
-                        help="If true recursively walk through subdirs and assign an unique "
-                             "label to images in each folder. Otherwise only include images in "
-                             "the root folder and give them label 0.")
-    cgroup.add_argument("--no-shuffle", dest="shuffle", action="store_false",
-                        help="If this is passed, im2rec will not randomize the image order in "
-                             "<prefix>.lst")
-    rgroup = parser.add_argument_group("Options for creating database")
-    rgroup.add_argument("--pass-through", action="store_true",
-                        help="whether to skip transformation and save image as is")
-    rgroup.add_argument("--resize", type=int, default=0,
-                        help="resize the shorter edge of image to the newsize, original images "
-                             "will be packed by default.")
-    rgroup.add_argument("--center-crop", action="store_true",
-                        help="specify whether to crop the center image to make it rectangular.")
-    rgroup.add_argument("--quality", type=int, default=95,
-                        help="JPEG quality for encoding, 1-100; or PNG compression for "
-                             "encoding, 1-9")
-    rgroup.add_argument("--num-thread", type=int, default=1,
-                        help="number of thread to use for encoding (records keep the order of "
-                             "the list).")
-    rgroup.add_argument("--color", type=int, default=1, choices=[-1, 0, 1],
-                        help="specify the color mode of the loaded image. 1: Loads a color "
-                             "image. Any transparency of image will be neglected. It is the "
-                             "default flag. 0: Loads image in grayscale mode. -1:Loads image "
-                             "as such including alpha channel.")
-    rgroup.add_argument("--encoding", type=str, default=".jpg", choices=[".jpg", ".png"],
-                        help="specify the encoding of the images.")
-    rgroup.add_argument("--pack-label", action="store_true",
-                        help="Whether to also pack multi dimensional label in the record file")
-    parser.add_argument("--binary", default=None,
-                        help="(mixnet) path to the mixnet_im2rec executable")
-    args = parser.parse_args(argv)
-    args.prefix = os.path.abspath(args.prefix)
-    args.root = os.path.abspath(args.root)
-    return args
+    """MXNet's arguments, plus --binary (mixnet.tools.im2rec defines them)."""
+    from mixnet.tools import im2rec
+    return im2rec.parse_args(argv, binary_option=True)
 
 
 def tool_args(args):
@@ -113,6 +60,9 @@ def tool_args(args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.binary is None:  # in this process, through the installed package
+        from mixnet.tools import im2rec
+        return im2rec.run(args)
     return subprocess.call([find_binary(args.binary)] + tool_args(args))
 
 

@@ -606,6 +606,32 @@ def test_model_zoo_shapes_and_names():
         vision.get_model("resnet18_v1", pretrained=True, root="/nonexistent")
 
 
+def test_model_zoo_resnet_classes():
+    """MXNet's vision.ResNetV1/V2(block, layers, channels, classes, thumbnail): with resnet18's
+    layout and widths the same network (parameter names and shapes) as get_model's."""
+    vision = gluon.model_zoo.vision
+    x = nd(rand(2, 3, 28, 28))
+    for v, block in ((1, vision.BasicBlockV1), (2, vision.BasicBlockV2)):
+        ref = vision.get_model("resnet18_v%d" % v, classes=10, thumbnail=True, prefix="r_")
+        net = getattr(vision, "ResNetV%d" % v)(block, [2, 2, 2, 2], [64, 64, 128, 256, 512],
+                                                 classes=10, thumbnail=True, prefix="r_")
+        assert isinstance(net, vision.ImageClassifier)
+        for n in (ref, net):
+            n.initialize()
+            assert n(x).shape == (2, 10)
+        assert [(k, p.shape) for k, p in net.collect_params().items()] == \
+            [(k, p.shape) for k, p in ref.collect_params().items()]
+    thin = vision.ResNetV1(vision.BottleneckV1, [1, 1], [8, 16, 32], classes=3)
+    thin.initialize()
+    assert thin(nd(rand(1, 1, 32, 32))).shape == (1, 3)
+    assert thin.collect_params()[thin.prefix + "dense0_weight"].shape == (3, 32)
+    blk = vision.BasicBlockV1(16, 2, downsample=True, in_channels=8)
+    blk.initialize()
+    assert blk(nd(rand(1, 8, 6, 6))).shape == (1, 16, 3, 3)
+    with pytest.raises(TypeError, match="BasicBlockV1"):
+        vision.ResNetV1(nn.Dense, [2], [8, 8])
+
+
 def test_rnn_layers_and_cells():
     lstm = gluon.rnn.LSTM(5, num_layers=2, layout="NTC", input_size=3)
     lstm.initialize()

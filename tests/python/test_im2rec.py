@@ -78,8 +78,10 @@ def tree(tmp_path_factory):
 
 
 def run_tool(how, binary, *args, cwd=None):
-    """Runs mixnet_im2rec directly ('bin') or through tools/im2rec.py ('py')."""
-    cmd = [binary] if how == "bin" else [sys.executable, IM2REC_PY, "--binary", binary]
+    """Runs mixnet_im2rec directly ('bin'), through tools/im2rec.py ('py'), or the package's
+    python -m mixnet.tools.im2rec ('pkg', no binary)."""
+    cmd = {"bin": lambda: [binary], "py": lambda: [sys.executable, IM2REC_PY, "--binary", binary],
+           "pkg": lambda: [sys.executable, "-m", "mixnet.tools.im2rec"]}[how]()
     r = subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, cwd=cwd,
                        check=False)
     assert r.returncode == 0, r.stderr
@@ -285,6 +287,56 @@ def test_bad_options(binary, tree, tmp_path):
         assert r.returncode != 0 and r.stderr
     r = subprocess.run([binary, str(tmp_path / "nolist"), root], capture_output=True,
                        text=True, check=False)
+    assert r.returncode == 1 and "list file" in r.stderr
+
+
+# ---- mixnet.tools.im2rec: the same C++ code from the installed package, no binary ----
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_package_list_as_python(tree, tmp_path, shuffle):
+    root, images = tree
+    prefix = str(tmp_path / "data")
+    r = run_tool("pkg", None, "--list", "--recursive", *([] if shuffle else ["--no-shuffle"]),
+                 prefix, root)
+    with open(prefix + ".lst") as f:
+        assert f.read() == python_list(root, shuffle)
+    assert r.stdout.split()[:6] == ["cat", "0", "dog", "1", "zebra", "2"]
+
+
+def test_package_pack_png_exact(tree, tmp_path):
+    root, images = tree
+    prefix = str(tmp_path / "p")
+    run_tool("pkg", None, "--list", "--recursive", prefix, root)
+    r = run_tool("pkg", None, "--encoding", ".png", "--num-thread", 2, prefix, root)
+    assert "count: %d of %d" % (len(images), len(images)) in r.stdout
+    lst = read_lst(prefix + ".lst")
+    recs = read_rec(prefix)
+    assert [k for k, _, _ in recs] == [int(l[0]) for l in lst]
+    for (key, header, payload), line in zip(recs, lst):
+        img, label = images[line[2]]
+        assert header.label == label and header.id == key
+        np.testing.assert_array_equal(mx.image.imdecode(payload).asnumpy(), img)
+
+
+def test_package_api(tree, tmp_path, capfd):
+    from mixnet.tools import im2rec
+    root, images = tree
+    prefix = str(tmp_path / "a")
+    folders = im2rec.make_list(prefix, root, recursive=True, train_ratio=0.5)
+    assert folders == [("cat", 0), ("dog", 1), ("zebra", 2)]
+    assert len(read_lst(prefix + "_train.lst")) == len(images) // 2
+    assert len(read_lst(prefix + "_val.lst")) == len(images) - len(images) // 2
+    with open(prefix + "_val.lst", "a") as f:
+        f.write("99\t0.000000\tmissing/file.png\n")
+    assert im2rec.make_rec(prefix, root, encoding=".png", resize=4, verbose=False) == len(images)
+    assert "missing/file.png" in capfd.readouterr().err
+    assert all(min(mx.image.imdecode(p).shape[:2]) == 4 for _, _, p in read_rec(prefix + "_train"))
+    with pytest.raises(ValueError, match="--color"):
+        im2rec.make_rec(prefix, root, color=2)
+    with pytest.raises(ValueError, match="list file"):
+        im2rec.make_rec(str(tmp_path / "none"), root)
+    r = subprocess.run([sys.executable, "-m", "mixnet.tools.im2rec", str(tmp_path / "none"),
+                        root], capture_output=True, text=True, check=False)
     assert r.returncode == 1 and "list file" in r.stderr
 
 

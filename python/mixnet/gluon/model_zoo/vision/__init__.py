@@ -12,6 +12,11 @@ from .... import _core
 
 _zoo = _core.model_zoo
 ImageClassifier = _zoo.ImageClassifier
+# MXNet's resnet.py classes, for ResNets of other depths and widths:
+# ResNetV1(BasicBlockV1, [2, 2, 2, 2], [64, 64, 128, 256, 512], classes=10, thumbnail=True)
+ResNetV1, ResNetV2 = _zoo.ResNetV1, _zoo.ResNetV2
+BasicBlockV1, BottleneckV1 = _zoo.BasicBlockV1, _zoo.BottleneckV1
+BasicBlockV2, BottleneckV2 = _zoo.BasicBlockV2, _zoo.BottleneckV2
 _DEFAULT_ROOT = os.path.join("~", ".mxnet", "models")
 
 
