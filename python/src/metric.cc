@@ -66,6 +66,7 @@ NameValues NameValuesFromPython(nb::handle r) {
 /*! \brief Labels or predictions: one NDArray or a list/tuple of them (MXNet accepts both). */
 std::vector<NDArray> ArrayList(nb::handle h, const char* what) {
   std::vector<NDArray> out;
+  if (h.is_none()) return out;  // MXNet's Loss metric is updated with update(None, preds)
   NDArray* a = nullptr;
   if (nb::try_cast<NDArray*>(h, a) && a != nullptr) {
     out.push_back(*a);
@@ -159,7 +160,8 @@ void BindMetric(nb::module_& m) {
             nb::gil_scoped_release release;  // reads the arrays on the host (waits for them)
             self.update(l, p);
           },
-          nb::arg("labels"), nb::arg("preds"), "Accumulates one batch: labels[i] with preds[i].")
+          nb::arg("labels").none(), nb::arg("preds"),
+          "Accumulates one batch: labels[i] with preds[i] (labels may be None for Loss).")
       .def(
           "get", [](const EvalMetric& self) { return NameValuesToPython(self.get()); },
           "(name, value), or ([names], [values]) for a composite; NaN before any instance.")

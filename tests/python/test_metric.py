@@ -115,6 +115,8 @@ def test_pearson_and_loss_by_hand():
     loss = mx.metric.Loss()
     _update(loss, [], [np.array([[1.0, 2.0], [3.0, 6.0]])])
     assert loss.get() == ("loss", 3.0)
+    loss.update(None, mx.nd.array([5.0, 7.0]))  # MXNet's idiom: the labels are ignored
+    assert loss.get() == ("loss", 4.0)
     assert mx.metric.create("torch").name == "torch"
 
 

@@ -31,6 +31,7 @@ import mixnet as mx
 from mixnet import autograd, gluon
 from mixnet.gluon import nn
 from mixnet.gluon.data.vision import FashionMNIST, transforms
+from mixnet.gluon.model_zoo import vision
 
 
 def lenet():
@@ -51,61 +52,15 @@ def mlp():
     return net
 
 
-class BasicBlockV1(gluon.HybridBlock):
-    """The model zoo's BasicBlockV1: two 3x3 convolutions with BatchNorm, and a 1x1 projection
-    of the shortcut when the shape changes."""
-
-    def __init__(self, channels, stride, downsample=False, in_channels=0, **kwargs):
-        super().__init__(**kwargs)
-        self.body = nn.HybridSequential(prefix="")
-        self.body.add(nn.Conv2D(channels, 3, stride, 1, use_bias=False, in_channels=in_channels),
-                      nn.BatchNorm(), nn.Activation("relu"),
-                      nn.Conv2D(channels, 3, 1, 1, use_bias=False, in_channels=channels),
-                      nn.BatchNorm())
-        if downsample:
-            self.downsample = nn.HybridSequential(prefix="")
-            self.downsample.add(nn.Conv2D(channels, 1, stride, use_bias=False,
-                                          in_channels=in_channels), nn.BatchNorm())
-        else:
-            self.downsample = None
-
-    def hybrid_forward(self, F, x):
-        residual = x if self.downsample is None else self.downsample(x)
-        return F.Activation(self.body(x) + residual, act_type="relu")
-
-
-class ResNetV1(gluon.HybridBlock):
-    """The model zoo's ResNetV1 in its thumbnail form (a 3x3 stem, for small images): stages of
-    BasicBlockV1 with `channels[i + 1]` channels, global average pooling, Dense(classes)."""
-
-    def __init__(self, layers, channels, classes=10, **kwargs):
-        super().__init__(**kwargs)
-        with self.name_scope():
-            self.features = nn.HybridSequential(prefix="")
-            self.features.add(nn.Conv2D(channels[0], 3, 1, 1, use_bias=False))
-            for i, num_layer in enumerate(layers):
-                stride = 1 if i == 0 else 2
-                stage = nn.HybridSequential(prefix=f"stage{i + 1}_")
-                with stage.name_scope():
-                    stage.add(BasicBlockV1(channels[i + 1], stride,
-                                           channels[i + 1] != channels[i], channels[i], prefix=""))
-                    for _ in range(num_layer - 1):
-                        stage.add(BasicBlockV1(channels[i + 1], 1, False, channels[i + 1],
-                                               prefix=""))
-                self.features.add(stage)
-            self.features.add(nn.GlobalAvgPool2D())
-            self.output = nn.Dense(classes, in_units=channels[-1])
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
-
-
 def make_net(model):
     if model == "lenet":
         return lenet()
     if model == "mlp":
         return mlp()
-    return ResNetV1([2, 2, 2], [16, 16, 32, 64], classes=10)
+    # The zoo's ResNetV1, thin for 28x28 images: a 3x3 stem (thumbnail) and three stages of two
+    # BasicBlockV1 (16, 32, 64 channels), as examples/fashion_mnist.cc builds it.
+    return vision.ResNetV1(vision.BasicBlockV1, [2, 2, 2], [16, 16, 32, 64], classes=10,
+                           thumbnail=True)
 
 
 def parse_args(argv=None):
@@ -209,13 +164,13 @@ def main(argv=None):
             loss.backward()
             trainer.step(args.batch_size)
             if pending is not None:
-                train_loss.update([pending[0]], [pending[2]])
+                train_loss.update(None, [pending[2]])
                 train_acc.update([pending[0]], [pending[1]])
                 bar.update(done, done * args.batch_size,
                            {"loss": train_loss.get()[1], "acc": train_acc.get()[1]})
             pending = (label, out, loss)
             done += 1
-        train_loss.update([pending[0]], [pending[2]])
+        train_loss.update(None, [pending[2]])
         train_acc.update([pending[0]], [pending[1]])
         bar.update(done, done * args.batch_size,
                    {"loss": train_loss.get()[1], "acc": train_acc.get()[1]})
