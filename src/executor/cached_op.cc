@@ -269,8 +269,10 @@ std::vector<NDArray> CachedOp::operator()(std::span<const NDArray> inputs) {
     }
     slot->need_grad = need_grad;
     try {
+      ExecutorOptions options = impl_->options;
+      options.inference_only = !training;  // no gradients either (Replay above)
       slot->exec = Executor::Bind(symbol_, ctx, std::move(args), std::move(grads), std::move(reqs),
-                                  std::move(aux), nullptr, impl_->options);
+                                  std::move(aux), nullptr, options);
     } catch (...) {
       std::lock_guard<std::mutex> lock(impl_->mu);
       std::vector<std::shared_ptr<Slot>>& list = impl_->slots[key.str()];

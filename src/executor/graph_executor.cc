@@ -59,7 +59,8 @@ ExecutorOptions::ExecutorOptions()
       bulk_max_nodes(GetEnvInt("MXNET_EXEC_BULK_EXEC_TRAIN", 1) != 0
                          ? static_cast<int>(GetEnvInt("MXNET_EXEC_BULK_EXEC_MAX_NODE_TRAIN", 15))
                          : 1),
-      serial_segment_elements(GetEnvInt("MIXNET_EXEC_SERIAL_ELEMENTS", 1 << 20)) {}
+      serial_segment_elements(GetEnvInt("MIXNET_EXEC_SERIAL_ELEMENTS", 1 << 20)),
+      fuse_conv_bn(GetEnvInt("MIXNET_EXEC_FUSE_CONV_BN", 1) != 0) {}
 
 void Step::Run(RunContext rctx, bool is_train) {
   try {
@@ -159,6 +160,9 @@ void GraphExecutor::Compile() {
   }
   std::vector<NodeEntry> forward = symbol_.outputs();
   if (options_.cse) forward = pass::EliminateCommonSubexpressions(forward);
+  if (options_.inference_only && options_.fuse_conv_bn && xs.empty() && !monitor_) {
+    forward = pass::FuseConvBatchNorm(forward);
+  }
   const size_t num_outputs = forward.size();
 
   auto infer = [&](const IndexedGraph& g, const std::unordered_map<const Node*, NDArray>& known,
@@ -599,6 +603,8 @@ void GraphExecutor::RunSegments(const std::vector<Segment>& segs, bool is_train)
 }
 
 void GraphExecutor::Forward(bool is_train) {
+  MX_CHECK(!(is_train && options_.inference_only), ValueError)
+      << "forward: this executor was bound for inference only (ExecutorOptions::inference_only)";
   RunSegments(program_->forward, is_train);
   trained_forward_ = is_train;
 }

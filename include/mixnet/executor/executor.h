@@ -69,6 +69,12 @@ struct ExecutorOptions {
    * are ready (NOTE [ Serial segments ]); 0 disables. MIXNET_EXEC_SERIAL_ELEMENTS.
    */
   int64_t serial_segment_elements;
+  /*! \brief Fold Convolution -> BatchNorm [-> relu] chains into one convolution in graphs
+   * bound with inference_only (NOTE [ Conv BatchNorm folding ]). MIXNET_EXEC_FUSE_CONV_BN. */
+  bool fuse_conv_bn;
+  /*! \brief Forward only ever runs with is_train false and no gradient is computed, so
+   * passes may specialise the graph for inference (CachedOp sets it for predict-mode calls). */
+  bool inference_only = false;
 };
 
 class Executor {

@@ -50,6 +50,27 @@ ConvDescs PlainDescs(const ConvGeom& g) {
   return d;
 }
 
+/*! \brief (1, out_c, 1...): a per-channel operand of a binary post-op. */
+memory::desc ChannelDesc(const ConvGeom& g) {
+  static constexpr Tag kData[] = {Tag::ncw, Tag::nchw, Tag::ncdhw};
+  memory::dims dims(static_cast<size_t>(g.w.nd) + 2, 1);
+  dims[1] = g.out_c;
+  return memory::desc(dims, memory::data_type::f32, kData[g.w.nd - 1]);
+}
+
+/*! \brief The primitive attributes: a user scratchpad, and the forward's post-ops if any. */
+dnnl::primitive_attr MakeAttr(const ConvGeom& g, const ConvPostOps* post) {
+  dnnl::primitive_attr attr = du::ScratchpadAttr();
+  if (post) {
+    dnnl::post_ops ops;
+    ops.append_binary(dnnl::algorithm::binary_mul, ChannelDesc(g));
+    ops.append_binary(dnnl::algorithm::binary_add, ChannelDesc(g));
+    if (post->relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
 memory::desc Any(const memory::desc& d) {
   return memory::desc(d.dims(), d.data_type(), Tag::any);
 }
@@ -58,17 +79,42 @@ memory::desc Any(const memory::desc& d) {
 struct ConvEntry {
   dnnl::primitive prim;
   dnnl::primitive_desc_base pd;
-  du::Arg a, b, out;  // as in RunConvPass: (x, w) -> y, (dy, w) -> dx, (x, dy) -> dw
+  du::Arg a, b, out;      // as in RunConvPass: (x, w) -> y, (dy, w) -> dx, (x, dy) -> dw
+  bool post_ops = false;  // the forward's ConvPostOps run in the primitive (else after it)
 };
+
+/*!
+ * \brief y[n, c, ...] = y * scale[c] + shift[c] (then ReLU) on a plain output, for primitives
+ * that run without the post-ops: oneDNN's plain-layout (GEMM) convolution applies binary
+ * post-ops element by element, slower than this pass over the output still in cache.
+ */
+void ApplyPostOps(const ConvGeom& g, const ConvPostOps& post, float* y) {
+  const int64_t inner = g.OutSize();
+  ParallelFor(g.batch * g.out_c, std::max<int64_t>(1, kElementwiseGrain / (inner + 1)),
+              [&](int64_t lo, int64_t hi) {
+                for (int64_t i = lo; i < hi; ++i) {
+                  const float s = post.scale[i % g.out_c], b = post.shift[i % g.out_c];
+                  float* row = y + i * inner;
+                  if (post.relu) {
+                    for (int64_t j = 0; j < inner; ++j)
+                      row[j] = std::max(row[j] * s + b, 0.0f);
+                  } else {
+                    for (int64_t j = 0; j < inner; ++j)
+                      row[j] = row[j] * s + b;
+                  }
+                }
+              });
+}
 
 /*!
  * \brief The pass's primitive with the activations in oneDNN's preferred (blocked) layouts or
  * in the plain ones; weights always take the preferred layout (they are small).
  */
-std::shared_ptr<ConvEntry> BuildEntry(ConvPass pass, const ConvGeom& g, bool bias, bool blocked) {
+std::shared_ptr<ConvEntry> BuildEntry(ConvPass pass, const ConvGeom& g, bool bias, bool blocked,
+                                      const ConvPostOps* post) {
   const ConvDescs d = PlainDescs(g);
   const auto& eng = du::Engine();
-  const dnnl::primitive_attr attr = du::ScratchpadAttr();
+  const dnnl::primitive_attr attr = MakeAttr(g, pass == ConvPass::kForward ? post : nullptr);
   const auto alg = dnnl::algorithm::convolution_direct;
   const auto fwd_kind =
       pass == ConvPass::kForward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward;
@@ -81,6 +127,7 @@ std::shared_ptr<ConvEntry> BuildEntry(ConvPass pass, const ConvGeom& g, bool bia
                                              d.pad_l, d.pad_r),
       attr, eng);
   auto e = std::make_shared<ConvEntry>();
+  e->post_ops = pass == ConvPass::kForward && post != nullptr;
   switch (pass) {
     case ConvPass::kForward:
       e->prim = dnnl::convolution_forward(fwd);
@@ -119,7 +166,7 @@ std::shared_ptr<ConvEntry> BuildEntry(ConvPass pass, const ConvGeom& g, bool bia
 
 /*! \brief Runs a built pass: (a, b) -> y, with y plain and written (not accumulated). */
 void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob& b,
-              const TBlob* bias, float* y, TempSpace& temp) {
+              const TBlob* bias, const ConvPostOps* post, float* y, TempSpace& temp) {
   du::BoundArg ma(e.a, a.dptr, temp), mb(e.b, b.dptr, temp), mo(e.out, y, temp);
   std::unordered_map<int, memory> args;
   switch (pass) {
@@ -128,6 +175,12 @@ void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob&
       if (bias) {
         args[DNNL_ARG_BIAS] = memory(memory::desc({g.out_c}, memory::data_type::f32, Tag::x),
                                      du::Engine(), bias->dptr);
+      }
+      if (post && e.post_ops) {
+        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
+            du::Mem(ChannelDesc(g), post->scale);
+        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] =
+            du::Mem(ChannelDesc(g), post->shift);
       }
       break;
     case ConvPass::kBackwardData:
@@ -143,6 +196,7 @@ void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob&
   }
   du::Execute(e.prim, e.pd, std::move(args), temp);
   mo.Finish();
+  if (post && !e.post_ops) ApplyPostOps(g, *post, y);
 }
 
 /*!
@@ -158,31 +212,33 @@ void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob&
  * (a warm-up run and the best of three timed runs each, into scratch memory, alternating so
  * that a burst of load on the machine hits both) and the faster is cached
  * with the primitive. Small ones, and cases where the blocked kernel needs no reorder of the
- * activations, skip the timing. MIXNET_CONV_LAYOUT=blocked or plain fixes the choice.
+ * activations, skip the timing. MIXNET_CONV_LAYOUT=blocked or plain fixes the choice. A
+ * forward's ConvPostOps run inside the blocked primitive, and as a pass after the plain one.
  */
 std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBlob& a,
-                                     const TBlob& b, const TBlob* bias, size_t out_bytes,
-                                     const std::string& layout) {
+                                     const TBlob& b, const TBlob* bias, const ConvPostOps* post,
+                                     size_t out_bytes, const std::string& layout) {
   if (layout != "auto") {
     MX_CHECK(layout == "blocked" || layout == "plain", ValueError)
         << "MIXNET_CONV_LAYOUT is '" << layout << "'; expected auto, blocked or plain";
-    return BuildEntry(pass, g, bias != nullptr, layout == "blocked");
+    const bool blocked = layout == "blocked";
+    return BuildEntry(pass, g, bias != nullptr, blocked, blocked ? post : nullptr);
   }
-  auto blocked = BuildEntry(pass, g, bias != nullptr, true);
+  auto blocked = BuildEntry(pass, g, bias != nullptr, true, post);
   const bool reorders =
       blocked->a.reordered() ||
       (pass != ConvPass::kBackwardWeight ? blocked->out.reordered() : blocked->b.reordered());
   const double flops = 2.0 * g.batch * g.out_c * g.OutSize() * (g.in_c / g.groups) * g.w.Size();
   constexpr double kMinFlopsToTime = 2e7;  // below this the difference is a few microseconds
   if (!reorders) return blocked;
-  auto plain = BuildEntry(pass, g, bias != nullptr, false);
+  auto plain = BuildEntry(pass, g, bias != nullptr, false, nullptr);
   if (flops < kMinFlopsToTime) return plain;
   TempSpace out_temp;
   float* y = out_temp.Alloc<float>(static_cast<int64_t>(out_bytes / sizeof(float)));
   auto seconds = [&](const ConvEntry& e) {
     const auto t0 = std::chrono::steady_clock::now();
     TempSpace temp;  // per run, so the runs reuse the same pooled blocks
-    RunEntry(e, pass, g, a, b, bias, y, temp);
+    RunEntry(e, pass, g, a, b, bias, post, y, temp);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   seconds(*blocked);  // warm-up: first-touch of scratch memory, caches
@@ -195,9 +251,11 @@ std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBl
   return best_blocked < best_plain ? blocked : plain;
 }
 
-std::string CacheKey(ConvPass pass, const ConvGeom& g, bool bias, const std::string& layout) {
+std::string CacheKey(ConvPass pass, const ConvGeom& g, bool bias, const ConvPostOps* post,
+                     const std::string& layout) {
   du::Key k("conv/" + layout);
-  k << static_cast<int>(pass) << bias << g.w.nd << g.batch << g.in_c << g.out_c << g.groups;
+  k << static_cast<int>(pass) << bias << (post ? 1 + post->relu : 0) << g.w.nd << g.batch << g.in_c
+    << g.out_c << g.groups;
   for (int i = 0; i < 3; ++i)
     k << g.in[i] << g.out[i] << g.w.k[i] << g.w.s[i] << g.w.p[i] << g.w.d[i];
   return k.str();
@@ -206,14 +264,16 @@ std::string CacheKey(ConvPass pass, const ConvGeom& g, bool bias, const std::str
 }  // namespace
 
 void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob& b,
-                  const TBlob* bias, OpReq req, const TBlob& out, TempSpace& temp) {
+                  const TBlob* bias, OpReq req, const TBlob& out, TempSpace& temp,
+                  const ConvPostOps* post) {
+  if (pass != ConvPass::kForward) post = nullptr;
   const size_t out_bytes = static_cast<size_t>(out.Size()) * sizeof(float);
   const std::string layout = GetEnvString("MIXNET_CONV_LAYOUT", "auto");
-  const ConvEntry& e = du::Cached<ConvEntry>(CacheKey(pass, g, bias != nullptr, layout), [&] {
-    return MakeEntry(pass, g, a, b, bias, out_bytes, layout);
+  const ConvEntry& e = du::Cached<ConvEntry>(CacheKey(pass, g, bias != nullptr, post, layout), [&] {
+    return MakeEntry(pass, g, a, b, bias, post, out_bytes, layout);
   });
   du::WriteFloatOutput(req, out, temp,
-                       [&](float* y) { RunEntry(e, pass, g, a, b, bias, y, temp); });
+                       [&](float* y) { RunEntry(e, pass, g, a, b, bias, post, y, temp); });
 }
 
 }  // namespace mixnet::op::nn

@@ -144,12 +144,21 @@ using ConvGeomFn = ConvGeom (*)(const Attrs& attrs, std::span<const TBlob> in);
 OpDef& AddConvKernels(OpDef& def, const char* gemm_name, ConvPass pass, ConvGeomFn geom, int a,
                       int b, bool bias_input = false);
 
+/*! \brief What the forward pass applies to its result per output channel c: y * scale[c] +
+ * shift[c], then max(y, 0) if `relu` (oneDNN post-ops; float32, out_c values each). */
+struct ConvPostOps {
+  const float* scale = nullptr;
+  const float* shift = nullptr;
+  bool relu = false;
+};
+
 /*!
- * \brief RunConvPass on oneDNN (float32); the forward pass adds `bias` in the primitive.
- * Primitives are cached per thread by shape (NOTE [ oneDNN kernels ]).
+ * \brief RunConvPass on oneDNN (float32); the forward pass adds `bias` and applies `post` in
+ * the primitive. Primitives are cached per thread by shape (NOTE [ oneDNN kernels ]).
  */
 void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob& b,
-                  const TBlob* bias, OpReq req, const TBlob& out, TempSpace& temp);
+                  const TBlob* bias, OpReq req, const TBlob& out, TempSpace& temp,
+                  const ConvPostOps* post = nullptr);
 
 /*! \brief out[n, c, ...] += bias[c] for every batch and position. */
 void AddChannelBias(const TBlob& bias, const TBlob& out);

@@ -60,6 +60,15 @@ MirrorFn PlanMirror(const IndexedGraph& forward, const std::vector<Shape>& shape
  */
 std::vector<NodeEntry> EliminateCommonSubexpressions(std::span<const NodeEntry> outputs);
 
+// ---- fuse_conv_bn.cc ----
+/*!
+ * \brief For graphs run only in inference: Convolution -> BatchNorm [-> relu] chains whose
+ * inner results nobody else reads become one `_conv_scale_shift[_relu]` node, its per-channel
+ * scale and shift computed from the BatchNorm's parameters by small ops (NOTE [ Conv
+ * BatchNorm folding ]). Returns the new outputs; nodes are shared where nothing changed.
+ */
+std::vector<NodeEntry> FuseConvBatchNorm(std::span<const NodeEntry> outputs);
+
 // ---- fuse_elemwise.cc ----
 /*!
  * \brief Chains of elementwise ops (OpDef::elementwise) to run as one loop: each group is a

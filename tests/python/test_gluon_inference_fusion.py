@@ -1,0 +1,41 @@
+"""Hybridized inference folds Convolution -> BatchNorm [-> relu] into one convolution
+(NOTE [ Conv BatchNorm folding ]): predictions equal the eager ones, also after training
+changed the parameters and moving statistics the folded graph reads."""
+import numpy as np
+
+import mixnet as mx
+from mixnet import autograd, gluon
+
+
+def _net():
+    net = gluon.model_zoo.vision.resnet18_v1(thumbnail=True, classes=10)
+    net.initialize(mx.init.Xavier())
+    return net
+
+
+def _randomise_norms(net, seed):
+    rng = np.random.RandomState(seed)
+    for name, p in net.collect_params().items():
+        if name.endswith(("gamma", "beta", "running_mean", "running_var")):
+            p.set_data(mx.nd.array(rng.uniform(0.5, 1.5, p.shape).astype(np.float32)))
+
+
+def test_hybridized_predictions_equal_eager_with_folded_batchnorm():
+    mx.random.seed(0)
+    net = _net()
+    x = mx.nd.array(np.random.RandomState(1).normal(size=(3, 3, 32, 32)).astype(np.float32))
+    net(x)  # deferred initialisation
+    _randomise_norms(net, 2)
+    eager = net(x).asnumpy()
+    net.hybridize()
+    net(x)  # traces the graph
+    np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-4, atol=1e-4)
+    # A training step changes weights and moving statistics: the folded graph follows them.
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+    with autograd.record():
+        loss = gluon.loss.SoftmaxCrossEntropyLoss()(net(x), mx.nd.array([1, 2, 3]))
+    loss.backward()
+    trainer.step(3)
+    hybrid = net(x).asnumpy()
+    net.hybridize(active=False)
+    np.testing.assert_allclose(hybrid, net(x).asnumpy(), rtol=1e-4, atol=1e-4)
