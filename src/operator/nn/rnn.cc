@@ -24,9 +24,11 @@
 #include <cmath>
 #include <optional>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "operator/linalg/gemm.h"
+#include "operator/simd/kernels.h"
 
 namespace mixnet::op {
 namespace {
@@ -181,6 +183,7 @@ struct DirTrace {
   std::vector<T> hprev;  // (steps, batch, H): the state the step started from
   std::vector<T> cprev;  // LSTM: the (clipped) cell the step started from
   std::vector<T> craw;   // LSTM: the cell before clipping
+  std::vector<T> tc;     // LSTM, fast path: tanh of the (clipped) cell
   std::vector<T> hn;     // GRU: W_hn h + b_hn
 };
 
@@ -191,6 +194,179 @@ struct Trace {
   std::vector<T> out;                  // the last layer's output (steps, batch, dirs * H)
   std::vector<T> hy, cy;               // (layers * dirs, batch, H)
 };
+
+// NOTE [ RNN fast path ]
+// The blas kernel on float32 runs the gate math in float with the SIMD sigmoid/tanh of
+// simd/vec_math.h (as MXNet's and oneDNN's RNNs compute in float), adds the two bias vectors
+// once to the whole input projection, accumulates the recurrent GEMM straight into the gates
+// (GRU keeps its W_hn h + b_hn apart), and keeps tanh(c) for the backward. The reference
+// kernel keeps the double element math and is the oracle the fast path is tested against.
+template <bool kBlas, typename T>
+constexpr bool kFastPath = kBlas&& std::is_same_v<T, float>;
+
+/*! \brief y = f(x) over n floats with the widest SIMD build (x == y allowed). */
+void Act(simd::UnaryOp op, const float* x, float* y, int64_t n) {
+  simd::Best().f32.unary(op, x, y, n, false);
+}
+
+/*! \brief The steps of one layer and direction; tr->gates holds the input projection. */
+void FastForwardSteps(const RnnDims& dm, const RNNParam& p, int64_t d, const float* bx,
+                      const float* bh, const float* wh, const float* h0, const float* c0,
+                      DirTrace<float>* tr, float* y, float* hlast, float* clast) {
+  const int64_t steps = dm.steps, batch = dm.batch, hid = dm.hidden, gh = dm.GateRows();
+  const int64_t yw = dm.dirs * hid;
+  const bool lstm = p.mode == kLstm, gru = p.mode == kGru;
+  const bool clip = p.lstm_state_clip_min.has_value();
+  const float lo = clip ? static_cast<float>(*p.lstm_state_clip_min) : 0.f;
+  const float hi = clip ? static_cast<float>(*p.lstm_state_clip_max) : 0.f;
+  // b_i2h + b_h2h once for every row; GRU's n gate takes b_hn inside r * (...).
+  std::vector<float> bias(static_cast<size_t>(gh));
+  for (int64_t k = 0; k < gh; ++k)
+    bias[k] = bx[k] + (gru && k >= 2 * hid ? 0.f : bh[k]);
+  float* gates = tr->gates.data();
+  for (int64_t r = 0; r < steps * batch; ++r)
+    for (int64_t k = 0; k < gh; ++k)
+      gates[r * gh + k] += bias[k];
+  if (lstm) tr->tc.resize(tr->craw.size());
+  std::vector<float> h(h0, h0 + dm.StateSize()), hproj(gru ? static_cast<size_t>(batch * gh) : 0);
+  std::vector<float> c;
+  if (lstm) c.assign(c0, c0 + dm.StateSize());
+  for (int64_t s = 0; s < steps; ++s) {
+    const int64_t t = d ? steps - 1 - s : s;
+    const int64_t cell0 = t * batch * hid;
+    float* gt = gates + t * batch * gh;
+    std::copy(h.begin(), h.end(), tr->hprev.begin() + cell0);
+    if (lstm) std::copy(c.begin(), c.end(), tr->cprev.begin() + cell0);
+    if (gru) {
+      Gemm<true>(false, true, batch, gh, hid, 1.0, h.data(), hid, wh, hid, 0.0, hproj.data(), gh);
+    } else {
+      Gemm<true>(false, true, batch, gh, hid, 1.0, h.data(), hid, wh, hid, 1.0, gt, gh);
+    }
+    for (int64_t b = 0; b < batch; ++b) {
+      float* g = gt + b * gh;
+      float* hb = h.data() + b * hid;
+      float* yb = y + (t * batch + b) * yw + d * hid;
+      const int64_t cell = cell0 + b * hid;
+      if (lstm) {
+        Act(simd::UnaryOp::kSigmoid, g, g, 2 * hid);  // i, f
+        Act(simd::UnaryOp::kTanh, g + 2 * hid, g + 2 * hid, hid);
+        Act(simd::UnaryOp::kSigmoid, g + 3 * hid, g + 3 * hid, hid);
+        float* cb = c.data() + b * hid;
+        float* craw = tr->craw.data() + cell;
+        for (int64_t j = 0; j < hid; ++j) {
+          craw[j] = g[hid + j] * cb[j] + g[j] * g[2 * hid + j];
+          cb[j] = craw[j];
+        }
+        if (clip) {
+          for (int64_t j = 0; j < hid; ++j)
+            cb[j] = std::isnan(cb[j]) ? (p.lstm_state_clip_nan ? lo : cb[j])
+                                      : std::clamp(cb[j], lo, hi);
+        }
+        float* tc = tr->tc.data() + cell;
+        Act(simd::UnaryOp::kTanh, cb, tc, hid);
+        for (int64_t j = 0; j < hid; ++j)
+          hb[j] = g[3 * hid + j] * tc[j];
+      } else if (gru) {
+        const float* hp = hproj.data() + b * gh;
+        for (int64_t j = 0; j < 2 * hid; ++j)
+          g[j] += hp[j];
+        Act(simd::UnaryOp::kSigmoid, g, g, 2 * hid);  // r, z
+        float* hn = tr->hn.data() + cell;
+        for (int64_t j = 0; j < hid; ++j) {
+          hn[j] = hp[2 * hid + j] + bh[2 * hid + j];
+          g[2 * hid + j] += g[j] * hn[j];
+        }
+        Act(simd::UnaryOp::kTanh, g + 2 * hid, g + 2 * hid, hid);
+        for (int64_t j = 0; j < hid; ++j)
+          hb[j] = (1.f - g[hid + j]) * g[2 * hid + j] + g[hid + j] * hb[j];
+      } else {
+        if (p.mode == kRnnRelu) {
+          for (int64_t j = 0; j < hid; ++j)
+            g[j] = g[j] > 0.f ? g[j] : 0.f;
+        } else {
+          Act(simd::UnaryOp::kTanh, g, g, hid);
+        }
+        std::copy(g, g + hid, hb);
+      }
+      std::copy(hb, hb + hid, yb);
+    }
+  }
+  std::copy(h.begin(), h.end(), hlast);
+  if (lstm) std::copy(c.begin(), c.end(), clast);
+}
+
+/*!
+ * \brief One step of backpropagation through time at time t: the gate gradients of the step
+ * (dgx input side, dgh recurrent side, the same array but for GRU), then dh (the gradient of
+ * the state the step started from) and dc (LSTM) in place.
+ */
+void FastBackwardStep(const RnnDims& dm, const RNNParam& p, int64_t d, int64_t t,
+                      const DirTrace<float>& tr, const float* dy, const float* wh, float* dgx,
+                      float* dgh, float* dh, float* dc) {
+  const int64_t batch = dm.batch, hid = dm.hidden, gh = dm.GateRows(), yw = dm.dirs * hid;
+  const bool gru = p.mode == kGru;
+  const bool clip = p.lstm_state_clip_min.has_value();
+  const int64_t cell0 = t * batch * hid;
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t row = (t * batch + b) * gh, cell = cell0 + b * hid;
+    const float* g = tr.gates.data() + row;
+    float* gx = dgx + row;
+    float* gr = dgh + row;
+    float* dhb = dh + b * hid;
+    const float* dyb = dy + (t * batch + b) * yw + d * hid;
+    if (p.mode == kLstm) {
+      const float* tc = tr.tc.data() + cell;
+      const float* cprev = tr.cprev.data() + cell;
+      const float* craw = tr.craw.data() + cell;
+      float* dcb = dc + b * hid;
+      for (int64_t j = 0; j < hid; ++j) {
+        const float i = g[j], f = g[hid + j], gg = g[2 * hid + j], o = g[3 * hid + j];
+        const float dht = dhb[j] + dyb[j];
+        const float dcc = dcb[j] + dht * o * (1.f - tc[j] * tc[j]);
+        const float dcr = !clip || ClipPasses(p, craw[j]) ? dcc : 0.f;
+        gx[j] = dcr * gg * i * (1.f - i);
+        gx[hid + j] = dcr * cprev[j] * f * (1.f - f);
+        gx[2 * hid + j] = dcr * i * (1.f - gg * gg);
+        gx[3 * hid + j] = dht * tc[j] * o * (1.f - o);
+        dcb[j] = dcr * f;
+      }
+    } else if (gru) {
+      const float* hprev = tr.hprev.data() + cell;
+      const float* hn = tr.hn.data() + cell;
+      for (int64_t j = 0; j < hid; ++j) {
+        const float r = g[j], z = g[hid + j], n = g[2 * hid + j];
+        const float dht = dhb[j] + dyb[j];
+        const float dn = dht * (1.f - z) * (1.f - n * n);
+        const float dr = dn * hn[j] * r * (1.f - r);
+        const float dz = dht * (hprev[j] - n) * z * (1.f - z);
+        gx[j] = gr[j] = dr;
+        gx[hid + j] = gr[hid + j] = dz;
+        gx[2 * hid + j] = dn;
+        gr[2 * hid + j] = dn * r;
+        dhb[j] = dht * z;  // the direct path; the GEMM below adds the gates' part
+      }
+    } else {
+      for (int64_t j = 0; j < hid; ++j) {
+        const float dht = dhb[j] + dyb[j], h = g[j];
+        gx[j] = p.mode == kRnnRelu ? (h > 0.f ? dht : 0.f) : dht * (1.f - h * h);
+      }
+    }
+  }
+  // dh_prev = dgates_h W_h2h (+ GRU's z * dh, already in dh).
+  Gemm<true>(false, false, batch, hid, gh, 1.0, dgh + t * batch * gh, gh, wh, hid, gru ? 1.0 : 0.0,
+             dh, hid);
+}
+
+/*! \brief dw's two bias blocks (at db) += the column sums of dgx and dgh (rows x gh). */
+void FastBiasGrad(const float* dgx, const float* dgh, int64_t rows, int64_t gh, float* db) {
+  std::vector<double> sx(static_cast<size_t>(gh), 0.0), sh(sx);
+  simd::Best().f32.reduce_cols(simd::ReduceOp::kSum, dgx, rows, gh, gh, sx.data());
+  simd::Best().f32.reduce_cols(simd::ReduceOp::kSum, dgh, rows, gh, gh, sh.data());
+  for (int64_t k = 0; k < gh; ++k) {
+    db[k] = static_cast<float>(db[k] + sx[k]);
+    db[gh + k] = static_cast<float>(db[gh + k] + sh[k]);
+  }
+}
 
 /*! \brief One layer and direction: writes its h into columns d*H.. of y (steps, batch, D*H). */
 template <bool kBlas, typename T>
@@ -213,6 +389,10 @@ void DirForward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, cons
   // The input projection of every step at once; biases are added in the step.
   Gemm<kBlas>(false, true, steps * batch, gh, in_size, 1.0, x, in_size, wx, in_size, 0.0,
               tr->gates.data(), gh);
+  if constexpr (kFastPath<kBlas, T>) {
+    FastForwardSteps(dm, p, d, bx, bh, wh, h0, c0, tr, y, hlast, clast);
+    return;
+  }
   std::vector<T> h(h0, h0 + dm.StateSize()), hproj(static_cast<size_t>(batch * gh));
   std::vector<T> c;
   if (p.mode == kLstm) c.assign(c0, c0 + dm.StateSize());
@@ -359,6 +539,10 @@ void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, con
   for (int64_t s = steps - 1; s >= 0; --s) {
     const int64_t t = d ? steps - 1 - s : s;
     const int64_t cell0 = t * batch * hid;
+    if constexpr (kFastPath<kBlas, T>) {
+      FastBackwardStep(dm, p, d, t, tr, dy, wh, dgx.data(), dgh_ptr, dh.data(), dc.data());
+      continue;
+    }
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t row = (t * batch + b) * gh;
       const T* g = tr.gates.data() + row;
@@ -412,6 +596,10 @@ void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, con
   Gemm<kBlas>(true, false, gh, hid, m, 1.0, dgh_ptr, gh, tr.hprev.data(), hid, 1.0,
               dw + woff + gh * in_size, hid);
   Gemm<kBlas>(false, false, m, in_size, gh, 1.0, dgx.data(), gh, wx, in_size, 1.0, din, in_size);
+  if constexpr (kFastPath<kBlas, T>) {
+    FastBiasGrad(dgx.data(), dgh_ptr, m, gh, dw + boff);
+    return;
+  }
   for (int64_t k = 0; k < gh; ++k) {
     double sx = 0, sh = 0;
     for (int64_t r = 0; r < m; ++r) {
