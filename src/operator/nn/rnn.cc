@@ -176,23 +176,44 @@ T Cast(double v) {
   return T(static_cast<ComputeType<T>>(v));
 }
 
+/*!
+ * \brief An uninitialised array from the call's temp space: pooled blocks, so the large
+ * per-call buffers cost neither page faults nor a memset.
+ */
+template <typename T>
+class Buf {
+ public:
+  Buf() = default;
+  Buf(TempSpace& temp, size_t n)
+      : p_(n ? temp.Alloc<T>(static_cast<int64_t>(n)) : nullptr), n_(n) {}
+  T* data() const { return p_; }
+  T* begin() const { return p_; }
+  T* end() const { return p_ + n_; }
+  size_t size() const { return n_; }
+  T& operator[](size_t i) const { return p_[i]; }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
 /*! \brief What the backward needs of one layer and direction, indexed by time. */
 template <typename T>
 struct DirTrace {
-  std::vector<T> gates;  // (steps, batch, G*H) after their activations (vanilla RNN: h)
-  std::vector<T> hprev;  // (steps, batch, H): the state the step started from
-  std::vector<T> cprev;  // LSTM: the (clipped) cell the step started from
-  std::vector<T> craw;   // LSTM: the cell before clipping
-  std::vector<T> tc;     // LSTM, fast path: tanh of the (clipped) cell
-  std::vector<T> hn;     // GRU: W_hn h + b_hn
+  Buf<T> gates;  // (steps, batch, G*H) after their activations (vanilla RNN: h)
+  Buf<T> hprev;  // (steps, batch, H): the state the step started from
+  Buf<T> cprev;  // LSTM: the (clipped) cell the step started from
+  Buf<T> craw;   // LSTM: the cell before clipping
+  Buf<T> tc;     // LSTM, fast path: tanh of the (clipped) cell
+  Buf<T> hn;     // GRU: W_hn h + b_hn
 };
 
 template <typename T>
 struct Trace {
-  std::vector<std::vector<T>> inputs;  // inputs[l] for l >= 1 (after dropout)
-  std::vector<DirTrace<T>> dirs;       // [l * dirs + d]
-  std::vector<T> out;                  // the last layer's output (steps, batch, dirs * H)
-  std::vector<T> hy, cy;               // (layers * dirs, batch, H)
+  std::vector<Buf<T>> inputs;     // inputs[l] for l >= 1 (after dropout)
+  std::vector<DirTrace<T>> dirs;  // [l * dirs + d]
+  Buf<T> out;                     // the last layer's output (steps, batch, dirs * H)
+  Buf<T> hy, cy;                  // (layers * dirs, batch, H)
 };
 
 // NOTE [ RNN fast path ]
@@ -210,9 +231,9 @@ void Act(simd::UnaryOp op, const float* x, float* y, int64_t n) {
 }
 
 /*! \brief The steps of one layer and direction; tr->gates holds the input projection. */
-void FastForwardSteps(const RnnDims& dm, const RNNParam& p, int64_t d, const float* bx,
-                      const float* bh, const float* wh, const float* h0, const float* c0,
-                      DirTrace<float>* tr, float* y, float* hlast, float* clast) {
+void FastForwardSteps(TempSpace& temp, const RnnDims& dm, const RNNParam& p, int64_t d,
+                      const float* bx, const float* bh, const float* wh, const float* h0,
+                      const float* c0, DirTrace<float>* tr, float* y, float* hlast, float* clast) {
   const int64_t steps = dm.steps, batch = dm.batch, hid = dm.hidden, gh = dm.GateRows();
   const int64_t yw = dm.dirs * hid;
   const bool lstm = p.mode == kLstm, gru = p.mode == kGru;
@@ -227,7 +248,7 @@ void FastForwardSteps(const RnnDims& dm, const RNNParam& p, int64_t d, const flo
   for (int64_t r = 0; r < steps * batch; ++r)
     for (int64_t k = 0; k < gh; ++k)
       gates[r * gh + k] += bias[k];
-  if (lstm) tr->tc.resize(tr->craw.size());
+  if (lstm) tr->tc = Buf<float>(temp, tr->craw.size());
   std::vector<float> h(h0, h0 + dm.StateSize()), hproj(gru ? static_cast<size_t>(batch * gh) : 0);
   std::vector<float> c;
   if (lstm) c.assign(c0, c0 + dm.StateSize());
@@ -370,8 +391,9 @@ void FastBiasGrad(const float* dgx, const float* dgh, int64_t rows, int64_t gh, 
 
 /*! \brief One layer and direction: writes its h into columns d*H.. of y (steps, batch, D*H). */
 template <bool kBlas, typename T>
-void DirForward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, const T* x, const T* w,
-                const T* h0, const T* c0, DirTrace<T>* tr, T* y, T* hlast, T* clast) {
+void DirForward(TempSpace& temp, const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d,
+                const T* x, const T* w, const T* h0, const T* c0, DirTrace<T>* tr, T* y, T* hlast,
+                T* clast) {
   const int64_t steps = dm.steps, batch = dm.batch, hid = dm.hidden, gh = dm.GateRows();
   const int64_t in_size = dm.InputSize(l), yw = dm.dirs * hid;
   const T* wx = w + dm.WeightOffset(l, d);
@@ -379,18 +401,18 @@ void DirForward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, cons
   const T* bx = w + dm.BiasOffset(l, d);
   const T* bh = bx + gh;
   const auto cells = static_cast<size_t>(steps * batch * hid);
-  tr->gates.resize(cells * static_cast<size_t>(dm.gates));
-  tr->hprev.resize(cells);
+  tr->gates = Buf<T>(temp, cells * static_cast<size_t>(dm.gates));
+  tr->hprev = Buf<T>(temp, cells);
   if (p.mode == kLstm) {
-    tr->cprev.resize(cells);
-    tr->craw.resize(cells);
+    tr->cprev = Buf<T>(temp, cells);
+    tr->craw = Buf<T>(temp, cells);
   }
-  if (p.mode == kGru) tr->hn.resize(cells);
+  if (p.mode == kGru) tr->hn = Buf<T>(temp, cells);
   // The input projection of every step at once; biases are added in the step.
   Gemm<kBlas>(false, true, steps * batch, gh, in_size, 1.0, x, in_size, wx, in_size, 0.0,
               tr->gates.data(), gh);
   if constexpr (kFastPath<kBlas, T>) {
-    FastForwardSteps(dm, p, d, bx, bh, wh, h0, c0, tr, y, hlast, clast);
+    FastForwardSteps(temp, dm, p, d, bx, bh, wh, h0, c0, tr, y, hlast, clast);
     return;
   }
   std::vector<T> h(h0, h0 + dm.StateSize()), hproj(static_cast<size_t>(batch * gh));
@@ -450,24 +472,24 @@ void DirForward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, cons
 
 /*! \brief All layers; `masks` (layers-1, steps, batch, D*H) scale each output but the last. */
 template <bool kBlas, typename T>
-void NetForward(const RnnDims& dm, const RNNParam& p, const T* x, const T* w, const T* hx,
-                const T* cx, const T* masks, Trace<T>* tr) {
+void NetForward(TempSpace& temp, const RnnDims& dm, const RNNParam& p, const T* x, const T* w,
+                const T* hx, const T* cx, const T* masks, Trace<T>* tr) {
   const int64_t states = dm.layers * dm.dirs * dm.StateSize();
-  tr->hy.resize(static_cast<size_t>(states));
-  if (p.mode == kLstm) tr->cy.resize(static_cast<size_t>(states));
+  tr->hy = Buf<T>(temp, static_cast<size_t>(states));
+  if (p.mode == kLstm) tr->cy = Buf<T>(temp, static_cast<size_t>(states));
   tr->inputs.resize(static_cast<size_t>(dm.layers));
   tr->dirs.resize(static_cast<size_t>(dm.layers * dm.dirs));
   const T* in = x;
   for (int64_t l = 0; l < dm.layers; ++l) {
-    std::vector<T> y(static_cast<size_t>(dm.steps * dm.batch * dm.dirs * dm.hidden));
+    Buf<T> y(temp, static_cast<size_t>(dm.steps * dm.batch * dm.dirs * dm.hidden));
     for (int64_t d = 0; d < dm.dirs; ++d) {
       const int64_t s = (l * dm.dirs + d) * dm.StateSize();
-      DirForward<kBlas>(dm, p, l, d, in, w, hx + s, cx ? cx + s : nullptr,
+      DirForward<kBlas>(temp, dm, p, l, d, in, w, hx + s, cx ? cx + s : nullptr,
                         &tr->dirs[static_cast<size_t>(l * dm.dirs + d)], y.data(),
                         tr->hy.data() + s, p.mode == kLstm ? tr->cy.data() + s : nullptr);
     }
     if (l + 1 == dm.layers) {
-      tr->out = std::move(y);
+      tr->out = y;
       break;
     }
     if (masks) {
@@ -475,13 +497,13 @@ void NetForward(const RnnDims& dm, const RNNParam& p, const T* x, const T* w, co
       for (size_t i = 0; i < y.size(); ++i)
         y[i] = Cast<T>(Ld(y[i]) * Ld(m[i]));
     }
-    tr->inputs[static_cast<size_t>(l + 1)] = std::move(y);
+    tr->inputs[static_cast<size_t>(l + 1)] = y;
     in = tr->inputs[static_cast<size_t>(l + 1)].data();
   }
 }
 
 template <typename T>
-void StoreAll(const std::vector<T>& src, const TBlob& dst, OpReq req) {
+void StoreAll(const Buf<T>& src, const TBlob& dst, OpReq req) {
   if (req == OpReq::kNull) return;
   T* y = dst.data<T>();
   for (size_t i = 0; i < src.size(); ++i)
@@ -506,7 +528,7 @@ void RnnForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob>
         masks[i] = !ctx.is_train ? T(1) : uniform(*ctx.rng) < keep ? Cast<T>(1 / keep) : T(0);
     }
     Trace<T> tr;
-    NetForward<kBlas>(dm, p, in[0].data<T>(), in[1].data<T>(), in[2].data<T>(),
+    NetForward<kBlas>(ctx.Temp(), dm, p, in[0].data<T>(), in[1].data<T>(), in[2].data<T>(),
                       p.mode == kLstm ? in[3].data<T>() : nullptr, masks, &tr);
     StoreAll(tr.out, out[0], req[0]);
     if (out.size() > 2) StoreAll(tr.hy, out[1], req[1]);
@@ -520,9 +542,9 @@ void RnnForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob>
  * writes the initial states' gradients. dhy/dcy may be null (zero).
  */
 template <bool kBlas, typename T>
-void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, const T* x, const T* w,
-                 const DirTrace<T>& tr, const T* dy, const T* dhy, const T* dcy, T* din, T* dw,
-                 T* dh0, T* dc0) {
+void DirBackward(TempSpace& temp, const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d,
+                 const T* x, const T* w, const DirTrace<T>& tr, const T* dy, const T* dhy,
+                 const T* dcy, T* din, T* dw, T* dh0, T* dc0) {
   const int64_t steps = dm.steps, batch = dm.batch, hid = dm.hidden, gh = dm.GateRows();
   const int64_t in_size = dm.InputSize(l), yw = dm.dirs * hid;
   const int64_t woff = dm.WeightOffset(l, d), boff = dm.BiasOffset(l, d);
@@ -531,7 +553,7 @@ void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, con
   const auto rows = static_cast<size_t>(steps * batch * gh);
   // Gradients of the pre-activations on the input side and on the recurrent side; they differ
   // only for GRU's n gate, where the recurrent part is scaled by r.
-  std::vector<T> dgx(rows), dgh(p.mode == kGru ? rows : 0);
+  Buf<T> dgx(temp, rows), dgh(temp, p.mode == kGru ? rows : 0);
   T* dgh_ptr = p.mode == kGru ? dgh.data() : dgx.data();
   std::vector<T> dh(static_cast<size_t>(dm.StateSize()), T(0)), dc(dh), direct(dh);
   if (dhy) std::copy(dhy, dhy + dm.StateSize(), dh.begin());
@@ -615,7 +637,7 @@ void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, con
 // [, dropout_mask] (the optional inputs last, so the generated functions can omit them).
 // out: data_grad, parameters_grad, state_grad [, state_cell_grad].
 template <bool kBlas>
-void RnnBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+void RnnBackward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                  std::span<const OpReq> req, std::span<const TBlob> out) {
   const auto& p = attrs.param<RNNParam>();
   const RnnDims dm = MakeDims(p, in[0].shape);
@@ -627,32 +649,47 @@ void RnnBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in
     const T* x = in[0].data<T>();
     const T* w = in[1].data<T>();
     const T* masks = HasDropout(p) ? in.back().data<T>() : nullptr;
+    TempSpace& temp = ctx.Temp();
     Trace<T> tr;
-    NetForward<kBlas>(dm, p, x, w, in[2].data<T>(), lstm ? in[4].data<T>() : nullptr, masks, &tr);
+    NetForward<kBlas>(temp, dm, p, x, w, in[2].data<T>(), lstm ? in[4].data<T>() : nullptr, masks,
+                      &tr);
     const T* dhy = states > hg ? in[hg].data<T>() : nullptr;
     const T* dcy = states > hg + 1 ? in[hg + 1].data<T>() : nullptr;
-    std::vector<T> dw(static_cast<size_t>(dm.ParamCount()), T(0));
-    std::vector<T> dhx(tr.hy.size()), dcx(tr.cy.size());
-    std::vector<T> dy(in[3].data<T>(), in[3].data<T>() + in[3].Size());
-    std::vector<T> din;
+    Buf<T> dw(temp, static_cast<size_t>(dm.ParamCount()));
+    std::fill(dw.begin(), dw.end(), T(0));
+    Buf<T> dhx(temp, tr.hy.size()), dcx(temp, tr.cy.size());
+    // dy and din: the gradients of a layer's output and input, swapped from layer to layer.
+    const auto widest =
+        static_cast<size_t>(dm.steps * dm.batch * std::max(dm.input, dm.dirs * dm.hidden));
+    Buf<T> dy_all(temp, widest), din_all(temp, widest);
+    std::copy(in[3].data<T>(), in[3].data<T>() + in[3].Size(), dy_all.data());
+    Buf<T>* dyp = &dy_all;
+    Buf<T>* dinp = &din_all;
     for (int64_t l = dm.layers - 1; l >= 0; --l) {
-      din.assign(static_cast<size_t>(dm.steps * dm.batch * dm.InputSize(l)), T(0));
+      const auto in_cells = static_cast<size_t>(dm.steps * dm.batch * dm.InputSize(l));
+      std::fill(dinp->begin(), dinp->begin() + in_cells, T(0));
+      T* din = dinp->data();
+      const T* dy = dyp->data();
       const T* lx = l == 0 ? x : tr.inputs[static_cast<size_t>(l)].data();
       for (int64_t d = 0; d < dm.dirs; ++d) {
         const int64_t s = (l * dm.dirs + d) * dm.StateSize();
-        DirBackward<kBlas>(dm, p, l, d, lx, w, tr.dirs[static_cast<size_t>(l * dm.dirs + d)],
-                           dy.data(), dhy ? dhy + s : nullptr, dcy ? dcy + s : nullptr, din.data(),
-                           dw.data(), dhx.data() + s, lstm ? dcx.data() + s : nullptr);
+        DirBackward<kBlas>(temp, dm, p, l, d, lx, w, tr.dirs[static_cast<size_t>(l * dm.dirs + d)],
+                           dy, dhy ? dhy + s : nullptr, dcy ? dcy + s : nullptr, din, dw.data(),
+                           dhx.data() + s, lstm ? dcx.data() + s : nullptr);
       }
-      dy.swap(din);
+      std::swap(dyp, dinp);
       // Back through the dropout on layer l-1's output.
       if (masks && l > 0) {
-        const T* m = masks + (l - 1) * static_cast<int64_t>(dy.size());
-        for (size_t i = 0; i < dy.size(); ++i)
-          dy[i] = Cast<T>(Ld(dy[i]) * Ld(m[i]));
+        const T* m = masks + (l - 1) * static_cast<int64_t>(in_cells);
+        for (size_t i = 0; i < in_cells; ++i)
+          din[i] = Cast<T>(Ld(din[i]) * Ld(m[i]));
       }
     }
-    StoreAll(dy, out[0], req[0]);
+    if (req[0] != OpReq::kNull) {
+      T* dx = out[0].data<T>();
+      for (int64_t i = 0; i < out[0].Size(); ++i)
+        Store(dx + i, req[0], (*dyp)[static_cast<size_t>(i)]);
+    }
     StoreAll(dw, out[1], req[1]);
     StoreAll(dhx, out[2], req[2]);
     if (lstm) StoreAll(dcx, out[3], req[3]);
@@ -752,6 +789,7 @@ const bool kRegistered = [] {
           "weights and biases packed in one parameters vector as MXNet 1.x.")
       .Param<RNNParam>()
       .NeedsRandom()
+      .NeedsTempSpace()
       .Inputs(ForwardInputs)
       .Signature({"data", "parameters", "state", "state_cell?"})
       .Outputs(ForwardOutputs)
@@ -800,6 +838,7 @@ const bool kRegistered = [] {
           "Gradients of RNN for data, parameters, state and state_cell (lstm), given the "
           "gradients of its outputs; recomputes the forward.")
       .Param<RNNParam>()
+      .NeedsTempSpace()
       .Inputs(BackwardInputs)
       .Signature({"data", "parameters", "state", "out_grad", "state_cell?", "hy_grad?", "cy_grad?",
                   "dropout_mask?"})
