@@ -317,6 +317,29 @@ void FastForwardSteps(TempSpace& temp, const RnnDims& dm, const RNNParam& p, int
 }
 
 /*!
+ * \brief LSTM gate gradients of one batch row (gx) and the cell gradient (dc, in place), given
+ * dh and dy of the row. Instantiated with and without the clip and with restrict pointers, so
+ * that the common loop has no branch and vectorises.
+ */
+template <bool kClip>
+void LstmCellGrads(const RNNParam& p, int64_t hid, const float* __restrict g,
+                   const float* __restrict tc, const float* __restrict cprev,
+                   const float* __restrict craw, const float* __restrict dh,
+                   const float* __restrict dy, float* __restrict gx, float* __restrict dc) {
+  for (int64_t j = 0; j < hid; ++j) {
+    const float i = g[j], f = g[hid + j], gg = g[2 * hid + j], o = g[3 * hid + j];
+    const float dht = dh[j] + dy[j];
+    float dcr = dc[j] + dht * o * (1.f - tc[j] * tc[j]);
+    if constexpr (kClip) dcr = ClipPasses(p, craw[j]) ? dcr : 0.f;
+    gx[j] = dcr * gg * i * (1.f - i);
+    gx[hid + j] = dcr * cprev[j] * f * (1.f - f);
+    gx[2 * hid + j] = dcr * i * (1.f - gg * gg);
+    gx[3 * hid + j] = dht * tc[j] * o * (1.f - o);
+    dc[j] = dcr * f;
+  }
+}
+
+/*!
  * \brief One step of backpropagation through time at time t: the gate gradients of the step
  * (dgx input side, dgh recurrent side, the same array but for GRU), then dh (the gradient of
  * the state the step started from) and dc (LSTM) in place.
@@ -340,16 +363,10 @@ void FastBackwardStep(const RnnDims& dm, const RNNParam& p, int64_t d, int64_t t
       const float* cprev = tr.cprev.data() + cell;
       const float* craw = tr.craw.data() + cell;
       float* dcb = dc + b * hid;
-      for (int64_t j = 0; j < hid; ++j) {
-        const float i = g[j], f = g[hid + j], gg = g[2 * hid + j], o = g[3 * hid + j];
-        const float dht = dhb[j] + dyb[j];
-        const float dcc = dcb[j] + dht * o * (1.f - tc[j] * tc[j]);
-        const float dcr = !clip || ClipPasses(p, craw[j]) ? dcc : 0.f;
-        gx[j] = dcr * gg * i * (1.f - i);
-        gx[hid + j] = dcr * cprev[j] * f * (1.f - f);
-        gx[2 * hid + j] = dcr * i * (1.f - gg * gg);
-        gx[3 * hid + j] = dht * tc[j] * o * (1.f - o);
-        dcb[j] = dcr * f;
+      if (clip) {
+        LstmCellGrads<true>(p, hid, g, tc, cprev, craw, dhb, dyb, gx, dcb);
+      } else {
+        LstmCellGrads<false>(p, hid, g, tc, cprev, craw, dhb, dyb, gx, dcb);
       }
     } else if (gru) {
       const float* hprev = tr.hprev.data() + cell;
