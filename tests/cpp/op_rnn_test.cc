@@ -374,6 +374,70 @@ TEST(OpRNN, DropoutGradientUsesTheForwardMasks) {
   }
 }
 
+/*!
+ * \brief NOTE [ RNN fast path ]: the blas kernel on float32 (float gate math, SIMD sigmoid/tanh,
+ * stored tanh(c)) against the double reference, forward and backward, on sizes that leave SIMD
+ * tails (H = 13), bidirectional stacks, every mode, a clipped cell and dropout between layers.
+ */
+TEST(OpRNN, Float32FastPathMatchesReference) {
+  const int steps = 5, batch = 3, input = 7, hidden = 13;
+  struct Case {
+    std::string mode;
+    int layers;
+    bool bidirectional;
+    AttrDict extra;
+  };
+  const std::vector<Case> cases{
+      {"lstm", 2, true, {}},
+      {"lstm", 1, false, {{"lstm_state_clip_min", "-0.3"}, {"lstm_state_clip_max", "0.3"}}},
+      {"gru", 2, true, {}},
+      {"gru", 3, false, {{"p", "0.3"}}},
+      {"rnn_tanh", 2, true, {}},
+      {"rnn_relu", 1, false, {}}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.mode + " layers " + std::to_string(c.layers) +
+                 (c.bidirectional ? " bidirectional" : "") + (c.extra.empty() ? "" : " extra"));
+    auto attrs = RnnAttrs(c.mode, hidden, c.layers, c.bidirectional, true);
+    attrs.insert(attrs.end(), c.extra.begin(), c.extra.end());
+    const int dirs = c.bidirectional ? 2 : 1;
+    const bool lstm = c.mode == "lstm";
+    const auto np = static_cast<int64_t>(ParamCount(Gates(c.mode), hidden, input, c.layers, dirs));
+    const Shape state{c.layers * dirs, batch, hidden};
+    const Shape out_shape{steps, batch, dirs * hidden};
+    auto f32 = [](const std::vector<double>& v, const Shape& s) {
+      return NDArray::FromVector(std::vector<float>(v.begin(), v.end()), s);
+    };
+    auto f64 = [](const NDArray& a) {
+      const auto v = a.ToVector<float>();
+      return std::vector<double>(v.begin(), v.end());
+    };
+    std::vector<NDArray> in{f32(Random(steps * batch * input, 1), {steps, batch, input}),
+                            f32(Random(static_cast<size_t>(np), 2, -0.4, 0.4), {np}),
+                            f32(Random(state.Size(), 3), state)};
+    if (lstm) in.push_back(f32(Random(state.Size(), 4), state));
+    SeedRandom(11);
+    const auto fast = Invoke("RNN", in, attrs, {}, {.is_train = true, .kernel = "blas"});
+    SeedRandom(11);
+    const auto ref = Invoke("RNN", in, attrs, {}, {.is_train = true, .kernel = "reference"});
+    ASSERT_EQ(fast.size(), ref.size());
+    for (size_t k = 0; k < ref.size(); ++k)
+      ExpectNear(f64(fast[k]), f64(ref[k]), 2e-5);
+    // Backward: data, parameters, state, out_grad [, state_cell], hy_grad [, cy_grad] [, mask].
+    std::vector<NDArray> bin{in[0], in[1], in[2], f32(Random(out_shape.Size(), 5), out_shape)};
+    if (lstm) bin.push_back(in[3]);
+    bin.push_back(f32(Random(state.Size(), 6), state));
+    if (lstm) bin.push_back(f32(Random(state.Size(), 7), state));
+    if (ref.back().shape().Size() > 0) bin.push_back(ref.back());
+    const auto gfast = Invoke("_rnn_backward", bin, attrs, {}, {.kernel = "blas"});
+    const auto gref = Invoke("_rnn_backward", bin, attrs, {}, {.kernel = "reference"});
+    ASSERT_EQ(gfast.size(), gref.size());
+    for (size_t k = 0; k < gref.size(); ++k) {
+      SCOPED_TRACE("gradient " + std::to_string(k));
+      ExpectNear(f64(gfast[k]), f64(gref[k]), 1e-4);
+    }
+  }
+}
+
 TEST(OpRNN, ErrorsNameTheArgument) {
   const int steps = 2, batch = 2, input = 3, hidden = 2;
   const size_t want = ParamCount(4, hidden, input, 1, 1);  // (3 + 2 + 2) * 8 = 56

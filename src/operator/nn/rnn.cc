@@ -24,9 +24,11 @@
 #include <cmath>
 #include <optional>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "operator/linalg/gemm.h"
+#include "operator/simd/kernels.h"
 
 namespace mixnet::op {
 namespace {
@@ -174,28 +176,241 @@ T Cast(double v) {
   return T(static_cast<ComputeType<T>>(v));
 }
 
+/*!
+ * \brief An uninitialised array from the call's temp space: pooled blocks, so the large
+ * per-call buffers cost neither page faults nor a memset.
+ */
+template <typename T>
+class Buf {
+ public:
+  Buf() = default;
+  Buf(TempSpace& temp, size_t n)
+      : p_(n ? temp.Alloc<T>(static_cast<int64_t>(n)) : nullptr), n_(n) {}
+  T* data() const { return p_; }
+  T* begin() const { return p_; }
+  T* end() const { return p_ + n_; }
+  size_t size() const { return n_; }
+  T& operator[](size_t i) const { return p_[i]; }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
 /*! \brief What the backward needs of one layer and direction, indexed by time. */
 template <typename T>
 struct DirTrace {
-  std::vector<T> gates;  // (steps, batch, G*H) after their activations (vanilla RNN: h)
-  std::vector<T> hprev;  // (steps, batch, H): the state the step started from
-  std::vector<T> cprev;  // LSTM: the (clipped) cell the step started from
-  std::vector<T> craw;   // LSTM: the cell before clipping
-  std::vector<T> hn;     // GRU: W_hn h + b_hn
+  Buf<T> gates;  // (steps, batch, G*H) after their activations (vanilla RNN: h)
+  Buf<T> hprev;  // (steps, batch, H): the state the step started from
+  Buf<T> cprev;  // LSTM: the (clipped) cell the step started from
+  Buf<T> craw;   // LSTM: the cell before clipping
+  Buf<T> tc;     // LSTM, fast path: tanh of the (clipped) cell
+  Buf<T> hn;     // GRU: W_hn h + b_hn
 };
 
 template <typename T>
 struct Trace {
-  std::vector<std::vector<T>> inputs;  // inputs[l] for l >= 1 (after dropout)
-  std::vector<DirTrace<T>> dirs;       // [l * dirs + d]
-  std::vector<T> out;                  // the last layer's output (steps, batch, dirs * H)
-  std::vector<T> hy, cy;               // (layers * dirs, batch, H)
+  std::vector<Buf<T>> inputs;     // inputs[l] for l >= 1 (after dropout)
+  std::vector<DirTrace<T>> dirs;  // [l * dirs + d]
+  Buf<T> out;                     // the last layer's output (steps, batch, dirs * H)
+  Buf<T> hy, cy;                  // (layers * dirs, batch, H)
 };
+
+// NOTE [ RNN fast path ]
+// The blas kernel on float32 runs the gate math in float with the SIMD sigmoid/tanh of
+// simd/vec_math.h (as MXNet's and oneDNN's RNNs compute in float), adds the two bias vectors
+// once to the whole input projection, accumulates the recurrent GEMM straight into the gates
+// (GRU keeps its W_hn h + b_hn apart), and keeps tanh(c) for the backward. The reference
+// kernel keeps the double element math and is the oracle the fast path is tested against.
+template <bool kBlas, typename T>
+constexpr bool kFastPath = kBlas&& std::is_same_v<T, float>;
+
+/*! \brief y = f(x) over n floats with the widest SIMD build (x == y allowed). */
+void Act(simd::UnaryOp op, const float* x, float* y, int64_t n) {
+  simd::Best().f32.unary(op, x, y, n, false);
+}
+
+/*! \brief The steps of one layer and direction; tr->gates holds the input projection. */
+void FastForwardSteps(TempSpace& temp, const RnnDims& dm, const RNNParam& p, int64_t d,
+                      const float* bx, const float* bh, const float* wh, const float* h0,
+                      const float* c0, DirTrace<float>* tr, float* y, float* hlast, float* clast) {
+  const int64_t steps = dm.steps, batch = dm.batch, hid = dm.hidden, gh = dm.GateRows();
+  const int64_t yw = dm.dirs * hid;
+  const bool lstm = p.mode == kLstm, gru = p.mode == kGru;
+  const bool clip = p.lstm_state_clip_min.has_value();
+  const float lo = clip ? static_cast<float>(*p.lstm_state_clip_min) : 0.f;
+  const float hi = clip ? static_cast<float>(*p.lstm_state_clip_max) : 0.f;
+  // b_i2h + b_h2h once for every row; GRU's n gate takes b_hn inside r * (...).
+  std::vector<float> bias(static_cast<size_t>(gh));
+  for (int64_t k = 0; k < gh; ++k)
+    bias[k] = bx[k] + (gru && k >= 2 * hid ? 0.f : bh[k]);
+  float* gates = tr->gates.data();
+  for (int64_t r = 0; r < steps * batch; ++r)
+    for (int64_t k = 0; k < gh; ++k)
+      gates[r * gh + k] += bias[k];
+  if (lstm) tr->tc = Buf<float>(temp, tr->craw.size());
+  std::vector<float> h(h0, h0 + dm.StateSize()), hproj(gru ? static_cast<size_t>(batch * gh) : 0);
+  std::vector<float> c;
+  if (lstm) c.assign(c0, c0 + dm.StateSize());
+  for (int64_t s = 0; s < steps; ++s) {
+    const int64_t t = d ? steps - 1 - s : s;
+    const int64_t cell0 = t * batch * hid;
+    float* gt = gates + t * batch * gh;
+    std::copy(h.begin(), h.end(), tr->hprev.begin() + cell0);
+    if (lstm) std::copy(c.begin(), c.end(), tr->cprev.begin() + cell0);
+    if (gru) {
+      Gemm<true>(false, true, batch, gh, hid, 1.0, h.data(), hid, wh, hid, 0.0, hproj.data(), gh);
+    } else {
+      Gemm<true>(false, true, batch, gh, hid, 1.0, h.data(), hid, wh, hid, 1.0, gt, gh);
+    }
+    for (int64_t b = 0; b < batch; ++b) {
+      float* g = gt + b * gh;
+      float* hb = h.data() + b * hid;
+      float* yb = y + (t * batch + b) * yw + d * hid;
+      const int64_t cell = cell0 + b * hid;
+      if (lstm) {
+        Act(simd::UnaryOp::kSigmoid, g, g, 2 * hid);  // i, f
+        Act(simd::UnaryOp::kTanh, g + 2 * hid, g + 2 * hid, hid);
+        Act(simd::UnaryOp::kSigmoid, g + 3 * hid, g + 3 * hid, hid);
+        float* cb = c.data() + b * hid;
+        float* craw = tr->craw.data() + cell;
+        for (int64_t j = 0; j < hid; ++j) {
+          craw[j] = g[hid + j] * cb[j] + g[j] * g[2 * hid + j];
+          cb[j] = craw[j];
+        }
+        if (clip) {
+          for (int64_t j = 0; j < hid; ++j)
+            cb[j] = std::isnan(cb[j]) ? (p.lstm_state_clip_nan ? lo : cb[j])
+                                      : std::clamp(cb[j], lo, hi);
+        }
+        float* tc = tr->tc.data() + cell;
+        Act(simd::UnaryOp::kTanh, cb, tc, hid);
+        for (int64_t j = 0; j < hid; ++j)
+          hb[j] = g[3 * hid + j] * tc[j];
+      } else if (gru) {
+        const float* hp = hproj.data() + b * gh;
+        for (int64_t j = 0; j < 2 * hid; ++j)
+          g[j] += hp[j];
+        Act(simd::UnaryOp::kSigmoid, g, g, 2 * hid);  // r, z
+        float* hn = tr->hn.data() + cell;
+        for (int64_t j = 0; j < hid; ++j) {
+          hn[j] = hp[2 * hid + j] + bh[2 * hid + j];
+          g[2 * hid + j] += g[j] * hn[j];
+        }
+        Act(simd::UnaryOp::kTanh, g + 2 * hid, g + 2 * hid, hid);
+        for (int64_t j = 0; j < hid; ++j)
+          hb[j] = (1.f - g[hid + j]) * g[2 * hid + j] + g[hid + j] * hb[j];
+      } else {
+        if (p.mode == kRnnRelu) {
+          for (int64_t j = 0; j < hid; ++j)
+            g[j] = g[j] > 0.f ? g[j] : 0.f;
+        } else {
+          Act(simd::UnaryOp::kTanh, g, g, hid);
+        }
+        std::copy(g, g + hid, hb);
+      }
+      std::copy(hb, hb + hid, yb);
+    }
+  }
+  std::copy(h.begin(), h.end(), hlast);
+  if (lstm) std::copy(c.begin(), c.end(), clast);
+}
+
+/*!
+ * \brief LSTM gate gradients of one batch row (gx) and the cell gradient (dc, in place), given
+ * dh and dy of the row. Instantiated with and without the clip and with restrict pointers, so
+ * that the common loop has no branch and vectorises.
+ */
+template <bool kClip>
+void LstmCellGrads(const RNNParam& p, int64_t hid, const float* __restrict g,
+                   const float* __restrict tc, const float* __restrict cprev,
+                   const float* __restrict craw, const float* __restrict dh,
+                   const float* __restrict dy, float* __restrict gx, float* __restrict dc) {
+  for (int64_t j = 0; j < hid; ++j) {
+    const float i = g[j], f = g[hid + j], gg = g[2 * hid + j], o = g[3 * hid + j];
+    const float dht = dh[j] + dy[j];
+    float dcr = dc[j] + dht * o * (1.f - tc[j] * tc[j]);
+    if constexpr (kClip) dcr = ClipPasses(p, craw[j]) ? dcr : 0.f;
+    gx[j] = dcr * gg * i * (1.f - i);
+    gx[hid + j] = dcr * cprev[j] * f * (1.f - f);
+    gx[2 * hid + j] = dcr * i * (1.f - gg * gg);
+    gx[3 * hid + j] = dht * tc[j] * o * (1.f - o);
+    dc[j] = dcr * f;
+  }
+}
+
+/*!
+ * \brief One step of backpropagation through time at time t: the gate gradients of the step
+ * (dgx input side, dgh recurrent side, the same array but for GRU), then dh (the gradient of
+ * the state the step started from) and dc (LSTM) in place.
+ */
+void FastBackwardStep(const RnnDims& dm, const RNNParam& p, int64_t d, int64_t t,
+                      const DirTrace<float>& tr, const float* dy, const float* wh, float* dgx,
+                      float* dgh, float* dh, float* dc) {
+  const int64_t batch = dm.batch, hid = dm.hidden, gh = dm.GateRows(), yw = dm.dirs * hid;
+  const bool gru = p.mode == kGru;
+  const bool clip = p.lstm_state_clip_min.has_value();
+  const int64_t cell0 = t * batch * hid;
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t row = (t * batch + b) * gh, cell = cell0 + b * hid;
+    const float* g = tr.gates.data() + row;
+    float* gx = dgx + row;
+    float* gr = dgh + row;
+    float* dhb = dh + b * hid;
+    const float* dyb = dy + (t * batch + b) * yw + d * hid;
+    if (p.mode == kLstm) {
+      const float* tc = tr.tc.data() + cell;
+      const float* cprev = tr.cprev.data() + cell;
+      const float* craw = tr.craw.data() + cell;
+      float* dcb = dc + b * hid;
+      if (clip) {
+        LstmCellGrads<true>(p, hid, g, tc, cprev, craw, dhb, dyb, gx, dcb);
+      } else {
+        LstmCellGrads<false>(p, hid, g, tc, cprev, craw, dhb, dyb, gx, dcb);
+      }
+    } else if (gru) {
+      const float* hprev = tr.hprev.data() + cell;
+      const float* hn = tr.hn.data() + cell;
+      for (int64_t j = 0; j < hid; ++j) {
+        const float r = g[j], z = g[hid + j], n = g[2 * hid + j];
+        const float dht = dhb[j] + dyb[j];
+        const float dn = dht * (1.f - z) * (1.f - n * n);
+        const float dr = dn * hn[j] * r * (1.f - r);
+        const float dz = dht * (hprev[j] - n) * z * (1.f - z);
+        gx[j] = gr[j] = dr;
+        gx[hid + j] = gr[hid + j] = dz;
+        gx[2 * hid + j] = dn;
+        gr[2 * hid + j] = dn * r;
+        dhb[j] = dht * z;  // the direct path; the GEMM below adds the gates' part
+      }
+    } else {
+      for (int64_t j = 0; j < hid; ++j) {
+        const float dht = dhb[j] + dyb[j], h = g[j];
+        gx[j] = p.mode == kRnnRelu ? (h > 0.f ? dht : 0.f) : dht * (1.f - h * h);
+      }
+    }
+  }
+  // dh_prev = dgates_h W_h2h (+ GRU's z * dh, already in dh).
+  Gemm<true>(false, false, batch, hid, gh, 1.0, dgh + t * batch * gh, gh, wh, hid, gru ? 1.0 : 0.0,
+             dh, hid);
+}
+
+/*! \brief dw's two bias blocks (at db) += the column sums of dgx and dgh (rows x gh). */
+void FastBiasGrad(const float* dgx, const float* dgh, int64_t rows, int64_t gh, float* db) {
+  std::vector<double> sx(static_cast<size_t>(gh), 0.0), sh(sx);
+  simd::Best().f32.reduce_cols(simd::ReduceOp::kSum, dgx, rows, gh, gh, sx.data());
+  simd::Best().f32.reduce_cols(simd::ReduceOp::kSum, dgh, rows, gh, gh, sh.data());
+  for (int64_t k = 0; k < gh; ++k) {
+    db[k] = static_cast<float>(db[k] + sx[k]);
+    db[gh + k] = static_cast<float>(db[gh + k] + sh[k]);
+  }
+}
 
 /*! \brief One layer and direction: writes its h into columns d*H.. of y (steps, batch, D*H). */
 template <bool kBlas, typename T>
-void DirForward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, const T* x, const T* w,
-                const T* h0, const T* c0, DirTrace<T>* tr, T* y, T* hlast, T* clast) {
+void DirForward(TempSpace& temp, const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d,
+                const T* x, const T* w, const T* h0, const T* c0, DirTrace<T>* tr, T* y, T* hlast,
+                T* clast) {
   const int64_t steps = dm.steps, batch = dm.batch, hid = dm.hidden, gh = dm.GateRows();
   const int64_t in_size = dm.InputSize(l), yw = dm.dirs * hid;
   const T* wx = w + dm.WeightOffset(l, d);
@@ -203,16 +418,20 @@ void DirForward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, cons
   const T* bx = w + dm.BiasOffset(l, d);
   const T* bh = bx + gh;
   const auto cells = static_cast<size_t>(steps * batch * hid);
-  tr->gates.resize(cells * static_cast<size_t>(dm.gates));
-  tr->hprev.resize(cells);
+  tr->gates = Buf<T>(temp, cells * static_cast<size_t>(dm.gates));
+  tr->hprev = Buf<T>(temp, cells);
   if (p.mode == kLstm) {
-    tr->cprev.resize(cells);
-    tr->craw.resize(cells);
+    tr->cprev = Buf<T>(temp, cells);
+    tr->craw = Buf<T>(temp, cells);
   }
-  if (p.mode == kGru) tr->hn.resize(cells);
+  if (p.mode == kGru) tr->hn = Buf<T>(temp, cells);
   // The input projection of every step at once; biases are added in the step.
   Gemm<kBlas>(false, true, steps * batch, gh, in_size, 1.0, x, in_size, wx, in_size, 0.0,
               tr->gates.data(), gh);
+  if constexpr (kFastPath<kBlas, T>) {
+    FastForwardSteps(temp, dm, p, d, bx, bh, wh, h0, c0, tr, y, hlast, clast);
+    return;
+  }
   std::vector<T> h(h0, h0 + dm.StateSize()), hproj(static_cast<size_t>(batch * gh));
   std::vector<T> c;
   if (p.mode == kLstm) c.assign(c0, c0 + dm.StateSize());
@@ -270,24 +489,24 @@ void DirForward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, cons
 
 /*! \brief All layers; `masks` (layers-1, steps, batch, D*H) scale each output but the last. */
 template <bool kBlas, typename T>
-void NetForward(const RnnDims& dm, const RNNParam& p, const T* x, const T* w, const T* hx,
-                const T* cx, const T* masks, Trace<T>* tr) {
+void NetForward(TempSpace& temp, const RnnDims& dm, const RNNParam& p, const T* x, const T* w,
+                const T* hx, const T* cx, const T* masks, Trace<T>* tr) {
   const int64_t states = dm.layers * dm.dirs * dm.StateSize();
-  tr->hy.resize(static_cast<size_t>(states));
-  if (p.mode == kLstm) tr->cy.resize(static_cast<size_t>(states));
+  tr->hy = Buf<T>(temp, static_cast<size_t>(states));
+  if (p.mode == kLstm) tr->cy = Buf<T>(temp, static_cast<size_t>(states));
   tr->inputs.resize(static_cast<size_t>(dm.layers));
   tr->dirs.resize(static_cast<size_t>(dm.layers * dm.dirs));
   const T* in = x;
   for (int64_t l = 0; l < dm.layers; ++l) {
-    std::vector<T> y(static_cast<size_t>(dm.steps * dm.batch * dm.dirs * dm.hidden));
+    Buf<T> y(temp, static_cast<size_t>(dm.steps * dm.batch * dm.dirs * dm.hidden));
     for (int64_t d = 0; d < dm.dirs; ++d) {
       const int64_t s = (l * dm.dirs + d) * dm.StateSize();
-      DirForward<kBlas>(dm, p, l, d, in, w, hx + s, cx ? cx + s : nullptr,
+      DirForward<kBlas>(temp, dm, p, l, d, in, w, hx + s, cx ? cx + s : nullptr,
                         &tr->dirs[static_cast<size_t>(l * dm.dirs + d)], y.data(),
                         tr->hy.data() + s, p.mode == kLstm ? tr->cy.data() + s : nullptr);
     }
     if (l + 1 == dm.layers) {
-      tr->out = std::move(y);
+      tr->out = y;
       break;
     }
     if (masks) {
@@ -295,13 +514,13 @@ void NetForward(const RnnDims& dm, const RNNParam& p, const T* x, const T* w, co
       for (size_t i = 0; i < y.size(); ++i)
         y[i] = Cast<T>(Ld(y[i]) * Ld(m[i]));
     }
-    tr->inputs[static_cast<size_t>(l + 1)] = std::move(y);
+    tr->inputs[static_cast<size_t>(l + 1)] = y;
     in = tr->inputs[static_cast<size_t>(l + 1)].data();
   }
 }
 
 template <typename T>
-void StoreAll(const std::vector<T>& src, const TBlob& dst, OpReq req) {
+void StoreAll(const Buf<T>& src, const TBlob& dst, OpReq req) {
   if (req == OpReq::kNull) return;
   T* y = dst.data<T>();
   for (size_t i = 0; i < src.size(); ++i)
@@ -326,7 +545,7 @@ void RnnForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob>
         masks[i] = !ctx.is_train ? T(1) : uniform(*ctx.rng) < keep ? Cast<T>(1 / keep) : T(0);
     }
     Trace<T> tr;
-    NetForward<kBlas>(dm, p, in[0].data<T>(), in[1].data<T>(), in[2].data<T>(),
+    NetForward<kBlas>(ctx.Temp(), dm, p, in[0].data<T>(), in[1].data<T>(), in[2].data<T>(),
                       p.mode == kLstm ? in[3].data<T>() : nullptr, masks, &tr);
     StoreAll(tr.out, out[0], req[0]);
     if (out.size() > 2) StoreAll(tr.hy, out[1], req[1]);
@@ -340,9 +559,9 @@ void RnnForward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob>
  * writes the initial states' gradients. dhy/dcy may be null (zero).
  */
 template <bool kBlas, typename T>
-void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, const T* x, const T* w,
-                 const DirTrace<T>& tr, const T* dy, const T* dhy, const T* dcy, T* din, T* dw,
-                 T* dh0, T* dc0) {
+void DirBackward(TempSpace& temp, const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d,
+                 const T* x, const T* w, const DirTrace<T>& tr, const T* dy, const T* dhy,
+                 const T* dcy, T* din, T* dw, T* dh0, T* dc0) {
   const int64_t steps = dm.steps, batch = dm.batch, hid = dm.hidden, gh = dm.GateRows();
   const int64_t in_size = dm.InputSize(l), yw = dm.dirs * hid;
   const int64_t woff = dm.WeightOffset(l, d), boff = dm.BiasOffset(l, d);
@@ -351,7 +570,7 @@ void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, con
   const auto rows = static_cast<size_t>(steps * batch * gh);
   // Gradients of the pre-activations on the input side and on the recurrent side; they differ
   // only for GRU's n gate, where the recurrent part is scaled by r.
-  std::vector<T> dgx(rows), dgh(p.mode == kGru ? rows : 0);
+  Buf<T> dgx(temp, rows), dgh(temp, p.mode == kGru ? rows : 0);
   T* dgh_ptr = p.mode == kGru ? dgh.data() : dgx.data();
   std::vector<T> dh(static_cast<size_t>(dm.StateSize()), T(0)), dc(dh), direct(dh);
   if (dhy) std::copy(dhy, dhy + dm.StateSize(), dh.begin());
@@ -359,6 +578,10 @@ void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, con
   for (int64_t s = steps - 1; s >= 0; --s) {
     const int64_t t = d ? steps - 1 - s : s;
     const int64_t cell0 = t * batch * hid;
+    if constexpr (kFastPath<kBlas, T>) {
+      FastBackwardStep(dm, p, d, t, tr, dy, wh, dgx.data(), dgh_ptr, dh.data(), dc.data());
+      continue;
+    }
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t row = (t * batch + b) * gh;
       const T* g = tr.gates.data() + row;
@@ -412,6 +635,10 @@ void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, con
   Gemm<kBlas>(true, false, gh, hid, m, 1.0, dgh_ptr, gh, tr.hprev.data(), hid, 1.0,
               dw + woff + gh * in_size, hid);
   Gemm<kBlas>(false, false, m, in_size, gh, 1.0, dgx.data(), gh, wx, in_size, 1.0, din, in_size);
+  if constexpr (kFastPath<kBlas, T>) {
+    FastBiasGrad(dgx.data(), dgh_ptr, m, gh, dw + boff);
+    return;
+  }
   for (int64_t k = 0; k < gh; ++k) {
     double sx = 0, sh = 0;
     for (int64_t r = 0; r < m; ++r) {
@@ -427,7 +654,7 @@ void DirBackward(const RnnDims& dm, const RNNParam& p, int64_t l, int64_t d, con
 // [, dropout_mask] (the optional inputs last, so the generated functions can omit them).
 // out: data_grad, parameters_grad, state_grad [, state_cell_grad].
 template <bool kBlas>
-void RnnBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
+void RnnBackward(const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
                  std::span<const OpReq> req, std::span<const TBlob> out) {
   const auto& p = attrs.param<RNNParam>();
   const RnnDims dm = MakeDims(p, in[0].shape);
@@ -439,32 +666,47 @@ void RnnBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in
     const T* x = in[0].data<T>();
     const T* w = in[1].data<T>();
     const T* masks = HasDropout(p) ? in.back().data<T>() : nullptr;
+    TempSpace& temp = ctx.Temp();
     Trace<T> tr;
-    NetForward<kBlas>(dm, p, x, w, in[2].data<T>(), lstm ? in[4].data<T>() : nullptr, masks, &tr);
+    NetForward<kBlas>(temp, dm, p, x, w, in[2].data<T>(), lstm ? in[4].data<T>() : nullptr, masks,
+                      &tr);
     const T* dhy = states > hg ? in[hg].data<T>() : nullptr;
     const T* dcy = states > hg + 1 ? in[hg + 1].data<T>() : nullptr;
-    std::vector<T> dw(static_cast<size_t>(dm.ParamCount()), T(0));
-    std::vector<T> dhx(tr.hy.size()), dcx(tr.cy.size());
-    std::vector<T> dy(in[3].data<T>(), in[3].data<T>() + in[3].Size());
-    std::vector<T> din;
+    Buf<T> dw(temp, static_cast<size_t>(dm.ParamCount()));
+    std::fill(dw.begin(), dw.end(), T(0));
+    Buf<T> dhx(temp, tr.hy.size()), dcx(temp, tr.cy.size());
+    // dy and din: the gradients of a layer's output and input, swapped from layer to layer.
+    const auto widest =
+        static_cast<size_t>(dm.steps * dm.batch * std::max(dm.input, dm.dirs * dm.hidden));
+    Buf<T> dy_all(temp, widest), din_all(temp, widest);
+    std::copy(in[3].data<T>(), in[3].data<T>() + in[3].Size(), dy_all.data());
+    Buf<T>* dyp = &dy_all;
+    Buf<T>* dinp = &din_all;
     for (int64_t l = dm.layers - 1; l >= 0; --l) {
-      din.assign(static_cast<size_t>(dm.steps * dm.batch * dm.InputSize(l)), T(0));
+      const auto in_cells = static_cast<size_t>(dm.steps * dm.batch * dm.InputSize(l));
+      std::fill(dinp->begin(), dinp->begin() + in_cells, T(0));
+      T* din = dinp->data();
+      const T* dy = dyp->data();
       const T* lx = l == 0 ? x : tr.inputs[static_cast<size_t>(l)].data();
       for (int64_t d = 0; d < dm.dirs; ++d) {
         const int64_t s = (l * dm.dirs + d) * dm.StateSize();
-        DirBackward<kBlas>(dm, p, l, d, lx, w, tr.dirs[static_cast<size_t>(l * dm.dirs + d)],
-                           dy.data(), dhy ? dhy + s : nullptr, dcy ? dcy + s : nullptr, din.data(),
-                           dw.data(), dhx.data() + s, lstm ? dcx.data() + s : nullptr);
+        DirBackward<kBlas>(temp, dm, p, l, d, lx, w, tr.dirs[static_cast<size_t>(l * dm.dirs + d)],
+                           dy, dhy ? dhy + s : nullptr, dcy ? dcy + s : nullptr, din, dw.data(),
+                           dhx.data() + s, lstm ? dcx.data() + s : nullptr);
       }
-      dy.swap(din);
+      std::swap(dyp, dinp);
       // Back through the dropout on layer l-1's output.
       if (masks && l > 0) {
-        const T* m = masks + (l - 1) * static_cast<int64_t>(dy.size());
-        for (size_t i = 0; i < dy.size(); ++i)
-          dy[i] = Cast<T>(Ld(dy[i]) * Ld(m[i]));
+        const T* m = masks + (l - 1) * static_cast<int64_t>(in_cells);
+        for (size_t i = 0; i < in_cells; ++i)
+          din[i] = Cast<T>(Ld(din[i]) * Ld(m[i]));
       }
     }
-    StoreAll(dy, out[0], req[0]);
+    if (req[0] != OpReq::kNull) {
+      T* dx = out[0].data<T>();
+      for (int64_t i = 0; i < out[0].Size(); ++i)
+        Store(dx + i, req[0], (*dyp)[static_cast<size_t>(i)]);
+    }
     StoreAll(dw, out[1], req[1]);
     StoreAll(dhx, out[2], req[2]);
     if (lstm) StoreAll(dcx, out[3], req[3]);
@@ -564,6 +806,7 @@ const bool kRegistered = [] {
           "weights and biases packed in one parameters vector as MXNet 1.x.")
       .Param<RNNParam>()
       .NeedsRandom()
+      .NeedsTempSpace()
       .Inputs(ForwardInputs)
       .Signature({"data", "parameters", "state", "state_cell?"})
       .Outputs(ForwardOutputs)
@@ -612,6 +855,7 @@ const bool kRegistered = [] {
           "Gradients of RNN for data, parameters, state and state_cell (lstm), given the "
           "gradients of its outputs; recomputes the forward.")
       .Param<RNNParam>()
+      .NeedsTempSpace()
       .Inputs(BackwardInputs)
       .Signature({"data", "parameters", "state", "out_grad", "state_cell?", "hy_grad?", "cy_grad?",
                   "dropout_mask?"})
