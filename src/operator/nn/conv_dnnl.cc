@@ -237,6 +237,9 @@ std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBl
   if (!reorders) return blocked;
   auto plain = BuildEntry(pass, g, bias != nullptr, false, nullptr);
   if (flops < kMinFlopsToTime) return plain;
+  // The timing needs both candidates' buffers at once, on top of the arrays already held
+  // (the first call of a graph): make room from the pool's free blocks first.
+  Storage::Get()->EmptyCache(Context::cpu());
   auto seconds = [&](const ConvEntry& e) {
     const auto t0 = std::chrono::steady_clock::now();
     TempSpace temp;  // per run, so the runs reuse the same pooled blocks
