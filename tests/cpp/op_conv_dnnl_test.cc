@@ -78,6 +78,32 @@ TEST(OpConvDnnl, BadLayoutVariableIsNamed) {
       ValueError, "MIXNET_CONV_LAYOUT", "nhwc", "auto, blocked or plain");
 }
 
+// NOTE [ Conv layouts ]: the first call's timing of both layouts leaves nothing in the storage
+// pool beyond what a call with the cached choice leaves, and its result is the plain layout's.
+TEST(OpConvDnnl, LayoutTimingLeavesNoPooledScratch) {
+  const ConvGeom g =
+      Geom(Case{"", 2, 4, 16, 48, 1, {1, 30, 30}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}});
+  const Shape xs = ConvInShape(g), ys = ConvOutShape(g), ws = ConvWeightShape(g);
+  std::vector<float> x = RandomFloats(xs.Size(), 5), w = RandomFloats(ws.Size(), 6);
+  auto forward = [&](const char* layout) {
+    LayoutScope scope(layout);
+    std::vector<float> y(static_cast<size_t>(ys.Size()), 7.0f);
+    TempSpace temp;
+    RunConvPass(ConvPass::kForward, ConvAlgo::kOneDnn, g, Blob(x, xs), Blob(w, ws), OpReq::kWrite,
+                Blob(y, ys), nullptr, &temp);
+    return std::vector<double>(y.begin(), y.end());
+  };
+  const std::vector<double> plain = forward("plain");
+  std::vector<size_t> pooled;
+  for (int call = 0; call < 2; ++call) {  // timed, then cached
+    Storage::Get()->EmptyCache(Context::cpu());
+    testing_util::ExpectNear(forward("auto"), plain, 1e-4);
+    pooled.push_back(Storage::Get()->Stats(Context::cpu()).bytes_pooled);
+  }
+  EXPECT_GT(pooled[1], 0u);  // the blocked or plain run's scratch is pooled for reuse
+  EXPECT_EQ(pooled[0], pooled[1]);
+}
+
 void ExpectMatchesReference(const ConvGeom& g) {
   TempSpace temp;
   const Shape xs = ConvInShape(g), ys = ConvOutShape(g), ws = ConvWeightShape(g);
@@ -148,6 +174,8 @@ INSTANTIATE_TEST_SUITE_P(
              {1, 1, 1}},
         Case{"dilated_1d", 1, 2, 4, 6, 2, {1, 1, 11}, {1, 1, 3}, {1, 1, 1}, {0, 0, 1}, {1, 1, 2}},
         Case{"depthwise", 2, 2, 8, 8, 8, {1, 5, 5}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}},
+        // Above the timing threshold: "auto" times both layouts on the first call.
+        Case{"timed_3x3", 2, 1, 64, 64, 1, {1, 17, 17}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}},
         Case{"volumetric", 3, 1, 3, 4, 1, {4, 5, 3}, {2, 3, 2}, {2, 1, 1}, {1, 0, 1}, {1, 1, 1}}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 

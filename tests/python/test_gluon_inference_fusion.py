@@ -39,3 +39,21 @@ def test_hybridized_predictions_equal_eager_with_folded_batchnorm():
     hybrid = net(x).asnumpy()
     net.hybridize(active=False)
     np.testing.assert_allclose(hybrid, net(x).asnumpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_folded_predictions_equal_in_every_conv_layout(monkeypatch):
+    # NOTE [ Conv layouts ]: "auto" times blocked against plain on each shape's first call
+    # (these convolutions are large enough), writing into the output it then overwrites.
+    mx.random.seed(0)
+    net = _net()
+    x = mx.nd.array(np.random.RandomState(3).normal(size=(8, 3, 32, 32)).astype(np.float32))
+    net(x)
+    _randomise_norms(net, 4)
+    net.hybridize(static_alloc=True, static_shape=True)
+    got = {}
+    for layout in ("plain", "blocked", "auto"):
+        monkeypatch.setenv("MIXNET_CONV_LAYOUT", layout)
+        got[layout] = [net(x).asnumpy() for _ in range(2)]  # timed (auto), then cached
+    for layout in ("blocked", "auto"):
+        for out in got[layout]:
+            np.testing.assert_allclose(out, got["plain"][0], rtol=1e-4, atol=1e-4)

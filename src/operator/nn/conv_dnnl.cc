@@ -214,10 +214,14 @@ void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob&
  * with the primitive. Small ones, and cases where the blocked kernel needs no reorder of the
  * activations, skip the timing. MIXNET_CONV_LAYOUT=blocked or plain fixes the choice. A
  * forward's ConvPostOps run inside the blocked primitive, and as a pass after the plain one.
+ * The timing must not cost memory afterwards: the runs write into the call's own output, and
+ * the pool's free blocks (both candidates' reorder buffers and scratchpads, up to a few
+ * times the activations at batch 32) are returned to the system once the choice is made; only
+ * the chosen primitive is cached, and weights are reordered per call, never kept.
  */
 std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBlob& a,
                                      const TBlob& b, const TBlob* bias, const ConvPostOps* post,
-                                     size_t out_bytes, const std::string& layout) {
+                                     float* y, const std::string& layout) {
   if (layout != "auto") {
     MX_CHECK(layout == "blocked" || layout == "plain", ValueError)
         << "MIXNET_CONV_LAYOUT is '" << layout << "'; expected auto, blocked or plain";
@@ -233,8 +237,9 @@ std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBl
   if (!reorders) return blocked;
   auto plain = BuildEntry(pass, g, bias != nullptr, false, nullptr);
   if (flops < kMinFlopsToTime) return plain;
-  TempSpace out_temp;
-  float* y = out_temp.Alloc<float>(static_cast<int64_t>(out_bytes / sizeof(float)));
+  // The timing needs both candidates' buffers at once, on top of the arrays already held
+  // (the first call of a graph): make room from the pool's free blocks first.
+  Storage::Get()->EmptyCache(Context::cpu());
   auto seconds = [&](const ConvEntry& e) {
     const auto t0 = std::chrono::steady_clock::now();
     TempSpace temp;  // per run, so the runs reuse the same pooled blocks
@@ -248,6 +253,9 @@ std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBl
     best_blocked = std::min(best_blocked, seconds(*blocked));
     best_plain = std::min(best_plain, seconds(*plain));
   }
+  // The runs' scratch went back to the pool: both candidates' reorder buffers and scratchpads,
+  // sized for this one shape, which later calls (one layout) would mostly never reuse.
+  Storage::Get()->EmptyCache(Context::cpu());
   return best_blocked < best_plain ? blocked : plain;
 }
 
@@ -267,13 +275,14 @@ void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob&
                   const TBlob* bias, OpReq req, const TBlob& out, TempSpace& temp,
                   const ConvPostOps* post) {
   if (pass != ConvPass::kForward) post = nullptr;
-  const size_t out_bytes = static_cast<size_t>(out.Size()) * sizeof(float);
   const std::string layout = GetEnvString("MIXNET_CONV_LAYOUT", "auto");
-  const ConvEntry& e = du::Cached<ConvEntry>(CacheKey(pass, g, bias != nullptr, post, layout), [&] {
-    return MakeEntry(pass, g, a, b, bias, post, out_bytes, layout);
+  du::WriteFloatOutput(req, out, temp, [&](float* y) {
+    // The layout timing writes into y too: it is overwritten by the run below.
+    const ConvEntry& e =
+        du::Cached<ConvEntry>(CacheKey(pass, g, bias != nullptr, post, layout),
+                              [&] { return MakeEntry(pass, g, a, b, bias, post, y, layout); });
+    RunEntry(e, pass, g, a, b, bias, post, y, temp);
   });
-  du::WriteFloatOutput(req, out, temp,
-                       [&](float* y) { RunEntry(e, pass, g, a, b, bias, post, y, temp); });
 }
 
 }  // namespace mixnet::op::nn
