@@ -77,7 +77,24 @@ void Step::Run(RunContext rctx, bool is_train) {
       call.in[i].dptr = in_refs[i].Data();
     for (size_t i = 0; i < out_refs.size(); ++i)
       call.out[i].dptr = out_refs[i].Data();
-    call.Run(rctx, is_train);
+    if (is_train || in_vars.empty()) {
+      call.Run(rctx, is_train);
+      return;
+    }
+    state.in_ptrs.clear();
+    state.in_versions.clear();
+    for (size_t i = 0; i < in_vars.size(); ++i) {
+      state.in_ptrs.push_back(call.in[i].dptr);
+      state.in_versions.push_back(Engine::Get()->VarVersion(in_vars[i]));
+    }
+    op::tl_step_state = &state;
+    try {
+      call.Run(rctx, is_train);
+    } catch (...) {
+      op::tl_step_state = nullptr;
+      throw;
+    }
+    op::tl_step_state = nullptr;
   } catch (const Error& e) {
     ThrowError(e.kind(), name + ": " + e.what());
   }
@@ -448,6 +465,7 @@ Step GraphExecutor::MakeOpStep(uint32_t nid) const {
     const NDArray& a = entry_arrays_[g.entry_id(g[nid].inputs[i])];
     in.push_back(op::TBlob{nullptr, a.shape(), a.dtype()});
     s.in_refs.push_back(a.data_ref());
+    s.in_vars.push_back(a.var());
     const bool is_mut =
         std::find(mutated.begin(), mutated.end(), static_cast<int>(i)) != mutated.end();
     (is_mut ? writes : reads).push_back(a);

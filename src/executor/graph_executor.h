@@ -8,6 +8,7 @@
 #include "executor/fused_elemwise.h"
 #include "mixnet/executor/executor.h"
 #include "operator/op_call.h"
+#include "operator/step_state.h"
 #include "symbol/indexed_graph.h"
 #include "symbol/pass/passes.h"
 
@@ -20,7 +21,9 @@ struct Step {
   std::unique_ptr<FusedElemwise> fused;
   std::vector<NDArray::DataRef> in_refs, out_refs;
   std::vector<VarHandle> reads, writes;
-  std::string name;  // "node 'fc1' (FullyConnected)", for errors
+  std::vector<VarHandle> in_vars;  // an op call's inputs' vars, for its StepState
+  op::StepState state;             // set around inference runs (NOTE [ Step state ])
+  std::string name;                // "node 'fc1' (FullyConnected)", for errors
   const char* op_name = "";
   std::vector<void*> ptrs;  // a fused group's array pointers (the engine runs a step at a time)
   int64_t elements = 0;     // elements of every array the step reads or writes

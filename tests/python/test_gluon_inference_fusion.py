@@ -57,3 +57,39 @@ def test_folded_predictions_equal_in_every_conv_layout(monkeypatch):
     for layout in ("blocked", "auto"):
         for out in got[layout]:
             np.testing.assert_allclose(out, got["plain"][0], rtol=1e-4, atol=1e-4)
+
+
+def test_blocked_inference_follows_weight_changes(monkeypatch, tmp_path):
+    # NOTE [ Step state ]: an inference step keeps its blocked convolution's reordered weights
+    # while they are unchanged; a training step or set_data must make it reorder them again.
+    # The net stays hybridized (the same executor steps); an eager copy gives the reference.
+    monkeypatch.setenv("MIXNET_CONV_LAYOUT", "blocked")
+    mx.random.seed(0)
+    net, ref = _net(), _net()
+    x = mx.nd.array(np.random.RandomState(5).normal(size=(2, 3, 32, 32)).astype(np.float32))
+    net(x)
+    ref(x)
+    _randomise_norms(net, 6)
+    net.hybridize(static_alloc=True, static_shape=True)
+
+    def check():
+        hybrid = [net(x).asnumpy() for _ in range(2)]  # reorders and keeps, then reuses
+        net.save_parameters(str(tmp_path / "p.params"))
+        ref.load_parameters(str(tmp_path / "p.params"))
+        eager = ref(x).asnumpy()
+        for out in hybrid:
+            np.testing.assert_allclose(out, eager, rtol=1e-4, atol=1e-4)
+        return eager
+
+    before = check()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+    with autograd.record():
+        loss = gluon.loss.SoftmaxCrossEntropyLoss()(net(x), mx.nd.array([1, 2]))
+    loss.backward()
+    trainer.step(2)
+    after_step = check()
+    assert not np.allclose(after_step, before, rtol=1e-4, atol=1e-4)
+    conv = [p for n, p in net.collect_params().items() if n.endswith("conv0_weight")][0]
+    conv.set_data(conv.data() * 0.5)
+    after_set = check()
+    assert not np.allclose(after_set, after_step, rtol=1e-4, atol=1e-4)

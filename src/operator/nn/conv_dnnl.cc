@@ -1,11 +1,13 @@
 // The convolution passes (NOTE [ Conv view ]) on oneDNN primitives, for float32.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "mixnet/base/env.h"
 #include "operator/dnnl/dnnl_util.h"
 #include "operator/nn/conv_util.h"
 #include "operator/parallel.h"
+#include "operator/step_state.h"
 
 namespace mixnet::op::nn {
 namespace {
@@ -79,9 +81,29 @@ memory::desc Any(const memory::desc& d) {
 struct ConvEntry {
   dnnl::primitive prim;
   dnnl::primitive_desc_base pd;
-  du::Arg a, b, out;      // as in RunConvPass: (x, w) -> y, (dy, w) -> dx, (x, dy) -> dw
-  bool post_ops = false;  // the forward's ConvPostOps run in the primitive (else after it)
+  du::Arg a, b, out;            // as in RunConvPass: (x, w) -> y, (dy, w) -> dx, (x, dy) -> dw
+  bool post_ops = false;        // the forward's ConvPostOps run in the primitive (else after it)
+  memory::desc b_user, b_want;  // the forward's weights: plain, and as the primitive reads them
 };
+
+/*!
+ * \brief The forward's weights reordered once into the primitive's layout, kept with an
+ * inference step for as long as the weights are unchanged (NOTE [ Step state ]).
+ */
+struct KeptWeights {
+  const void* user = nullptr;
+  uint64_t version = 0;
+  memory mem;
+};
+
+/*! \brief The forward's weights (user data `w`) in the primitive's layout, in a buffer of their
+ * own. */
+memory ReorderWeights(const ConvEntry& e, const void* w) {
+  memory user = du::Mem(e.b_user, w), want(e.b_want, du::Engine());
+  dnnl::reorder(user, want).execute(du::Stream(), user, want);
+  du::Stream().wait();
+  return want;
+}
 
 /*!
  * \brief y[n, c, ...] = y * scale[c] + shift[c] (then ReLU) on a plain output, for primitives
@@ -135,6 +157,8 @@ std::shared_ptr<ConvEntry> BuildEntry(ConvPass pass, const ConvGeom& g, bool bia
       e->a.Plan(d.src, fwd.src_desc(), true);
       e->b.Plan(d.weights, fwd.weights_desc(), true);
       e->out.Plan(d.dst, fwd.dst_desc(), false);
+      e->b_user = d.weights;
+      e->b_want = fwd.weights_desc();
       break;
     case ConvPass::kBackwardData: {
       const dnnl::convolution_backward_data::primitive_desc pd(
@@ -164,14 +188,22 @@ std::shared_ptr<ConvEntry> BuildEntry(ConvPass pass, const ConvGeom& g, bool bia
   return e;
 }
 
-/*! \brief Runs a built pass: (a, b) -> y, with y plain and written (not accumulated). */
+/*!
+ * \brief Runs a built pass: (a, b) -> y, with y plain and written (not accumulated). A forward
+ * takes its weights from `kept_b` if given, already in the primitive's layout.
+ */
 void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob& b,
-              const TBlob* bias, const ConvPostOps* post, float* y, TempSpace& temp) {
-  du::BoundArg ma(e.a, a.dptr, temp), mb(e.b, b.dptr, temp), mo(e.out, y, temp);
+              const TBlob* bias, const ConvPostOps* post, float* y, TempSpace& temp,
+              const memory* kept_b = nullptr) {
+  du::BoundArg ma(e.a, a.dptr, temp), mo(e.out, y, temp);
+  std::optional<du::BoundArg> mb;
+  if (!kept_b) mb.emplace(e.b, b.dptr, temp);
   std::unordered_map<int, memory> args;
   switch (pass) {
     case ConvPass::kForward:
-      args = {{DNNL_ARG_SRC, ma.mem()}, {DNNL_ARG_WEIGHTS, mb.mem()}, {DNNL_ARG_DST, mo.mem()}};
+      args = {{DNNL_ARG_SRC, ma.mem()},
+              {DNNL_ARG_WEIGHTS, kept_b ? *kept_b : mb->mem()},
+              {DNNL_ARG_DST, mo.mem()}};
       if (bias) {
         args[DNNL_ARG_BIAS] = memory(memory::desc({g.out_c}, memory::data_type::f32, Tag::x),
                                      du::Engine(), bias->dptr);
@@ -185,12 +217,12 @@ void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob&
       break;
     case ConvPass::kBackwardData:
       args = {{DNNL_ARG_DIFF_DST, ma.mem()},
-              {DNNL_ARG_WEIGHTS, mb.mem()},
+              {DNNL_ARG_WEIGHTS, mb->mem()},
               {DNNL_ARG_DIFF_SRC, mo.mem()}};
       break;
     case ConvPass::kBackwardWeight:
       args = {{DNNL_ARG_SRC, ma.mem()},
-              {DNNL_ARG_DIFF_DST, mb.mem()},
+              {DNNL_ARG_DIFF_DST, mb->mem()},
               {DNNL_ARG_DIFF_WEIGHTS, mo.mem()}};
       break;
   }
@@ -217,11 +249,13 @@ void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob&
  * The timing must not cost memory afterwards: the runs write into the call's own output, and
  * the pool's free blocks (both candidates' reorder buffers and scratchpads, up to a few
  * times the activations at batch 32) are returned to the system once the choice is made; only
- * the chosen primitive is cached, and weights are reordered per call, never kept.
+ * the chosen primitive is cached, and weights are reordered per call, except that an inference
+ * executor's step keeps its forward's reordered weights while they are unchanged (NOTE [ Step
+ * state ]), so the timing then leaves their reorder out.
  */
 std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBlob& a,
                                      const TBlob& b, const TBlob* bias, const ConvPostOps* post,
-                                     float* y, const std::string& layout) {
+                                     float* y, const std::string& layout, bool keep_weights) {
   if (layout != "auto") {
     MX_CHECK(layout == "blocked" || layout == "plain", ValueError)
         << "MIXNET_CONV_LAYOUT is '" << layout << "'; expected auto, blocked or plain";
@@ -240,18 +274,24 @@ std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBl
   // The timing needs both candidates' buffers at once, on top of the arrays already held
   // (the first call of a graph): make room from the pool's free blocks first.
   Storage::Get()->EmptyCache(Context::cpu());
-  auto seconds = [&](const ConvEntry& e) {
+  // Weights kept by an inference step are reordered once, not per run: time the runs so.
+  auto kept = [&](const ConvEntry& e) {
+    return keep_weights && e.b.reordered() ? std::optional(ReorderWeights(e, b.dptr))
+                                           : std::nullopt;
+  };
+  const std::optional<memory> kept_blocked = kept(*blocked), kept_plain = kept(*plain);
+  auto seconds = [&](const ConvEntry& e, const std::optional<memory>& kept_b) {
     const auto t0 = std::chrono::steady_clock::now();
     TempSpace temp;  // per run, so the runs reuse the same pooled blocks
-    RunEntry(e, pass, g, a, b, bias, post, y, temp);
+    RunEntry(e, pass, g, a, b, bias, post, y, temp, kept_b ? &*kept_b : nullptr);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  seconds(*blocked);  // warm-up: first-touch of scratch memory, caches
-  seconds(*plain);
-  double best_blocked = seconds(*blocked), best_plain = seconds(*plain);
+  seconds(*blocked, kept_blocked);  // warm-up: first-touch of scratch memory, caches
+  seconds(*plain, kept_plain);
+  double best_blocked = seconds(*blocked, kept_blocked), best_plain = seconds(*plain, kept_plain);
   for (int round = 0; round < 2; ++round) {  // alternate, keep the best: robust to noise
-    best_blocked = std::min(best_blocked, seconds(*blocked));
-    best_plain = std::min(best_plain, seconds(*plain));
+    best_blocked = std::min(best_blocked, seconds(*blocked, kept_blocked));
+    best_plain = std::min(best_plain, seconds(*plain, kept_plain));
   }
   // The runs' scratch went back to the pool: both candidates' reorder buffers and scratchpads,
   // sized for this one shape, which later calls (one layout) would mostly never reuse.
@@ -276,12 +316,27 @@ void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob&
                   const ConvPostOps* post) {
   if (pass != ConvPass::kForward) post = nullptr;
   const std::string layout = GetEnvString("MIXNET_CONV_LAYOUT", "auto");
+  // An inference step's forward keeps its reordered weights (NOTE [ Step state ]).
+  StepState* step = pass == ConvPass::kForward ? tl_step_state : nullptr;
+  std::optional<uint64_t> version;
+  for (size_t i = 0; step && !version && i < step->in_ptrs.size(); ++i) {
+    if (step->in_ptrs[i] == b.dptr) version = step->in_versions[i];
+  }
   du::WriteFloatOutput(req, out, temp, [&](float* y) {
     // The layout timing writes into y too: it is overwritten by the run below.
-    const ConvEntry& e =
-        du::Cached<ConvEntry>(CacheKey(pass, g, bias != nullptr, post, layout),
-                              [&] { return MakeEntry(pass, g, a, b, bias, post, y, layout); });
-    RunEntry(e, pass, g, a, b, bias, post, y, temp);
+    const ConvEntry& e = du::Cached<ConvEntry>(
+        CacheKey(pass, g, bias != nullptr, post, layout) + (version ? "/kept" : ""),
+        [&] { return MakeEntry(pass, g, a, b, bias, post, y, layout, version.has_value()); });
+    const memory* kept_b = nullptr;
+    if (version && e.b.reordered()) {
+      auto k = std::static_pointer_cast<KeptWeights>(step->kept);
+      if (!k || k->user != b.dptr || k->version != *version || k->mem.get_desc() != e.b_want) {
+        k = std::make_shared<KeptWeights>(KeptWeights{b.dptr, *version, ReorderWeights(e, b.dptr)});
+        step->kept = k;
+      }
+      kept_b = &k->mem;
+    }
+    RunEntry(e, pass, g, a, b, bias, post, y, temp, kept_b);
   });
 }
 
