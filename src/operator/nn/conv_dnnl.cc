@@ -251,7 +251,8 @@ void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob&
  * times the activations at batch 32) are returned to the system once the choice is made; only
  * the chosen primitive is cached, and weights are reordered per call, except that an inference
  * executor's step keeps its forward's reordered weights while they are unchanged (NOTE [ Step
- * state ]), so the timing then leaves their reorder out.
+ * state ]), so the timing then leaves their reorder out. The kept copies cost memory (ResNet-50
+ * at batch 1: about 60 MB more resident) and save a reorder of them per call.
  */
 std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBlob& a,
                                      const TBlob& b, const TBlob* bias, const ConvPostOps* post,
