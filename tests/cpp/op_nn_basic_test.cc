@@ -117,6 +117,20 @@ TEST(OpNNBasic, FullyConnectedWideBiasEveryKernel) {
                           {.kernel = kernel})[0];
     ExpectNear(y.ToVector<double>(), want, 1e-12);
   }
+  // The bias gradient, column sums of out_grad taken over column ranges by several threads
+  // (the blas kernel's float32 path).
+  const auto g = Random(m * n, 14);
+  std::vector<double> col(n, 0.0);
+  for (size_t i = 0; i < g.size(); ++i)
+    col[i % n] += g[i];
+  const auto f32 = [](const std::vector<double>& v, const Shape& s) {
+    return NDArray::FromVector(std::vector<float>(v.begin(), v.end()), s);
+  };
+  const auto grads =
+      Invoke("_backward_FullyConnected", {f32(g, {m, n}), f32(x, {m, k}), f32(w, {n, k})},
+             {{"num_hidden", std::to_string(n)}});
+  const auto db = grads[2].ToVector<float>();
+  ExpectNear(std::vector<double>(db.begin(), db.end()), col, 1e-4);
 }
 
 TEST(OpNNBasic, SoftmaxIsStableOnLargeInputs) {

@@ -111,7 +111,12 @@ void FcBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
     if (p.no_bias || req[2] == OpReq::kNull) return;
     std::vector<double> sums(static_cast<size_t>(n), 0.0);
     if constexpr (kBlas && std::is_same_v<T, float>) {  // column sums, vectorised across columns
-      simd::Best().f32.reduce_cols(simd::ReduceOp::kSum, g, d.m, n, n, sums.data());
+      // Threads take column ranges: each column's sum is the same whatever the split.
+      ParallelFor(n, std::max<int64_t>(16, kElementwiseGrain / std::max<int64_t>(1, d.m)),
+                  [&](int64_t lo, int64_t hi) {
+                    simd::Best().f32.reduce_cols(simd::ReduceOp::kSum, g + lo, d.m, hi - lo, n,
+                                                 sums.data() + lo);
+                  });
     } else {
       for (int64_t i = 0; i < d.m; ++i)
         for (int64_t j = 0; j < n; ++j)
