@@ -103,6 +103,36 @@ TEST(OpNNBasic, FullyConnectedFlattenAndNoBias) {
       ValueError, "FullyConnected", "weight", "(4, 3)", "(4, 12)");
 }
 
+TEST(OpNNBasic, FullyConnectedWideBiasEveryKernel) {
+  // Wide enough that the bias rows (NOTE [ FC bias first ]) are written by several threads.
+  const int m = 40, n = 3000, k = 7;
+  const auto x = Random(m * k, 11), w = Random(n * k, 12), bias = Random(n, 13);
+  auto want = HandMatMul(x, w, false, true, m, n, k);
+  for (size_t i = 0; i < want.size(); ++i)
+    want[i] += bias[i % n];
+  for (const char* kernel : {"blas", "reference"}) {
+    SCOPED_TRACE(kernel);
+    const NDArray in[] = {F64(x, {m, k}), F64(w, {n, k}), F64(bias, {n})};
+    const auto y = Invoke("FullyConnected", in, {{"num_hidden", std::to_string(n)}}, {},
+                          {.kernel = kernel})[0];
+    ExpectNear(y.ToVector<double>(), want, 1e-12);
+  }
+  // The bias gradient, column sums of out_grad taken over column ranges by several threads
+  // (the blas kernel's float32 path).
+  const auto g = Random(m * n, 14);
+  std::vector<double> col(n, 0.0);
+  for (size_t i = 0; i < g.size(); ++i)
+    col[i % n] += g[i];
+  const auto f32 = [](const std::vector<double>& v, const Shape& s) {
+    return NDArray::FromVector(std::vector<float>(v.begin(), v.end()), s);
+  };
+  const auto grads =
+      Invoke("_backward_FullyConnected", {f32(g, {m, n}), f32(x, {m, k}), f32(w, {n, k})},
+             {{"num_hidden", std::to_string(n)}});
+  const auto db = grads[2].ToVector<float>();
+  ExpectNear(std::vector<double>(db.begin(), db.end()), col, 1e-4);
+}
+
 TEST(OpNNBasic, SoftmaxIsStableOnLargeInputs) {
   const std::vector<double> x = {1000, -1000, 999, 0, -1000, 1000, 1000, 1000};
   const auto y = Invoke("softmax", {F64(x, {2, 4})})[0].ToVector<double>();

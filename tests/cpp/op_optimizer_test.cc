@@ -225,6 +225,17 @@ TEST(OpOptimizer, SumSqAndAllFinite) {
   const auto ss = Invoke("multi_sum_sq", std::vector<NDArray>{a, b}, {{"num_arrays", "2"}})[0];
   EXPECT_EQ(ss.dtype(), DType::kFloat32);
   EXPECT_EQ(ss.ToVector<float>(), (std::vector<float>{14, 0.5}));
+  // Several blocks of the blocked sum (NOTE [ Sum of squares ]) and a ragged tail.
+  std::vector<double> big(100003);
+  double ref = 0;
+  for (size_t i = 0; i < big.size(); ++i) {
+    big[i] = std::sin(0.37 * static_cast<double>(i));
+    ref += big[i] * big[i];
+  }
+  const NDArray c = NDArray::FromVector(big, Shape{static_cast<int64_t>(big.size())});
+  EXPECT_NEAR(Invoke("multi_sum_sq", std::vector<NDArray>{c}, {{"num_arrays", "1"}})[0]
+                  .ToVector<float>()[0],
+              ref, ref * 1e-6);
   EXPECT_EQ(Invoke("all_finite", {a})[0].ToVector<float>(), std::vector<float>{1});
   const NDArray bad = NDArray::FromVector(Vec{1, NAN}, Shape{2});
   EXPECT_EQ(Invoke("multi_all_finite", std::vector<NDArray>{a, bad}, {{"num_arrays", "2"}})[0]

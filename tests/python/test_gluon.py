@@ -670,6 +670,16 @@ def test_utils_split_and_load_and_clip_global_norm():
     assert norm == pytest.approx(5.0)
     np.testing.assert_allclose(a.asnumpy(), [0.6, 0.0], rtol=1e-5)
     np.testing.assert_allclose(b.asnumpy(), [[0.8]], rtol=1e-5)
+    # Under the bound nothing changes; arrays on several contexts take the per-array path; a
+    # large array spans several blocks of the fused sum of squares.
+    big = np.random.RandomState(0).uniform(-1, 1, 40000).astype(np.float32)
+    c, d = nd(big), nd([2.0]).as_in_context(mx.cpu(1))
+    ref = float(np.sqrt((big.astype(np.float64) ** 2).sum() + 4.0))
+    assert gluon.utils.clip_global_norm([c, d], 1e3) == pytest.approx(ref, rel=1e-6)
+    np.testing.assert_array_equal(c.asnumpy(), big)
+    assert gluon.utils.clip_global_norm([c], 1.0) == pytest.approx(np.sqrt(ref ** 2 - 4),
+                                                                   rel=1e-6)
+    assert np.sqrt((c.asnumpy().astype(np.float64) ** 2).sum()) == pytest.approx(1.0, rel=1e-5)
 
 
 # ---- data placeholder ----

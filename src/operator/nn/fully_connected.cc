@@ -2,6 +2,8 @@
 //
 // With flatten (the default) data is viewed as (batch, prod(rest)); without, the product runs
 // over the last axis and the leading axes are kept.
+#include <algorithm>
+
 #include "operator/grad_ops.h"
 #include "operator/linalg/gemm.h"
 #include "operator/simd/kernels.h"
@@ -66,10 +68,22 @@ void FcForward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
     using T = typename decltype(tag)::type;
     using C = ComputeType<T>;
     T* y = out[0].data<T>();
+    const T* b = p.no_bias ? nullptr : in[2].data<T>();
+    // NOTE [ FC bias first ]
+    // Writing y, the bias rows go in first and the GEMM accumulates onto them (beta 1): one
+    // pass over y instead of the GEMM's zeroing pass and a second one adding the bias, which
+    // counts for wide outputs (a 10000-word decoder).
+    const bool bias_first = b != nullptr && req[0] == OpReq::kWrite;
+    if (bias_first) {
+      ParallelFor(d.m, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, n)),
+                  [&](int64_t lo, int64_t hi) {
+                    for (int64_t i = lo; i < hi; ++i)
+                      std::copy(b, b + n, y + i * n);
+                  });
+    }
     Gemm<kBlas>(false, true, d.m, n, d.k, 1.0, in[0].data<T>(), d.k, in[1].data<T>(), d.k,
-                BetaFor(req[0]), y, n);
-    if (p.no_bias) return;
-    const T* b = in[2].data<T>();
+                bias_first ? 1.0 : BetaFor(req[0]), y, n);
+    if (b == nullptr || bias_first) return;
     for (int64_t i = 0; i < d.m; ++i)
       for (int64_t j = 0; j < n; ++j)
         y[i * n + j] = T(C(y[i * n + j]) + C(b[j]));
@@ -97,7 +111,12 @@ void FcBackward(const OpContext&, const Attrs& attrs, std::span<const TBlob> in,
     if (p.no_bias || req[2] == OpReq::kNull) return;
     std::vector<double> sums(static_cast<size_t>(n), 0.0);
     if constexpr (kBlas && std::is_same_v<T, float>) {  // column sums, vectorised across columns
-      simd::Best().f32.reduce_cols(simd::ReduceOp::kSum, g, d.m, n, n, sums.data());
+      // Threads take column ranges: each column's sum is the same whatever the split.
+      ParallelFor(n, std::max<int64_t>(16, kElementwiseGrain / std::max<int64_t>(1, d.m)),
+                  [&](int64_t lo, int64_t hi) {
+                    simd::Best().f32.reduce_cols(simd::ReduceOp::kSum, g + lo, d.m, hi - lo, n,
+                                                 sums.data() + lo);
+                  });
     } else {
       for (int64_t i = 0; i < d.m; ++i)
         for (int64_t j = 0; j < n; ++j)
