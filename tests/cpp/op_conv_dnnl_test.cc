@@ -1,8 +1,10 @@
 // The oneDNN convolution passes against the direct-loop reference: plain and blocked layouts
 // (NOTE [ oneDNN kernels ]), 1-D to 3-D, groups, dilation, strides that leave input rows
-// unread, OpReq::kAdd, and a second call that reuses the cached primitive.
+// unread, OpReq::kAdd, a second call that reuses the cached primitive, and the training
+// forward's layout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -128,10 +130,15 @@ void ExpectMatchesReference(const ConvGeom& g) {
     RunConvPass(p.pass, ConvAlgo::kReference, g, p.a, p.b, OpReq::kWrite, Blob(want, p.out),
                 p.bias);
     const std::vector<double> want_d(want.begin(), want.end());
-    for (int call = 0; call < 2; ++call) {  // the second call reuses the cached primitive
-      RunConvPass(p.pass, ConvAlgo::kOneDnn, g, p.a, p.b, OpReq::kWrite, Blob(got, p.out), p.bias,
-                  &temp);
-      testing_util::ExpectNear(std::vector<double>(got.begin(), got.end()), want_d, 1e-4);
+    // Training forwards take their own blocked layout (NOTE [ Training forward layout ]).
+    for (bool training : {false, true}) {
+      SCOPED_TRACE(training ? "training" : "inference");
+      for (int call = 0; call < 2; ++call) {  // the second call reuses the cached primitive
+        std::fill(got.begin(), got.end(), 7.0f);
+        RunConvPass(p.pass, ConvAlgo::kOneDnn, g, p.a, p.b, OpReq::kWrite, Blob(got, p.out), p.bias,
+                    &temp, training);
+        testing_util::ExpectNear(std::vector<double>(got.begin(), got.end()), want_d, 1e-4);
+      }
     }
     // kAdd accumulates onto what the output held.
     std::vector<float> acc(n, 0.5f);

@@ -295,12 +295,12 @@ Shape ConvWeightShape(const ConvGeom& g) {
 }
 
 void RunConvPass(ConvPass pass, ConvAlgo algo, const ConvGeom& g, const TBlob& a, const TBlob& b,
-                 OpReq req, const TBlob& out, const TBlob* bias, TempSpace* temp) {
+                 OpReq req, const TBlob& out, const TBlob* bias, TempSpace* temp, bool training) {
   if (req == OpReq::kNull) return;
   if (algo == ConvAlgo::kOneDnn) {
     const bool fuse_bias = pass == ConvPass::kForward;
     MX_INTERNAL_ASSERT(temp != nullptr);
-    DnnlConvPass(pass, g, a, b, fuse_bias ? bias : nullptr, req, out, *temp);
+    DnnlConvPass(pass, g, a, b, fuse_bias ? bias : nullptr, req, out, *temp, nullptr, training);
     if (bias && !fuse_bias) AddChannelBias(*bias, out);
     return;
   }
@@ -329,7 +329,8 @@ ComputeFn ConvPassKernel(ConvPass pass, ConvAlgo algo, ConvGeomFn geom, int a, i
   return [=](const OpContext& ctx, const Attrs& attrs, std::span<const TBlob> in,
              std::span<const OpReq> req, std::span<const TBlob> out) {
     const TBlob* bias = bias_input && in.size() > 2 ? &in[2] : nullptr;
-    RunConvPass(pass, algo, geom(attrs, in), in[a], in[b], req[0], out[0], bias, ctx.temp);
+    RunConvPass(pass, algo, geom(attrs, in), in[a], in[b], req[0], out[0], bias, ctx.temp,
+                ctx.is_train);
   };
 }
 

@@ -131,7 +131,7 @@ enum class ConvAlgo {
  */
 void RunConvPass(ConvPass pass, ConvAlgo algo, const ConvGeom& g, const TBlob& a, const TBlob& b,
                  OpReq req, const TBlob& out, const TBlob* bias = nullptr,
-                 TempSpace* temp = nullptr);
+                 TempSpace* temp = nullptr, bool training = false);
 
 /*! \brief Geometry of one call of a convolution-family op, from its attributes and inputs. */
 using ConvGeomFn = ConvGeom (*)(const Attrs& attrs, std::span<const TBlob> in);
@@ -158,7 +158,7 @@ struct ConvPostOps {
  */
 void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob& b,
                   const TBlob* bias, OpReq req, const TBlob& out, TempSpace& temp,
-                  const ConvPostOps* post = nullptr);
+                  const ConvPostOps* post = nullptr, bool training = false);
 
 /*! \brief out[n, c, ...] += bias[c] for every batch and position. */
 void AddChannelBias(const TBlob& bias, const TBlob& out);
