@@ -81,12 +81,8 @@ void Step::Run(RunContext rctx, bool is_train) {
       call.Run(rctx, is_train);
       return;
     }
-    state.in_ptrs.clear();
-    state.in_versions.clear();
-    for (size_t i = 0; i < in_vars.size(); ++i) {
-      state.in_ptrs.push_back(call.in[i].dptr);
-      state.in_versions.push_back(Engine::Get()->VarVersion(in_vars[i]));
-    }
+    state.in = call.in;
+    state.in_vars = in_vars;
     op::tl_step_state = &state;
     try {
       call.Run(rctx, is_train);

@@ -3,7 +3,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <vector>
+#include <optional>
+#include <span>
+
+#include "mixnet/engine/engine.h"
+#include "operator/op_def.h"
 
 namespace mixnet::op {
 
@@ -15,12 +19,21 @@ namespace mixnet::op {
  * and its engine var the same version (its count of completed writes): any write to the weights,
  * e.g. a training step or set_data, makes the kernel prepare them again. The executor sets the
  * state around inference runs of a step only; training runs and eager calls see none. The
- * kernel runs in the thread that runs the step, so a thread-local hands it over.
+ * kernel runs in the thread that runs the step, so a thread-local hands it over. Versions are
+ * read only by a kernel that asks (InputVersion), so other ops pay nothing per run.
  */
 struct StepState {
-  std::vector<const void*> in_ptrs;   // each input's data, for this run
-  std::vector<uint64_t> in_versions;  // each input's var version, for this run
-  std::shared_ptr<void> kept;         // the kernel's, kept across runs of the step
+  std::span<const TBlob> in;           // the call's inputs, for this run
+  std::span<const VarHandle> in_vars;  // their engine vars
+  std::shared_ptr<void> kept;          // the kernel's, kept across runs of the step
+
+  /*! \brief The version of the input whose data is `dptr`, or nullopt if none is. */
+  std::optional<uint64_t> InputVersion(const void* dptr) const {
+    for (size_t i = 0; i < in.size() && i < in_vars.size(); ++i) {
+      if (in[i].dptr == dptr) return Engine::Get()->VarVersion(in_vars[i]);
+    }
+    return std::nullopt;
+  }
 };
 
 /*! \brief The inference step running on this thread, or null. */

@@ -1,7 +1,9 @@
 // The convolution passes (NOTE [ Conv view ]) on oneDNN primitives, for float32.
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 
 #include "mixnet/base/env.h"
 #include "operator/dnnl/dnnl_util.h"
@@ -287,11 +289,16 @@ void RunEntry(const ConvEntry& e, ConvPass pass, const ConvGeom& g, const TBlob&
  * executor's step keeps its forward's reordered weights while they are unchanged (NOTE [ Step
  * state ]), so the timing then leaves their reorder out. The kept copies cost memory (ResNet-50
  * at batch 1: about 60 MB more resident) and save a reorder of them per call.
+ * Primitives are cached per thread, but the choice is made once per process (per cache key):
+ * a second thread reuses it instead of timing again, so a shape runs the same kernel whichever
+ * thread runs it (eager ops on the engine's worker, hybridized serial segments in the pushing
+ * thread) and gives the same rounding. Separate timings could pick different kernels, whose
+ * last-bit differences flip max-pooling's argmax and so route gradients elsewhere.
  */
-std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBlob& a,
-                                     const TBlob& b, const TBlob* bias, const ConvPostOps* post,
-                                     float* y, const std::string& layout, bool keep_weights,
-                                     bool training) {
+std::shared_ptr<ConvEntry> MakeEntry(const std::string& key, ConvPass pass, const ConvGeom& g,
+                                     const TBlob& a, const TBlob& b, const TBlob* bias,
+                                     const ConvPostOps* post, float* y, const std::string& layout,
+                                     bool keep_weights, bool training) {
   if (layout != "auto") {
     MX_CHECK(layout == "blocked" || layout == "plain", ValueError)
         << "MIXNET_CONV_LAYOUT is '" << layout << "'; expected auto, blocked or plain";
@@ -307,6 +314,13 @@ std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBl
   if (!reorders) return blocked;
   auto plain = BuildEntry(pass, g, bias != nullptr, false, nullptr);
   if (flops < kMinFlopsToTime) return plain;
+  static std::mutex chosen_mu;
+  static std::unordered_map<std::string, bool> chosen_blocked;  // key -> blocked won
+  {
+    std::lock_guard<std::mutex> lock(chosen_mu);
+    auto it = chosen_blocked.find(key);
+    if (it != chosen_blocked.end()) return it->second ? blocked : plain;
+  }
   // The timing needs both candidates' buffers at once, on top of the arrays already held
   // (the first call of a graph): make room from the pool's free blocks first.
   Storage::Get()->EmptyCache(Context::cpu());
@@ -332,7 +346,9 @@ std::shared_ptr<ConvEntry> MakeEntry(ConvPass pass, const ConvGeom& g, const TBl
   // The runs' scratch went back to the pool: both candidates' reorder buffers and scratchpads,
   // sized for this one shape, which later calls (one layout) would mostly never reuse.
   Storage::Get()->EmptyCache(Context::cpu());
-  return best_blocked < best_plain ? blocked : plain;
+  std::lock_guard<std::mutex> lock(chosen_mu);  // a thread that timed it meanwhile wins
+  if (chosen_blocked.size() >= 4096) chosen_blocked.clear();  // shapes that keep changing
+  return chosen_blocked.try_emplace(key, best_blocked < best_plain).first->second ? blocked : plain;
 }
 
 std::string CacheKey(ConvPass pass, const ConvGeom& g, bool bias, const ConvPostOps* post,
@@ -355,16 +371,15 @@ void DnnlConvPass(ConvPass pass, const ConvGeom& g, const TBlob& a, const TBlob&
   const std::string layout = GetEnvString("MIXNET_CONV_LAYOUT", "auto");
   // An inference step's forward keeps its reordered weights (NOTE [ Step state ]).
   StepState* step = pass == ConvPass::kForward ? tl_step_state : nullptr;
-  std::optional<uint64_t> version;
-  for (size_t i = 0; step && !version && i < step->in_ptrs.size(); ++i) {
-    if (step->in_ptrs[i] == b.dptr) version = step->in_versions[i];
-  }
+  const std::optional<uint64_t> version =
+      step ? step->InputVersion(b.dptr) : std::optional<uint64_t>();
   du::WriteFloatOutput(req, out, temp, [&](float* y) {
     // The layout timing writes into y too: it is overwritten by the run below.
-    const ConvEntry& e = du::Cached<ConvEntry>(
-        CacheKey(pass, g, bias != nullptr, post, layout, training) + (version ? "/kept" : ""), [&] {
-          return MakeEntry(pass, g, a, b, bias, post, y, layout, version.has_value(), training);
-        });
+    const std::string key =
+        CacheKey(pass, g, bias != nullptr, post, layout, training) + (version ? "/kept" : "");
+    const ConvEntry& e = du::Cached<ConvEntry>(key, [&] {
+      return MakeEntry(key, pass, g, a, b, bias, post, y, layout, version.has_value(), training);
+    });
     const memory* kept_b = nullptr;
     if (version && e.b.reordered()) {
       auto k = std::static_pointer_cast<KeptWeights>(step->kept);
