@@ -53,10 +53,10 @@ def parse_args(argv=None):
     parser.add_argument("--save-outputs", default=None, help=".nd file for the saved outputs")
     parser.add_argument("--num-save", type=int, default=64)
     parser.add_argument("--tiny", action="store_true",
-                        help="a few seconds: 1 epoch of 1000 training images, 300 test images")
+                        help="a few seconds: 1 epoch of 2000 training images, 300 test images")
     args = parser.parse_args(argv)
     if args.tiny:
-        args.num_samples, args.epochs, args.batch_size, args.num_test = 1000, 1, 50, 300
+        args.num_samples, args.epochs, args.batch_size, args.num_test = 2000, 1, 50, 300
     if args.checkpoint and args.epoch is None:
         parser.error("--checkpoint needs --epoch")
     return args
@@ -112,6 +112,7 @@ def train_and_export(args):
 def main(argv=None):
     args = parse_args(argv)
     mx.random.seed(42)
+    np.random.seed(42)  # gluon.data's RandomSampler draws from NumPy's generator, as MXNet's
     os.makedirs(args.output_dir, exist_ok=True)
     if args.checkpoint:
         prefix, epoch = args.checkpoint, args.epoch

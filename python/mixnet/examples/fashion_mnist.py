@@ -27,6 +27,8 @@ import csv
 import os
 import time
 
+import numpy as np
+
 import mixnet as mx
 from mixnet import autograd, gluon
 from mixnet.gluon import nn
@@ -114,6 +116,7 @@ def main(argv=None):
     args = parse_args(argv)
     t_start = time.time()
     mx.random.seed(args.seed)
+    np.random.seed(args.seed)  # the DataLoader's shuffle (RandomSampler) draws from NumPy
     train_data = FashionMNIST(root=args.data_dir, train=True).transform_first(
         transforms.Compose([transforms.RandomFlipLeftRight(), transforms.ToTensor()]))
     test_data = FashionMNIST(root=args.data_dir, train=False).transform_first(
