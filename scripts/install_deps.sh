@@ -13,6 +13,7 @@ PACKAGES=(build-essential cmake ninja-build ccache clang-format
           nlohmann-json3-dev  # symbol JSON
           zlib1g-dev dataset-fashion-mnist  # the examples' gzipped idx files
           pkg-config libturbojpeg0-dev libpng-dev  # image codecs (mx.image, record files)
+          libopenmpi-dev openmpi-bin libzmq3-dev  # dist_sync (MPI) and dist_async (ZeroMQ) kvstores
           python3-pil  # a reference decoder in the image tests
           wamerican)  # /usr/share/dict/words: the char-LSTM example's default text
 missing=()
