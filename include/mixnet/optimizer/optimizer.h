@@ -65,6 +65,10 @@ class Optimizer {
   /*! \brief MXNet's param_idx2name: the names that lr_mult and wd_mult are looked up by. */
   void SetParamNames(std::map<int, std::string> idx2name);
   const std::map<int, std::string>& param_names() const { return idx2name_; }
+  const std::map<std::string, double>& lr_mult() const { return lr_mult_; }
+  const std::map<std::string, double>& wd_mult() const { return wd_mult_; }
+  /*! \brief The kwargs it was created with (to recreate it elsewhere: dist_async servers). */
+  const op::AttrDict& kwargs() const { return kwargs_; }
 
   /*! \brief The scheduler's rate at num_update (advancing it), or the fixed rate. */
   double learning_rate() const;
