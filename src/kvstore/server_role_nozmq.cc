@@ -15,5 +15,7 @@ bool RunServerRoleFromEnv() {
   return false;
 }
 
+void FinishDistAsyncStores() {}
+
 }  // namespace mixnet::kvstore
 #endif

@@ -26,4 +26,11 @@ namespace mixnet::kvstore {
  */
 bool RunServerRoleFromEnv();
 
+/*!
+ * \brief Finishes this process's dist_async stores: waits for their pushes and pulls and tells
+ * the scheduler this worker is done (a store does it when destroyed; Python calls this at
+ * exit, where stores may never be destroyed). Idempotent; a no-op without stores.
+ */
+void FinishDistAsyncStores();
+
 }  // namespace mixnet::kvstore

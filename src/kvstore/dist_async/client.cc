@@ -22,13 +22,20 @@ using Clock = std::chrono::steady_clock;
 
 const char* CmdName(Cmd c) {
   switch (c) {
-    case Cmd::kInit: return "init";
-    case Cmd::kPush: return "push";
-    case Cmd::kPull: return "pull";
-    case Cmd::kSetOptimizer: return "set_optimizer";
-    case Cmd::kBarrier: return "barrier";
-    case Cmd::kDone: return "finish";
-    default: return "request";
+    case Cmd::kInit:
+      return "init";
+    case Cmd::kPush:
+      return "push";
+    case Cmd::kPull:
+      return "pull";
+    case Cmd::kSetOptimizer:
+      return "set_optimizer";
+    case Cmd::kBarrier:
+      return "barrier";
+    case Cmd::kDone:
+      return "finish";
+    default:
+      return "request";
   }
 }
 
@@ -51,7 +58,8 @@ Client::Client(const Config& cfg) : cfg_(cfg), sched_(ctx_.get(), ZMQ_DEALER) {
   reg.head.arg = 1;
   reg.head.key = cfg_.worker_id;
   sched_.Send(reg);
-  auto deadline = Clock::now() + std::chrono::duration<double>(cfg_.timeout_s);
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(cfg_.timeout_s));
   Msg m;
   while (true) {
     void* s = sched_.get();
@@ -156,7 +164,8 @@ void Client::SendParts(std::vector<Part> parts, Done done) {
   auto pending = std::make_shared<Pending>();
   pending->remaining = static_cast<int>(parts.size());
   pending->done = std::move(done);
-  pending->deadline = Clock::now() + std::chrono::duration<double>(cfg_.timeout_s);
+  pending->deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(cfg_.timeout_s));
   if (!failed_.empty() || parts.empty()) {
     if (!failed_.empty()) pending->error = MakeError(failed_);
     pending->Complete();
@@ -185,9 +194,9 @@ void Client::HandleReply(const Msg& m) {
     if (m.body.size() == f.bytes) {
       std::memcpy(f.dst, m.body.data(), f.bytes);
     } else if (!p.error) {
-      p.error = MakeError("dist_async: a pull of key " + std::to_string(f.key) + " got " +
-                          std::to_string(m.body.size()) + " bytes, expected " +
-                          std::to_string(f.bytes));
+      p.error =
+          MakeError("dist_async: a pull of key " + std::to_string(f.key) + " got " +
+                    std::to_string(m.body.size()) + " bytes, expected " + std::to_string(f.bytes));
     }
   }
   if (--p.remaining == 0) p.Complete();
@@ -208,7 +217,8 @@ void Client::Loop() {
   auto hb_timeout = std::chrono::duration<double>(cfg_.heartbeat_timeout_s);
   auto last_hb = Clock::now(), last_heard = Clock::now();
   std::vector<void*> socks{sched_.get()};
-  for (auto& s : servers_) socks.push_back(s->get());
+  for (auto& s : servers_)
+    socks.push_back(s->get());
   while (true) {
     Poll(socks.data(), static_cast<int>(socks.size()), wake_fd_, 100);
     uint64_t count;
@@ -220,7 +230,8 @@ void Client::Loop() {
       work.swap(queue_);
       stop = stop_;
     }
-    for (auto& [parts, done] : work) SendParts(std::move(parts), std::move(done));
+    for (auto& [parts, done] : work)
+      SendParts(std::move(parts), std::move(done));
     if (stop && in_flight_.empty()) break;
     Msg m;
     while (sched_.TryRecv(&m)) {
@@ -232,7 +243,8 @@ void Client::Loop() {
       }
     }
     for (auto& s : servers_) {
-      while (s->TryRecv(&m)) HandleReply(m);
+      while (s->TryRecv(&m))
+        HandleReply(m);
     }
     auto now = Clock::now();
     if (failed_.empty() && now - last_hb > hb_every) {

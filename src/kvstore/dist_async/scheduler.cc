@@ -44,7 +44,8 @@ void AssignRanks(std::vector<Node*>& nodes, const char* what) {
   int next = 0;
   for (Node* n : nodes) {
     if (n->rank >= 0) continue;
-    while (taken[next]) ++next;
+    while (taken[next])
+      ++next;
     n->rank = next;
     taken[next] = true;
   }
@@ -72,9 +73,9 @@ class Scheduler {
       auto now = Clock::now();
       if (!started_) {
         MX_CHECK(now - start < std::chrono::duration<double>(cfg_.timeout_s), Error)
-            << "dist_async scheduler: " << servers_ << " of " << cfg_.num_servers
-            << " servers and " << workers_ << " of " << cfg_.num_workers
-            << " workers registered within " << cfg_.timeout_s << " s (MIXNET_KVSTORE_TIMEOUT)";
+            << "dist_async scheduler: " << servers_ << " of " << cfg_.num_servers << " servers and "
+            << workers_ << " of " << cfg_.num_workers << " workers registered within "
+            << cfg_.timeout_s << " s (MIXNET_KVSTORE_TIMEOUT)";
         continue;
       }
       for (Node& n : nodes_) {
@@ -95,8 +96,12 @@ class Scheduler {
     auto it = index_.find(from);
     if (it != index_.end()) nodes_[it->second].seen = Clock::now();
     switch (m.head.cmd) {
-      case Cmd::kRegister: Register(m, from); break;
-      case Cmd::kHeartbeat: Reply(from, Cmd::kHeartbeat, 0); break;
+      case Cmd::kRegister:
+        Register(m, from);
+        break;
+      case Cmd::kHeartbeat:
+        Reply(from, Cmd::kHeartbeat, 0);
+        break;
       case Cmd::kBarrier:
         barrier_.emplace_back(from, m.head.req);
         MaybeReleaseBarrier();
@@ -132,25 +137,28 @@ class Scheduler {
   void Register(const Msg& m, const std::string& from) {
     MX_CHECK(!started_ && !index_.count(from), Error)
         << "dist_async scheduler: a node registered after the job started (more processes "
-        << "than DMLC_NUM_WORKER=" << cfg_.num_workers << " + DMLC_NUM_SERVER="
-        << cfg_.num_servers << "?)";
+        << "than DMLC_NUM_WORKER=" << cfg_.num_workers << " + DMLC_NUM_SERVER=" << cfg_.num_servers
+        << "?)";
     Node n{from, m.head.arg == 0, m.head.key, m.body};
     n.seen = Clock::now();
     index_[from] = nodes_.size();
     nodes_.push_back(std::move(n));
     (m.head.arg == 0 ? servers_ : workers_)++;
     MX_CHECK(servers_ <= cfg_.num_servers && workers_ <= cfg_.num_workers, Error)
-        << "dist_async scheduler: more nodes registered than DMLC_NUM_SERVER="
-        << cfg_.num_servers << " servers and DMLC_NUM_WORKER=" << cfg_.num_workers << " workers";
+        << "dist_async scheduler: more nodes registered than DMLC_NUM_SERVER=" << cfg_.num_servers
+        << " servers and DMLC_NUM_WORKER=" << cfg_.num_workers << " workers";
     if (servers_ < cfg_.num_servers || workers_ < cfg_.num_workers) return;
     std::vector<Node*> servers, workers;
-    for (Node& x : nodes_) (x.server ? servers : workers).push_back(&x);
+    for (Node& x : nodes_)
+      (x.server ? servers : workers).push_back(&x);
     AssignRanks(servers, "server");
     AssignRanks(workers, "worker");
     std::vector<std::string> addrs(servers.size());
-    for (Node* s : servers) addrs[s->rank] = s->addr;
+    for (Node* s : servers)
+      addrs[s->rank] = s->addr;
     std::string table;
-    for (const std::string& a : addrs) table += a + "\n";
+    for (const std::string& a : addrs)
+      table += a + "\n";
     for (Node& x : nodes_) {
       Msg t;
       t.head.cmd = Cmd::kTable;
@@ -167,7 +175,8 @@ class Scheduler {
   // end of training do not hang the others.
   void MaybeReleaseBarrier() {
     if (barrier_.empty() || static_cast<int>(barrier_.size()) + done_ < cfg_.num_workers) return;
-    for (auto& [id, req] : barrier_) Reply(id, Cmd::kBarrierDone, req);
+    for (auto& [id, req] : barrier_)
+      Reply(id, Cmd::kBarrierDone, req);
     barrier_.clear();
   }
 
@@ -177,13 +186,15 @@ class Scheduler {
       if (n.server) Reply(n.id, Cmd::kStop, 0);
     }
     int answered = 0;
-    auto deadline = Clock::now() + std::chrono::duration<double>(cfg_.heartbeat_timeout_s);
+    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(cfg_.heartbeat_timeout_s));
     while (answered < cfg_.num_servers && Clock::now() < deadline) {
       void* s = sock_.get();
       Poll(&s, 1, -1, 50);
       Msg m;
       std::string from;
-      while (sock_.TryRecv(&m, &from)) answered += m.head.cmd == Cmd::kStop;
+      while (sock_.TryRecv(&m, &from))
+        answered += m.head.cmd == Cmd::kStop;
     }
   }
 
@@ -216,6 +227,8 @@ class Scheduler {
 
 }  // namespace
 
-void RunScheduler(const Config& cfg) { Scheduler(cfg).Run(); }
+void RunScheduler(const Config& cfg) {
+  Scheduler(cfg).Run();
+}
 
 }  // namespace mixnet::kvstore::dist_async

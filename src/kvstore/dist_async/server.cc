@@ -22,7 +22,8 @@ std::string EncodeOptimizer(const optimizer::Optimizer& opt) {
   nlohmann::json j;
   j["name"] = opt.name();
   nlohmann::json kwargs = nlohmann::json::object();
-  for (const auto& [k, v] : opt.kwargs()) kwargs[k] = v;
+  for (const auto& [k, v] : opt.kwargs())
+    kwargs[k] = v;
   // What may have changed since creation (MXNet pickles the optimizer as it is now).
   kwargs["rescale_grad"] = std::to_string(opt.rescale_grad());
   kwargs["begin_num_update"] = std::to_string(opt.num_update());
@@ -31,7 +32,8 @@ std::string EncodeOptimizer(const optimizer::Optimizer& opt) {
   j["lr_mult"] = opt.lr_mult();
   j["wd_mult"] = opt.wd_mult();
   nlohmann::json names = nlohmann::json::object();
-  for (const auto& [i, n] : opt.param_names()) names[std::to_string(i)] = n;
+  for (const auto& [i, n] : opt.param_names())
+    names[std::to_string(i)] = n;
   j["idx2name"] = names;
   return j.dump();
 }
@@ -39,10 +41,12 @@ std::string EncodeOptimizer(const optimizer::Optimizer& opt) {
 std::unique_ptr<optimizer::Optimizer> DecodeOptimizer(const std::string& body) {
   nlohmann::json j = nlohmann::json::parse(body);
   op::AttrDict kwargs;
-  for (const auto& [k, v] : j["kwargs"].items()) kwargs.emplace_back(k, v.get<std::string>());
+  for (const auto& [k, v] : j["kwargs"].items())
+    kwargs.emplace_back(k, v.get<std::string>());
   auto opt = optimizer::CreateOptimizer(j["name"].get<std::string>(), kwargs);
   std::map<int, std::string> names;
-  for (const auto& [i, n] : j["idx2name"].items()) names[std::stoi(i)] = n.get<std::string>();
+  for (const auto& [i, n] : j["idx2name"].items())
+    names[std::stoi(i)] = n.get<std::string>();
   opt->SetParamNames(std::move(names));
   opt->SetLrMult(j["lr_mult"].get<std::map<std::string, double>>());
   opt->SetWdMult(j["wd_mult"].get<std::map<std::string, double>>());
@@ -81,8 +85,8 @@ class Server {
 
   void Run() {
     auto hb_every = std::chrono::duration<double>(cfg_.heartbeat_interval_s);
-    auto sched_timeout = std::chrono::duration<double>(
-        rank_ < 0 ? cfg_.timeout_s : cfg_.heartbeat_timeout_s);
+    auto sched_timeout =
+        std::chrono::duration<double>(rank_ < 0 ? cfg_.timeout_s : cfg_.heartbeat_timeout_s);
     auto last_hb = Clock::now();
     last_heard_ = Clock::now();
     while (true) {
@@ -107,7 +111,8 @@ class Server {
           MX_THROW(Error) << m.body;
         }
       }
-      while (data_.TryRecv(&m, &from)) Serve(m, from);
+      while (data_.TryRecv(&m, &from))
+        Serve(m, from);
       auto now = Clock::now();
       if (rank_ >= 0 && now - last_hb > hb_every) {
         Msg hb;
@@ -135,8 +140,12 @@ class Server {
     r.head.cmd = Cmd::kReply;
     try {
       switch (m.head.cmd) {
-        case Cmd::kInit: Init(m); break;
-        case Cmd::kPush: Push(m); break;
+        case Cmd::kInit:
+          Init(m);
+          break;
+        case Cmd::kPush:
+          Push(m);
+          break;
         case Cmd::kPull: {
           const Shard& s = Find(m);
           r.body.resize(s.value.nbytes());
@@ -144,10 +153,12 @@ class Server {
           ++pulls_;
           break;
         }
-        case Cmd::kSetOptimizer: optimizer_ = DecodeOptimizer(m.body); break;
+        case Cmd::kSetOptimizer:
+          optimizer_ = DecodeOptimizer(m.body);
+          break;
         default:
-          MX_INTERNAL_ASSERT(false) << "dist_async server: unexpected command "
-                                    << static_cast<int>(m.head.cmd);
+          MX_INTERNAL_ASSERT(false)
+              << "dist_async server: unexpected command " << static_cast<int>(m.head.cmd);
       }
     } catch (const std::exception& e) {
       r.head.cmd = Cmd::kError;
@@ -172,8 +183,8 @@ class Server {
     const Shard& s = it->second;
     MX_CHECK(s.offset == m.head.offset && s.value.Size() == m.head.length, ValueError)
         << "key " << m.head.key << " holds elements [" << s.offset << ", "
-        << s.offset + s.value.Size() << ") here but the request is for [" << m.head.offset
-        << ", " << m.head.offset + m.head.length << "): its shape differs from the init's";
+        << s.offset + s.value.Size() << ") here but the request is for [" << m.head.offset << ", "
+        << m.head.offset + m.head.length << "): its shape differs from the init's";
     return s;
   }
 
@@ -210,7 +221,8 @@ class Server {
     j["pushes"] = pushes_;
     j["pulls"] = pulls_;
     nlohmann::json keys = nlohmann::json::object();
-    for (const auto& [k, s] : shards_) keys[std::to_string(k)] = {s.offset, s.value.Size()};
+    for (const auto& [k, s] : shards_)
+      keys[std::to_string(k)] = {s.offset, s.value.Size()};
     j["keys"] = keys;
     std::ofstream(cfg_.stats_path + "." + std::to_string(rank_)) << j.dump();
   }
@@ -227,6 +239,8 @@ class Server {
 
 }  // namespace
 
-void RunServer(const Config& cfg) { Server(cfg).Run(); }
+void RunServer(const Config& cfg) {
+  Server(cfg).Run();
+}
 
 }  // namespace mixnet::kvstore::dist_async

@@ -73,7 +73,9 @@ int EnvInt(const char* name, int fallback, bool required) {
 Context::Context() : ctx_(zmq_ctx_new()) {
   if (!ctx_) ZmqFail("zmq_ctx_new");
 }
-Context::~Context() { zmq_ctx_term(ctx_); }
+Context::~Context() {
+  zmq_ctx_term(ctx_);
+}
 
 Socket::Socket(void* context, int type) : sock_(zmq_socket(context, type)) {
   if (!sock_) ZmqFail("zmq_socket");
@@ -82,7 +84,9 @@ Socket::Socket(void* context, int type) : sock_(zmq_socket(context, type)) {
   zmq_setsockopt(sock_, ZMQ_SNDHWM, &zero, sizeof(zero));
   zmq_setsockopt(sock_, ZMQ_RCVHWM, &zero, sizeof(zero));
 }
-Socket::~Socket() { zmq_close(sock_); }
+Socket::~Socket() {
+  zmq_close(sock_);
+}
 
 void Socket::Bind(const std::string& endpoint) {
   MX_CHECK(zmq_bind(sock_, endpoint.c_str()) == 0, Error)
@@ -111,7 +115,8 @@ bool Socket::TryRecv(Msg* m, std::string* from) {
   zmq_getsockopt(sock_, ZMQ_EVENTS, &events, &n);
   if (!(events & ZMQ_POLLIN)) return false;
   std::vector<std::string> frames(1);
-  while (RecvFrame(sock_, &frames.back())) frames.emplace_back();
+  while (RecvFrame(sock_, &frames.back()))
+    frames.emplace_back();
   size_t first = from ? 1 : 0;
   MX_INTERNAL_ASSERT(frames.size() == first + 2 && frames[first].size() == sizeof(Head))
       << "dist_async: malformed message of " << frames.size() << " frames";
@@ -123,7 +128,8 @@ bool Socket::TryRecv(Msg* m, std::string* from) {
 
 void Poll(void* const* socks, int n, int fd, int timeout_ms) {
   std::vector<zmq_pollitem_t> items;
-  for (int i = 0; i < n; ++i) items.push_back({socks[i], 0, ZMQ_POLLIN, 0});
+  for (int i = 0; i < n; ++i)
+    items.push_back({socks[i], 0, ZMQ_POLLIN, 0});
   if (fd >= 0) items.push_back({nullptr, fd, ZMQ_POLLIN, 0});
   if (zmq_poll(items.data(), static_cast<int>(items.size()), timeout_ms) < 0 &&
       zmq_errno() != EINTR) {
@@ -145,8 +151,8 @@ Config Config::FromEnv() {
   c.num_workers = EnvInt("DMLC_NUM_WORKER", 1, true);
   c.num_servers = EnvInt("DMLC_NUM_SERVER", 1, true);
   MX_CHECK(c.num_workers >= 1 && c.num_servers >= 1, ValueError)
-      << "dist_async: DMLC_NUM_WORKER=" << c.num_workers << " and DMLC_NUM_SERVER="
-      << c.num_servers << " must both be >= 1";
+      << "dist_async: DMLC_NUM_WORKER=" << c.num_workers << " and DMLC_NUM_SERVER=" << c.num_servers
+      << " must both be >= 1";
   c.worker_id = EnvInt("DMLC_WORKER_ID", -1, false);
   c.server_id = EnvInt("DMLC_SERVER_ID", -1, false);
   c.heartbeat_interval_s = EnvSeconds("MIXNET_KVSTORE_HEARTBEAT_INTERVAL", c.heartbeat_interval_s);

@@ -44,12 +44,12 @@ enum class Cmd : int32_t {
   kStop,         // scheduler -> server (answered with kStop)
   kAbort,        // scheduler -> node; body: why
   // worker <-> server (answered with kReply, or kError with the message as body)
-  kInit = 20,      // body: the shard's bytes
-  kPush,           // body: the shard's bytes, or 2-bit words when threshold > 0
-  kPull,           // kReply's body: the shard's bytes
-  kSetOptimizer,   // body: JSON (see kvstore_dist_async.cc)
-  kReply,          //
-  kError,          //
+  kInit = 20,     // body: the shard's bytes
+  kPush,          // body: the shard's bytes, or 2-bit words when threshold > 0
+  kPull,          // kReply's body: the shard's bytes
+  kSetOptimizer,  // body: JSON (see kvstore_dist_async.cc)
+  kReply,         //
+  kError,         //
 };
 
 /*! \brief The first frame of every message. */
@@ -113,11 +113,11 @@ struct Config {
   int root_port = 0;
   int num_workers = 1;
   int num_servers = 1;
-  int worker_id = -1;  //!< DMLC_WORKER_ID, -1: rank by registration order
-  int server_id = -1;  //!< DMLC_SERVER_ID
-  double heartbeat_interval_s = 1;  //!< MIXNET_KVSTORE_HEARTBEAT_INTERVAL
-  double heartbeat_timeout_s = 15;  //!< MIXNET_KVSTORE_HEARTBEAT_TIMEOUT
-  double timeout_s = 120;           //!< MIXNET_KVSTORE_TIMEOUT: rendezvous and each request
+  int worker_id = -1;                //!< DMLC_WORKER_ID, -1: rank by registration order
+  int server_id = -1;                //!< DMLC_SERVER_ID
+  double heartbeat_interval_s = 1;   //!< MIXNET_KVSTORE_HEARTBEAT_INTERVAL
+  double heartbeat_timeout_s = 15;   //!< MIXNET_KVSTORE_HEARTBEAT_TIMEOUT
+  double timeout_s = 120;            //!< MIXNET_KVSTORE_TIMEOUT: rendezvous and each request
   int64_t bigarray_bound = 1000000;  //!< MXNET_KVSTORE_BIGARRAY_BOUND
   std::string stats_path;            //!< MIXNET_KVSTORE_SERVER_STATS: servers write stats there
 
