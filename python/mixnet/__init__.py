@@ -26,6 +26,8 @@ def _openblas_coretype():
 
 _openblas_coretype()
 from . import _core  # noqa: E402  (after the environment above)
+# A dist_async server or scheduler (DMLC_ROLE) runs its role here and exits, as `import mxnet`.
+from . import kvstore_server  # noqa: E402
 from . import base
 from .base import MXNetError
 from . import context
