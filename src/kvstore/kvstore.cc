@@ -168,33 +168,46 @@ void KVStore::Init(const std::vector<std::string>& keys, const std::vector<NDArr
   Init(ik, values);
 }
 
-void KVStore::Push(const std::vector<std::string>& keys,
-                   const std::vector<std::vector<NDArray>>& values, int priority) {
+std::vector<int> KVStore::IntKeys(const std::vector<std::string>& keys) {
   std::vector<int> ik;
   ik.reserve(keys.size());
   for (const std::string& k : keys)
     ik.push_back(StrKey(k, false));
-  Push(ik, values, priority);
+  return ik;
+}
+
+void KVStore::Push(const std::vector<std::string>& keys,
+                   const std::vector<std::vector<NDArray>>& values, int priority) {
+  Push(IntKeys(keys), values, priority);
 }
 
 void KVStore::Pull(const std::vector<std::string>& keys,
                    const std::vector<std::vector<NDArray>>& outs, int priority,
                    bool ignore_sparse) {
-  std::vector<int> ik;
-  ik.reserve(keys.size());
-  for (const std::string& k : keys)
-    ik.push_back(StrKey(k, false));
-  Pull(ik, outs, priority, ignore_sparse);
+  Pull(IntKeys(keys), outs, priority, ignore_sparse);
 }
 
 void KVStore::PushPull(const std::vector<std::string>& keys,
                        const std::vector<std::vector<NDArray>>& values,
                        const std::vector<std::vector<NDArray>>& outs, int priority) {
-  std::vector<int> ik;
-  ik.reserve(keys.size());
-  for (const std::string& k : keys)
-    ik.push_back(StrKey(k, false));
-  PushPull(ik, values, outs, priority);
+  PushPull(IntKeys(keys), values, outs, priority);
+}
+
+void KVStore::Broadcast(const std::vector<std::string>& keys, const std::vector<NDArray>& values,
+                        const std::vector<std::vector<NDArray>>& outs, int priority) {
+  Init(keys, values);
+  Pull(keys, outs, priority, true);
+}
+
+void KVStore::RowSparsePull(const std::vector<std::string>& keys,
+                            const std::vector<std::vector<NDArray>>& outs,
+                            const std::vector<std::vector<NDArray>>& row_ids, int priority) {
+  RowSparsePull(IntKeys(keys), outs, row_ids, priority);
+}
+
+const std::string* KVStore::StrKeyOf(int key) const {
+  if (key < 0 || static_cast<size_t>(key) >= str_keys_.size()) return nullptr;
+  return &str_keys_[static_cast<size_t>(key)];
 }
 
 // ---- updates on the store ----

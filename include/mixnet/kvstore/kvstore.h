@@ -102,6 +102,14 @@ class KVStore {
   void PushPull(const std::vector<std::string>& keys,
                 const std::vector<std::vector<NDArray>>& values,
                 const std::vector<std::vector<NDArray>>& outs, int priority = 0);
+  void Broadcast(const std::vector<std::string>& keys, const std::vector<NDArray>& values,
+                 const std::vector<std::vector<NDArray>>& outs, int priority = 0);
+  void RowSparsePull(const std::vector<std::string>& keys,
+                     const std::vector<std::vector<NDArray>>& outs,
+                     const std::vector<std::vector<NDArray>>& row_ids, int priority = 0);
+  /*! \brief The string an int key stands for (null in a store keyed by ints): what a Python
+   * updater is called with. */
+  const std::string* StrKeyOf(int key) const;
 
   // ---- updates on the store ----
   /*!
@@ -140,6 +148,8 @@ class KVStore {
   explicit KVStore(std::string type) : type_(std::move(type)) {}
   /*! \brief The int key of a string key (new keys get the next int; used by Init only). */
   int StrKey(const std::string& key, bool create);
+  /*! \brief StrKey of each (ValueError for a key never initialised). */
+  std::vector<int> IntKeys(const std::vector<std::string>& keys);
   /*! \brief The key as users wrote it, for messages: 'name' for a string key, else the int. */
   std::string KeyName(int key) const;
   /*!
