@@ -234,6 +234,19 @@ TEST(KVStoreDistAsync, DeadWorkerStopsTheJobWithinTheHeartbeatTimeout) {
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 6.0);
 }
 
+TEST(KVStoreDistAsync, DuplicateWorkerIdsAbortTheRendezvous) {
+  Job job(2, 1, {{"DMLC_WORKER_ID", "0"}});
+  auto sched = job.Start("scheduler");
+  auto s0 = job.Start("server");
+  std::vector<std::future<void>> w;
+  for (int i = 0; i < 2; ++i)
+    w.push_back(std::async(std::launch::async, [] { KVStore::Create("dist_async"); }));
+  for (auto& f : w)
+    EXPECT_ERROR(f.get(), Error, "worker id 0", "given twice");
+  EXPECT_ERROR(sched.get(), Error, "given twice");
+  EXPECT_ERROR(s0.get(), Error, "given twice");
+}
+
 TEST(KVStoreDistAsync, RolesFromTheEnvironment) {
   unsetenv("DMLC_ROLE");
   EXPECT_FALSE(RunServerRoleFromEnv());  // a worker goes on

@@ -164,8 +164,12 @@ void Client::SendParts(std::vector<Part> parts, Done done) {
   auto pending = std::make_shared<Pending>();
   pending->remaining = static_cast<int>(parts.size());
   pending->done = std::move(done);
-  pending->deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                         std::chrono::duration<double>(cfg_.timeout_s));
+  // Requests to servers have a deadline; a barrier may wait for slow workers as long as they
+  // are alive, which the scheduler's heartbeats decide (a dead one aborts the job).
+  pending->deadline = !parts.empty() && parts[0].server < 0
+                          ? Clock::time_point::max()
+                          : Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(cfg_.timeout_s));
   if (!failed_.empty() || parts.empty()) {
     if (!failed_.empty()) pending->error = MakeError(failed_);
     pending->Complete();

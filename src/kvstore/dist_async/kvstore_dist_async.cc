@@ -74,8 +74,7 @@ class KVStoreDistAsync : public KVStoreLocal {
     // Only a registered optimizer can be recreated on the servers (by name and kwargs); a
     // Python subclass of mx.optimizer.Optimizer has its class's name, which is not registered.
     auto names = optimizer::ListOptimizers();
-    MX_CHECK(std::find(names.begin(), names.end(), opt->name()) != names.end(),
-             NotImplementedError)
+    MX_CHECK(std::find(names.begin(), names.end(), opt->name()) != names.end(), NotImplementedError)
         << "dist_async: set_optimizer can send only registered (built-in) optimizers to the "
         << "servers, which recreate them by name; '" << opt->name() << "' is a custom optimizer";
     MX_CHECK(opt->lr_scheduler() == nullptr, NotImplementedError)

@@ -151,8 +151,12 @@ class Scheduler {
     std::vector<Node*> servers, workers;
     for (Node& x : nodes_)
       (x.server ? servers : workers).push_back(&x);
-    AssignRanks(servers, "server");
-    AssignRanks(workers, "worker");
+    try {
+      AssignRanks(servers, "server");
+      AssignRanks(workers, "worker");
+    } catch (const std::exception& e) {
+      Abort(e.what());  // tell every node, rather than leave them waiting for the table
+    }
     std::vector<std::string> addrs(servers.size());
     for (Node* s : servers)
       addrs[s->rank] = s->addr;

@@ -27,6 +27,7 @@ try:
     raise AssertionError("push before set_optimizer did not fail")
 except mx.MXNetError as e:
     assert "set_optimizer" in str(e), e
+kv.barrier()  # every worker's refused push is done before rank 0 sends the optimizer
 
 
 class MyOpt(mx.optimizer.Optimizer):
