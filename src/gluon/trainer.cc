@@ -24,11 +24,12 @@ namespace mixnet::gluon {
 // its creation, which zeroes it (one write, as NDArray::Zeros). Unlike MXNet, ZeroGrad counts
 // as a write, so a zeroed gradient is not reported as stale.
 
-// NOTE [ Trainer kvstore ]: MXNet 1.9's rules. The store is made at the first step (the
-// contexts are known then): a KVStore given by the caller is used as it is; a kind's name
-// makes one, except that one context with a non-distributed kind needs none; "none" never.
-// update_on_kvstore defaults to false (the trainer updates each context with the reduced
-// gradient), to true for dist_async, which cannot run otherwise. Each parameter is
+// NOTE [ Trainer kvstore ]: MXNet 1.9's rules. The store is made when the trainer is created
+// if every parameter is initialized, else at the first step (MXNet always waits for the first
+// step, so its first forward runs on each context's own values): a KVStore given by the caller is
+// used as it is; a kind's name makes one, except that one context with a non-distributed kind needs
+// none; "none" never. update_on_kvstore defaults to false (the trainer updates each context with
+// the reduced gradient), to true for dist_async, which cannot run otherwise. Each parameter is
 // init'ed on the store from its first context and pulled into all contexts once it is
 // initialized, so every context, and every worker of a distributed store, starts from the
 // same values (rank 0's). Each step pushpulls parameter i with priority -i: its gradients
@@ -106,6 +107,11 @@ void Trainer::Init(ParameterDict params, TrainerOptions options) {
   optimizer_->SetParamNames(std::move(names));
   scale_ = optimizer_->rescale_grad();
   consumed_.resize(params_.size());
+  // NOTE [ Trainer kvstore ]: made now when every parameter has its values, so that the first
+  // forward already runs on the first context's (rank 0's) values.
+  if (std::all_of(params_.begin(), params_.end(),
+                  [](const ParameterPtr& p) { return p->initialized(); }))
+    InitKVStore();
 }
 
 void Trainer::Rescale(const char* what, int batch_size) {

@@ -345,8 +345,8 @@ TEST(GluonTrainer, Errors) {
     Trainer one(Dict({w}), "sgd", {}, {.kvstore = "nccl2"});
     EXPECT_EQ(one.kvstore(), nullptr);
     auto two = MakeParam("two", {1.0}, {1}, {Context::cpu(0), Context::cpu(1)});
-    Trainer t(Dict({two}), "sgd", {}, {.kvstore = "nccl2"});
-    EXPECT_ERROR(t.Step(1), ValueError, "unknown kind 'nccl2'");
+    EXPECT_ERROR(Trainer(Dict({two}), "sgd", {}, {.kvstore = "nccl2"}), ValueError,
+                 "unknown kind 'nccl2'");
   }
   EXPECT_ERROR(Trainer(Dict({w}), "nosuch"), ValueError, "nosuch");
   auto v = MakeParam("v", {1.0}, {1}, {Context::cpu(0), Context::cpu(1)});

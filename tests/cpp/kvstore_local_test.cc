@@ -216,11 +216,11 @@ TEST_P(KVStoreLocalTest, BroadcastAndRowSparsePull) {
     v[i] = static_cast<float>(i + 1);
   std::vector<NDArray> outs{NDArray::Zeros(kShape),
                             NDArray::Zeros(kShape, DType::kFloat32, Context::cpu(1))};
-  kv->Broadcast({4}, {NDArray::FromVector(v, kShape)}, {outs}, 3);
+  kv->Broadcast(std::vector<int>{4}, {NDArray::FromVector(v, kShape)}, {outs}, 3);
   EXPECT_EQ(outs[1].ToVector<float>(), v);
   NDArray rows = NDArray::FromVector<int64_t>({2, 0}, {2});
   NDArray frows = NDArray::FromVector<float>({3}, {1});
-  kv->RowSparsePull({4}, {outs}, {{rows, frows}});
+  kv->RowSparsePull(std::vector<int>{4}, {outs}, {{rows, frows}});
   EXPECT_EQ(outs[0].ToVector<float>(), (std::vector<float>{1, 2, 3, 0, 0, 0, 7, 8, 9, 0, 0, 0}));
   EXPECT_EQ(outs[1].ToVector<float>(), (std::vector<float>{0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 11, 12}));
   kv->Barrier();
