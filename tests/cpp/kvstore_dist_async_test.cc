@@ -184,6 +184,27 @@ TEST(KVStoreDistAsync, TwoBitCompressionIsDequantizedOnServers) {
   s1.get();
 }
 
+TEST(KVStoreDistAsync, PushesCarryTheWorkersRescaleAndLearningRate) {
+  Job job(1, 1);
+  auto sched = job.Start("scheduler");
+  auto s0 = job.Start("server");
+  Workers(1, [&](KVStore& kv) {
+    kv.Init(2, NDArray::Zeros({2}));
+    auto opt = Sgd(1);
+    kv.SetOptimizer(opt);
+    opt->set_rescale_grad(0.5);  // as Trainer.step(batch_size) after the store was made
+    kv.Push(2, {NDArray::Ones({2})});
+    for (float x : Pulled(kv, 2, Shape{2}))
+      EXPECT_FLOAT_EQ(x, -0.5f);
+    opt->set_learning_rate(2);
+    kv.Push(2, {NDArray::Ones({2})});
+    for (float x : Pulled(kv, 2, Shape{2}))
+      EXPECT_FLOAT_EQ(x, -1.5f);
+  });
+  sched.get();
+  s0.get();
+}
+
 TEST(KVStoreDistAsync, ErrorsSurfaceAtTheNextSyncPoint) {
   Job job(1, 1);
   auto sched = job.Start("scheduler");

@@ -153,13 +153,19 @@ class KVStoreDistAsync : public KVStoreLocal {
     if (!residual.is_none()) mut.push_back(residual.var());
     VarHandle read = merged.var();
     const GradientCompression* gc = gc_.get();
+    // The optimizer's hyper-parameters now (NOTE [ dist_async optimizer hyper-parameters ]).
+    double rescale = optimizer_ ? optimizer_->rescale_grad() : 0;
+    double lr = optimizer_ && !optimizer_->lr_scheduler() ? optimizer_->learning_rate() : 0;
     Engine::Get()->PushAsync(
-        [c, merged, residual, ranges, key, threshold, gc](RunContext, CallbackOnComplete done) {
+        [c, merged, residual, ranges, key, threshold, gc, rescale, lr](RunContext,
+                                                                       CallbackOnComplete done) {
           const char* data = static_cast<const char*>(merged.RawData());
           size_t es = DTypeSize(merged.dtype());
           std::vector<dist_async::Client::Part> parts;
           for (const auto& r : ranges) {
             dist_async::Client::Part p = MakePart(dist_async::Cmd::kPush, key, merged.dtype(), r);
+            p.head.rescale_grad = rescale;
+            p.head.learning_rate = lr;
             if (gc) {
               size_t n = static_cast<size_t>(r.end - r.begin);
               p.body.resize(GradientCompression::CompressedWords(r.end - r.begin) * 4);

@@ -68,6 +68,12 @@ using Clock = std::chrono::steady_clock;
  * rule as an error, which the worker raises at its next sync point. A pull answers with the
  * current shard. A 2-bit push is dequantized first (MXNet's rule). Requests are served one at
  * a time, in arrival order.
+ *
+ * NOTE [ dist_async optimizer hyper-parameters ]
+ * MXNet's servers keep the optimizer as it was pickled by set_optimizer, so a later
+ * Trainer.set_learning_rate, or a rescale_grad that Trainer.step(batch_size) sets after the
+ * store was made, never reaches them. Here each push carries the pushing worker's current
+ * rescale_grad and learning rate, and the server's optimizer takes them before the update.
  */
 class Server {
  public:
@@ -209,6 +215,10 @@ class Server {
       MX_INTERNAL_ASSERT(m.body.size() == s.value.nbytes() && DTypeOfMsg(m) == s.value.dtype());
       grad = NDArray::FromHost(m.body.data(), Shape{m.head.length}, s.value.dtype());
     }
+    // NOTE [ dist_async optimizer hyper-parameters ]
+    if (m.head.rescale_grad > 0) optimizer_->set_rescale_grad(m.head.rescale_grad);
+    if (m.head.learning_rate > 0 && !optimizer_->lr_scheduler())
+      optimizer_->set_learning_rate(m.head.learning_rate);
     optimizer_->Update(m.head.key, s.value, grad);
     s.value.WaitToRead();  // raises the update's error here, answered to the pusher
     ++pushes_;

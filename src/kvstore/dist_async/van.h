@@ -61,6 +61,9 @@ struct Head {
   int64_t length = 0;   //!< elements in the shard
   int32_t arg = 0;      //!< command-specific (dtype for data messages)
   float threshold = 0;  //!< > 0: the body holds 2-bit words (NOTE [ 2-bit compression ])
+  /*! \brief kPush: the pushing worker's optimizer's rescale_grad and learning rate now
+   * (0: no optimizer), which the server's copy takes before applying the push. */
+  double rescale_grad = 0, learning_rate = 0;
 };
 
 struct Msg {

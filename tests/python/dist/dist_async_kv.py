@@ -62,4 +62,4 @@ try:
     raise AssertionError("bad shape accepted")
 except ValueError as e:
     assert "key 3" in str(e), e
-print("OK rank", rank, flush=True)
+print(f"OK rank {rank}", flush=True)
