@@ -8,7 +8,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -44,10 +43,24 @@ int FreePort() {
   return ntohs(a.sin_port);
 }
 
+/*! \brief Runs `body(kv)` in `n` worker threads, each with its own dist_async store. */
+void Workers(int n, const std::function<void(KVStore&)>& body) {
+  std::vector<std::future<void>> w;
+  for (int i = 0; i < n; ++i) {
+    w.push_back(std::async(std::launch::async, [&] {
+      auto kv = KVStore::Create("dist_async");
+      body(*kv);
+    }));
+  }
+  for (auto& f : w)
+    f.get();
+}
+
 /*! \brief Sets DMLC_* / MIXNET_KVSTORE_* for a job and removes them afterwards. */
 class Job {
  public:
-  Job(int workers, int servers, std::vector<std::pair<std::string, std::string>> extra = {}) {
+  Job(int workers, int servers, std::vector<std::pair<std::string, std::string>> extra = {})
+      : workers_(workers), servers_(servers) {
     vars_ = {{"DMLC_PS_ROOT_URI", "127.0.0.1"},
              {"DMLC_PS_ROOT_PORT", std::to_string(FreePort())},
              {"DMLC_NUM_WORKER", std::to_string(workers)},
@@ -79,22 +92,22 @@ class Job {
     });
   }
 
+  /*! \brief Runs the scheduler, the servers and the workers (body); returns when all ended,
+   * raising the scheduler's or a server's error. */
+  void Run(const std::function<void(KVStore&)>& body) const {
+    std::vector<std::future<void>> roles;
+    roles.push_back(Start("scheduler"));
+    for (int i = 0; i < servers_; ++i)
+      roles.push_back(Start("server"));
+    Workers(workers_, body);
+    for (auto& f : roles)
+      f.get();
+  }
+
  private:
+  int workers_, servers_;
   std::vector<std::pair<std::string, std::string>> vars_;
 };
-
-/*! \brief Runs `body(kv)` in `n` worker threads, each with its own dist_async store. */
-void Workers(int n, const std::function<void(KVStore&)>& body) {
-  std::vector<std::future<void>> w;
-  for (int i = 0; i < n; ++i) {
-    w.push_back(std::async(std::launch::async, [&] {
-      auto kv = KVStore::Create("dist_async");
-      body(*kv);
-    }));
-  }
-  for (auto& f : w)
-    f.get();
-}
 
 std::vector<float> Pulled(KVStore& kv, int key, const Shape& shape) {
   NDArray out = NDArray::Zeros(shape);
@@ -109,13 +122,8 @@ std::shared_ptr<optimizer::Optimizer> Sgd(double lr) {
 TEST(KVStoreDistAsync, ShardsInitPushPullWithServerOptimizer) {
   std::string stats = ::testing::TempDir() + "dist_async_stats";
   Job job(2, 2, {{"MIXNET_KVSTORE_BIGARRAY_BOUND", "10"}, {"MIXNET_KVSTORE_SERVER_STATS", stats}});
-  auto sched = job.Start("scheduler");
-  auto s0 = job.Start("server"), s1 = job.Start("server");
   const Shape small{3}, big{5, 5};  // 25 > bound 10: split across both servers
-  std::promise<void> pushed_p;
-  std::shared_future<void> pushed(pushed_p.get_future());
-  std::atomic<int> arrived{0};
-  Workers(2, [&](KVStore& kv) {
+  job.Run([&](KVStore& kv) {
     EXPECT_EQ(kv.num_workers(), 2);
     // Rank 0's values win: every worker pulls them.
     float init = 1 + 4.0f * kv.rank();
@@ -134,12 +142,7 @@ TEST(KVStoreDistAsync, ShardsInitPushPullWithServerOptimizer) {
     std::vector<float> b = Pulled(kv, 1, big);
     for (int i = 0; i < 25; ++i)
       EXPECT_FLOAT_EQ(b[i], 1 - static_cast<float>(i));
-    if (++arrived == 2) pushed_p.set_value();
-    pushed.wait();
   });
-  sched.get();
-  s0.get();
-  s1.get();
   // Server 0 holds elements [0, 13) of key 1 and server 1 [13, 25) (MXNet's rounding of 12.5);
   // key 0 lives on one server. Stats list [offset, size] per key.
   int key0 = 0;
@@ -155,9 +158,7 @@ TEST(KVStoreDistAsync, ShardsInitPushPullWithServerOptimizer) {
 
 TEST(KVStoreDistAsync, TwoBitCompressionIsDequantizedOnServers) {
   Job job(1, 2, {{"MIXNET_KVSTORE_BIGARRAY_BOUND", "20"}});
-  auto sched = job.Start("scheduler");
-  auto s0 = job.Start("server"), s1 = job.Start("server");
-  Workers(1, [&](KVStore& kv) {
+  job.Run([&](KVStore& kv) {
     kv.SetGradientCompression({{"type", "2bit"}, {"threshold", "0.5"}});
     const Shape shape{37};  // split 18/19: shards do not start on a 16-element block
     kv.Init(7, NDArray::Zeros(shape));
@@ -179,16 +180,11 @@ TEST(KVStoreDistAsync, TwoBitCompressionIsDequantizedOnServers) {
         EXPECT_FLOAT_EQ(got[i], expect[i]) << "step " << step << " i " << i;
     }
   });
-  sched.get();
-  s0.get();
-  s1.get();
 }
 
 TEST(KVStoreDistAsync, PushesCarryTheWorkersRescaleAndLearningRate) {
   Job job(1, 1);
-  auto sched = job.Start("scheduler");
-  auto s0 = job.Start("server");
-  Workers(1, [&](KVStore& kv) {
+  job.Run([&](KVStore& kv) {
     kv.Init(2, NDArray::Zeros({2}));
     auto opt = Sgd(1);
     kv.SetOptimizer(opt);
@@ -201,15 +197,11 @@ TEST(KVStoreDistAsync, PushesCarryTheWorkersRescaleAndLearningRate) {
     for (float x : Pulled(kv, 2, Shape{2}))
       EXPECT_FLOAT_EQ(x, -1.5f);
   });
-  sched.get();
-  s0.get();
 }
 
 TEST(KVStoreDistAsync, ErrorsSurfaceAtTheNextSyncPoint) {
   Job job(1, 1);
-  auto sched = job.Start("scheduler");
-  auto s0 = job.Start("server");
-  Workers(1, [&](KVStore& kv) {
+  job.Run([&](KVStore& kv) {
     kv.Init(3, NDArray::Ones({4}));
     // MXNet's async servers need an updater: the push's error reaches the next pull.
     kv.Push(3, {NDArray::Ones({4})});
@@ -220,8 +212,6 @@ TEST(KVStoreDistAsync, ErrorsSurfaceAtTheNextSyncPoint) {
     EXPECT_ERROR(kv.SetUpdater(Updater([](int, const NDArray&, NDArray*) {})), NotImplementedError,
                  "set_optimizer");
   });
-  sched.get();
-  s0.get();
 }
 
 TEST(KVStoreDistAsync, DeadWorkerStopsTheJobWithinTheHeartbeatTimeout) {
