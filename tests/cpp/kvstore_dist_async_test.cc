@@ -245,6 +245,41 @@ TEST(KVStoreDistAsync, DeadWorkerStopsTheJobWithinTheHeartbeatTimeout) {
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 6.0);
 }
 
+TEST(KVStoreDistAsync, AServerThatNeverAnswersTimesOutTheRequest) {
+  Job job(1, 1, {{"MIXNET_KVSTORE_TIMEOUT", "1"}, {"MIXNET_KVSTORE_HEARTBEAT_TIMEOUT", "30"}});
+  auto sched = job.Start("scheduler");
+  // A server that registers, then ignores every request (but answers the scheduler's stop).
+  auto mute = std::async(std::launch::async, [&] {
+    da::Context ctx;
+    da::Socket data(ctx.get(), ZMQ_ROUTER), s(ctx.get(), ZMQ_DEALER);
+    data.Bind("tcp://127.0.0.1:*");
+    s.Connect(job.Role("server").SchedulerEndpoint());
+    da::Msg m;
+    m.head.cmd = da::Cmd::kRegister;
+    m.body = data.LastEndpoint();
+    s.Send(m);
+    for (auto end = Clock::now() + std::chrono::seconds(10); Clock::now() < end;) {
+      void* sock = s.get();
+      da::Poll(&sock, 1, -1, 50);
+      while (s.TryRecv(&m)) {
+        if (m.head.cmd == da::Cmd::kStop) {
+          s.Send(m);
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          return;
+        }
+      }
+    }
+  });
+  auto start = Clock::now();
+  Workers(1, [&](KVStore& kv) {
+    EXPECT_ERROR(kv.Init(1, NDArray::Ones({2})), Error, "no answer to init of key 1 from server 0",
+                 "MIXNET_KVSTORE_TIMEOUT");
+  });
+  sched.get();
+  mute.get();
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 5.0);
+}
+
 TEST(KVStoreDistAsync, DuplicateWorkerIdsAbortTheRendezvous) {
   Job job(2, 1, {{"DMLC_WORKER_ID", "0"}});
   auto sched = job.Start("scheduler");
