@@ -36,6 +36,7 @@ from . import initializer
 from . import initializer as init
 from . import lr_scheduler
 from . import optimizer
+from . import kvstore, kvstore as kv
 from . import metric
 from . import autograd
 from . import executor

@@ -9,6 +9,7 @@
 #include "gluon.h"
 #include "mixnet/base/error.h"
 #include "mixnet/gluon/trainer.h"
+#include "mixnet/kvstore/kvstore.h"
 #include "mixnet/optimizer/lr_scheduler.h"
 
 namespace mixnet::python {
@@ -38,27 +39,40 @@ ParameterDict ToParams(nb::handle params) {
   return out;
 }
 
-/*! \brief kvstore=: names as the C++ Trainer takes them; None/False: no reduction. */
-gluon::TrainerOptions ToTrainerOptions(nb::handle kvstore) {
+/*! \brief MXNet's kvstore / compression_params / update_on_kvstore arguments. kvstore: a
+ * kind's name, None/False (no store), or an mx.kv.KVStore (its C++ store is shared). */
+gluon::TrainerOptions ToTrainerOptions(nb::handle kvstore, nb::handle compression_params,
+                                       nb::handle update_on_kvstore) {
   gluon::TrainerOptions o;
   if (kvstore.is_none() || (PyBool_Check(kvstore.ptr()) && kvstore.ptr() == Py_False)) {
     o.kvstore = "none";
   } else if (nb::isinstance<nb::str>(kvstore)) {
     o.kvstore = nb::cast<std::string>(kvstore);
+  } else {
+    nb::handle h = nb::hasattr(kvstore, "handle") ? nb::handle(kvstore.attr("handle")) : kvstore;
+    MX_CHECK(nb::try_cast(h, o.kvstore_object) && o.kvstore_object, TypeError)
+        << "Trainer: kvstore must be KVStore, str or None, got "
+        << nb::cast<std::string>(nb::str(kvstore.type()));
   }
-  // A KVStore object: mixnet reduces over the parameters' contexts itself ("device").
+  if (!compression_params.is_none()) {
+    MX_CHECK(nb::isinstance<nb::dict>(compression_params), TypeError)
+        << "Trainer: compression_params must be a dict";
+    for (auto [k, v] : nb::borrow<nb::dict>(compression_params))
+      o.compression_params.emplace_back(nb::cast<std::string>(nb::str(k)), AttrString(v));
+  }
+  if (!update_on_kvstore.is_none()) o.update_on_kvstore = nb::cast<bool>(update_on_kvstore);
   return o;
 }
 
 void InitTrainer(Trainer* self, nb::handle params, nb::handle optimizer,
-                 nb::handle optimizer_params, nb::handle kvstore) {
+                 nb::handle optimizer_params, const gluon::TrainerOptions& options) {
   ParameterDict dict = ToParams(params);
   std::shared_ptr<optimizer::Optimizer> bound;
   if (nb::try_cast(optimizer, bound) && bound) {
     MX_CHECK(optimizer_params.is_none() || nb::len(optimizer_params) == 0, ValueError)
         << "Trainer: optimizer_params must be None if optimizer is an instance of Optimizer "
            "instead of str";
-    new (self) Trainer(std::move(dict), std::move(bound), ToTrainerOptions(kvstore));
+    new (self) Trainer(std::move(dict), std::move(bound), options);
     return;
   }
   MX_CHECK(nb::isinstance<nb::str>(optimizer), TypeError)
@@ -77,8 +91,7 @@ void InitTrainer(Trainer* self, nb::handle params, nb::handle optimizer,
       attrs.emplace_back(key, AttrString(v));
     }
   }
-  new (self) Trainer(std::move(dict), nb::cast<std::string>(optimizer), std::move(attrs),
-                     ToTrainerOptions(kvstore));
+  new (self) Trainer(std::move(dict), nb::cast<std::string>(optimizer), std::move(attrs), options);
   if (scheduler) self->optimizer().SetLRScheduler(std::move(scheduler));
 }
 
@@ -91,15 +104,18 @@ void BindTrainer(nb::module_& m) {
       .def(
           "__init__",
           [](Trainer* self, nb::handle params, nb::handle optimizer, nb::handle optimizer_params,
-             nb::handle kvstore, nb::handle,
-             nb::handle) { InitTrainer(self, params, optimizer, optimizer_params, kvstore); },
+             nb::handle kvstore, nb::handle compression_params, nb::handle update_on_kvstore) {
+            InitTrainer(self, params, optimizer, optimizer_params,
+                        ToTrainerOptions(kvstore, compression_params, update_on_kvstore));
+          },
           nb::arg("params"), nb::arg("optimizer"), nb::arg("optimizer_params").none() = nb::none(),
           nb::arg("kvstore").none() = "device", nb::arg("compression_params").none() = nb::none(),
           nb::arg("update_on_kvstore").none() = nb::none())
       .def("step", &Trainer::Step, nb::arg("batch_size"), nb::arg("ignore_stale_grad") = false,
            "Makes one step of parameter update; gradients are normalized by 1/batch_size.")
       .def("allreduce_grads", &Trainer::AllreduceGrads,
-           "Sums each parameter's gradients over its contexts.")
+           "For each parameter, reduces the gradients from different contexts (and workers) "
+           "through the kvstore.")
       .def("update", &Trainer::Update, nb::arg("batch_size"), nb::arg("ignore_stale_grad") = false,
            "Makes one step of parameter update without allreduce_grads.")
       .def_prop_ro("learning_rate", &Trainer::learning_rate)
@@ -111,6 +127,10 @@ void BindTrainer(nb::module_& m) {
           "_optimizer", [](Trainer& t) -> optimizer::Optimizer& { return t.optimizer(); },
           nb::rv_policy::reference_internal)
       .def_prop_ro("_params", &Trainer::params)
+      .def_prop_ro("_kvstore_handle", &Trainer::kvstore,
+                   "The C++ KVStore once the first step made it (None if none is needed).")
+      .def_prop_ro("_update_on_kvstore", &Trainer::update_on_kvstore)
+      .def_prop_ro("_distributed", &Trainer::distributed)
       .def("save_states", &Trainer::SaveStates, nb::arg("fname"),
            "Saves the optimizer's states (an MXNet .nd list; MXNet pickles instead).")
       .def("load_states", &Trainer::LoadStates, nb::arg("fname"),

@@ -1,5 +1,5 @@
-// gluon.Trainer (MXNet 1.x): parameter indices, rescaling, local gradient reduction, stale
-// gradient detection, per-parameter multipliers and state files.
+// gluon.Trainer (MXNet 1.x): parameter indices, rescaling, gradient reduction through a
+// KVStore, stale gradient detection, per-parameter multipliers and state files.
 #include "mixnet/gluon/trainer.h"
 
 #include <algorithm>
@@ -23,6 +23,23 @@ namespace mixnet::gluon {
 // buffers after deferred initialisation, ResetCtx or Cast) is fresh when it was written after
 // its creation, which zeroes it (one write, as NDArray::Zeros). Unlike MXNet, ZeroGrad counts
 // as a write, so a zeroed gradient is not reported as stale.
+
+// NOTE [ Trainer kvstore ]: MXNet 1.9's rules. The store is made when the trainer is created
+// if every parameter is initialized, else at the first step (MXNet always waits for the first
+// step, so its first forward runs on each context's own values): a KVStore given by the caller is
+// used as it is; a kind's name makes one, except that one context with a non-distributed kind needs
+// none; "none" never. update_on_kvstore defaults to false (the trainer updates each context with
+// the reduced gradient), to true for dist_async, which cannot run otherwise. Each parameter is
+// init'ed on the store from its first context and pulled into all contexts once it is
+// initialized, so every context, and every worker of a distributed store, starts from the
+// same values (rank 0's). Each step pushpulls parameter i with priority -i: its gradients
+// back into the gradients, or, with update_on_kvstore, into the weights.
+//
+// NOTE [ Reverse pushpull order ]: the pushpulls are issued last parameter first. dist_sync
+// communicates in call order, the same order on every rank, and backward produces the last
+// layer's gradient first, so this order lets the first reductions start while backward still
+// computes the earlier layers' gradients; priority -i still lets the engine run the first
+// layers' updates (needed first by the next forward) ahead when several are ready.
 
 namespace {
 
@@ -60,14 +77,12 @@ Trainer::~Trainer() = default;
 
 void Trainer::Init(ParameterDict params, TrainerOptions options) {
   const std::string& kv = options.kvstore;
-  // NOTE: until mixnet has a KVStore, "device" and "local" reduce on this machine only (a
-  // no-op for one context, a local sum for several); distributed kinds cannot run yet.
-  MX_CHECK(kv.rfind("dist", 0) != 0 && kv != "horovod" && kv != "byteps", NotImplementedError)
-      << "Trainer: kvstore '" << kv
-      << "' needs a distributed KVStore, which mixnet does not have yet; use 'device' or 'local'";
-  MX_CHECK(kv == "device" || kv == "local" || kv.empty() || kv == "none", ValueError)
-      << "Trainer: unknown kvstore '" << kv << "' (expected 'device', 'local' or 'none')";
-  reduce_ = !kv.empty() && kv != "none";
+  MX_CHECK(options.kvstore_object != nullptr || kv != "dist_async" ||
+               options.update_on_kvstore.value_or(true),
+           ValueError)
+      << "Trainer: please set update_on_kvstore to True when training in async mode "
+         "(kvstore 'dist_async')";
+  options_ = std::move(options);
 
   // MXNet takes a dict's parameters in sorted name order: index i is the i-th name.
   std::vector<std::pair<std::string, ParameterPtr>> items(params.begin(), params.end());
@@ -92,6 +107,11 @@ void Trainer::Init(ParameterDict params, TrainerOptions options) {
   optimizer_->SetParamNames(std::move(names));
   scale_ = optimizer_->rescale_grad();
   consumed_.resize(params_.size());
+  // NOTE [ Trainer kvstore ]: made now when every parameter has its values, so that the first
+  // forward already runs on the first context's (rank 0's) values.
+  if (std::all_of(params_.begin(), params_.end(),
+                  [](const ParameterPtr& p) { return p->initialized(); }))
+    InitKVStore();
 }
 
 void Trainer::Rescale(const char* what, int batch_size) {
@@ -102,13 +122,89 @@ void Trainer::Rescale(const char* what, int batch_size) {
 
 void Trainer::Step(int batch_size, bool ignore_stale_grad) {
   Rescale("Step", batch_size);
-  AllreduceGrads();
-  UpdateParams(ignore_stale_grad);
+  InitKVStore();
+  if (!update_on_kv_) {
+    AllreduceGrads();
+    UpdateParams(ignore_stale_grad);
+    return;
+  }
+  // The store's optimizer updates its copy with the summed gradient; the weights are pulled.
+  const std::vector<size_t> fresh = CollectFresh(ignore_stale_grad);
+  for (auto it = fresh.rbegin(); it != fresh.rend(); ++it) {  // NOTE [ Reverse pushpull order ]
+    const int i = static_cast<int>(*it);
+    const Parameter& p = *params_[*it];
+    kv_->PushPull(std::vector<int>{i}, {p.list_grad()}, {p.list_data()}, -i);
+  }
+  for (size_t i : fresh) {
+    const std::vector<NDArray> g = params_[i]->list_grad();
+    for (size_t c = 0; c < g.size(); ++c)
+      MarkConsumed(i, c, g[c]);
+  }
 }
 
 void Trainer::Update(int batch_size, bool ignore_stale_grad) {
+  InitKVStore();
+  MX_CHECK(!update_on_kv_, ValueError)
+      << "Trainer.update: update() when parameters are updated on kvstore is not supported. "
+         "Try setting `update_on_kvstore` to False when creating trainer.";
   Rescale("Update", batch_size);
   UpdateParams(ignore_stale_grad);
+}
+
+void Trainer::InitKVStore() {
+  if (!kv_initialized_) {
+    size_t num_ctx = 1;
+    for (const ParameterPtr& p : params_)
+      if (p->initialized() || p->deferred()) {
+        num_ctx = p->list_ctx().size();
+        break;
+      }
+    const std::string& kind = options_.kvstore;
+    if (options_.kvstore_object) {
+      kv_ = options_.kvstore_object;
+    } else if (!kind.empty() && kind != "none" &&
+               (num_ctx > 1 || kind.find("dist") != std::string::npos)) {
+      kv_ = std::shared_ptr<kvstore::KVStore>(kvstore::KVStore::Create(kind));
+    }
+    if (kv_) {
+      const bool async =
+          kv_->type().rfind("dist", 0) == 0 && kv_->type().find("async") != std::string::npos;
+      MX_CHECK(!async || options_.update_on_kvstore.value_or(true), ValueError)
+          << "Trainer: please set update_on_kvstore to True when training in async mode "
+             "(kvstore '"
+          << kv_->type() << "')";
+      update_on_kv_ = options_.update_on_kvstore.value_or(async);
+      if (!options_.compression_params.empty())
+        kv_->SetGradientCompression(options_.compression_params);
+      if (update_on_kv_) kv_->SetOptimizer(optimizer_);
+    }
+    on_kv_.assign(params_.size(), false);
+    kv_initialized_ = true;
+  }
+  if (!kv_) return;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (on_kv_[i] || !params_[i]->initialized()) continue;  // deferred: at a later step
+    const std::vector<NDArray> data = params_[i]->list_data();
+    const int key = static_cast<int>(i);
+    kv_->Init(key, data[0]);
+    kv_->Pull(key, data, -key);
+    on_kv_[i] = true;
+  }
+}
+
+const std::shared_ptr<kvstore::KVStore>& Trainer::kvstore() {
+  InitKVStore();
+  return kv_;
+}
+
+bool Trainer::update_on_kvstore() {
+  InitKVStore();
+  return update_on_kv_;
+}
+
+bool Trainer::distributed() {
+  InitKVStore();
+  return kv_ && kv_->type().rfind("dist", 0) == 0;
 }
 
 bool Trainer::Fresh(size_t index, size_t ctx, const NDArray& grad) const {
@@ -124,32 +220,28 @@ void Trainer::MarkConsumed(size_t index, size_t ctx, const NDArray& grad) {
 }
 
 void Trainer::AllreduceGrads() {
-  if (!reduce_) return;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const Parameter& p = *params_[i];
+  InitKVStore();
+  MX_CHECK(!update_on_kv_, ValueError)
+      << "Trainer.allreduce_grads: allreduce_grads() when parameters are updated on kvstore is "
+         "not supported. Try setting `update_on_kvstore` to False when creating trainer.";
+  if (!kv_) return;
+  std::vector<bool> fresh;
+  for (size_t n = params_.size(); n-- > 0;) {  // NOTE [ Reverse pushpull order ]
+    const Parameter& p = *params_[n];
     if (p.grad_req() == GradReq::kNull || !p.initialized()) continue;
     const std::vector<NDArray> grads = p.list_grad();
-    if (grads.size() < 2) continue;  // one context: nothing to reduce
-    // The sum lands on the first context and is copied back to every context, as the
-    // single-machine KVStore's pushpull does.
-    std::vector<NDArray> parts;
-    std::vector<bool> fresh;
-    for (size_t c = 0; c < grads.size(); ++c) {
-      parts.push_back(grads[c].AsInContext(grads[0].ctx()));
-      fresh.push_back(Fresh(i, c, grads[c]));
-    }
-    const NDArray sum = op::Invoke("add_n", parts, {{"num_args", std::to_string(parts.size())}})[0];
-    for (size_t c = 0; c < grads.size(); ++c) {
-      sum.CopyTo(grads[c]);
-      // Writing the sum must not make a stale gradient look fresh.
-      if (!fresh[c]) MarkConsumed(i, c, grads[c]);
-    }
+    fresh.clear();
+    for (size_t c = 0; c < grads.size(); ++c)
+      fresh.push_back(Fresh(n, c, grads[c]));
+    const int key = static_cast<int>(n);
+    kv_->PushPull(std::vector<int>{key}, {grads}, {grads}, -key);
+    // Writing the sum must not make a stale gradient look fresh.
+    for (size_t c = 0; c < grads.size(); ++c)
+      if (!fresh[c]) MarkConsumed(n, c, grads[c]);
   }
 }
 
-void Trainer::UpdateParams(bool ignore_stale_grad) {
-  std::vector<int> indices;
-  std::vector<NDArray> weights, grads;
+std::vector<size_t> Trainer::CollectFresh(bool ignore_stale_grad) {
   std::vector<size_t> updated;
   std::map<std::string, double> lr_mult, wd_mult;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -174,14 +266,22 @@ void Trainer::UpdateParams(bool ignore_stale_grad) {
              "iteration. If you are intentionally only using a subset, call Step with "
              "ignore_stale_grad=true to skip updating parameters with stale gradients";
     }
-    if (!fresh) continue;  // skipped, and stays stale
-    indices.push_back(static_cast<int>(i));
-    weights.push_back(p.list_data()[0]);
-    grads.push_back(g[0]);
-    updated.push_back(i);
+    if (fresh) updated.push_back(i);  // else skipped, and stays stale
   }
   optimizer_->SetLrMult(std::move(lr_mult));
   optimizer_->SetWdMult(std::move(wd_mult));
+  return updated;
+}
+
+void Trainer::UpdateParams(bool ignore_stale_grad) {
+  const std::vector<size_t> updated = CollectFresh(ignore_stale_grad);
+  std::vector<int> indices;
+  std::vector<NDArray> weights, grads;
+  for (size_t i : updated) {
+    indices.push_back(static_cast<int>(i));
+    weights.push_back(params_[i]->list_data()[0]);
+    grads.push_back(params_[i]->list_grad()[0]);
+  }
   optimizer_->Update(indices, weights, grads);
   // NOTE: every context holds the same weight and, after AllreduceGrads, the same gradient, so
   // MXNet's per-context updaters compute the same update with the same states and counts; it
@@ -204,7 +304,12 @@ void Trainer::SetLearningRate(double lr) {
   optimizer_->set_learning_rate(lr);
 }
 
-void Trainer::SaveStates(const std::string& path) const {
+void Trainer::SaveStates(const std::string& path) {
+  InitKVStore();
+  if (update_on_kv_) {  // MXNet: the store's optimizer holds the states
+    kv_->SaveOptimizerStates(path);
+    return;
+  }
   const std::string bytes = optimizer_->SaveStates();
   const std::string tmp = path + ".tmp";
   {
@@ -217,6 +322,11 @@ void Trainer::SaveStates(const std::string& path) const {
 }
 
 void Trainer::LoadStates(const std::string& path) {
+  InitKVStore();
+  if (update_on_kv_) {
+    kv_->LoadOptimizerStates(path);
+    return;
+  }
   std::ifstream f(path, std::ios::binary);
   MX_CHECK(f.good(), ValueError) << "Trainer.LoadStates: cannot open '" << path << "'";
   const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "mixnet/ndarray/ndarray.h"
@@ -29,8 +30,16 @@ class Comm {
   void Broadcast(int key, const NDArray& src, const std::vector<NDArray>& outs, int priority);
 
  private:
-  std::map<int, NDArray> merge_;                  // per-key sum buffers
-  std::map<std::pair<int, int>, NDArray> residual_;  // per (key, device index) under compression
+  struct SumPlan;
+  /*! \brief The key's sum buffer, (re)created when the key's shape, dtype or context changes. */
+  const NDArray& MergeBuffer(int key, const NDArray& like);
+  /*! \brief Sums host-memory `values` into `dst` in one engine op (a cached plan per key). */
+  void SumInto(int key, const std::vector<NDArray>& values, const NDArray& dst, int priority);
+
+  std::map<int, NDArray> merge_;                       // per-key sum buffers
+  std::map<std::pair<int, int>, NDArray> residual_;    // per (key, device index) under compression
+  std::map<std::pair<int, int>, NDArray> compressed_;  // per (key, device index): 2-bit words
+  std::map<int, std::shared_ptr<const SumPlan>> plans_;  // per key: the last push's arrays
 };
 
 }  // namespace mixnet::kvstore

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "mixnet/ndarray/ndarray.h"
@@ -49,9 +50,12 @@ class GradientCompression {
   void Quantize(const NDArray& grad, const NDArray& residual, const NDArray& compressed,
                 int priority) const;
   void Dequantize(const NDArray& compressed, const NDArray& out, int priority) const;
+  /*! \brief out += dequantized `compressed` (an engine op, as Dequantize). */
+  void DequantizeAdd(const NDArray& compressed, const NDArray& out, int priority) const;
 
  private:
   explicit GradientCompression(float threshold) : threshold_(threshold) {}
+  void DequantizeInto(const NDArray& compressed, const NDArray& out, int priority, bool add) const;
   float threshold_;
 };
 

@@ -222,6 +222,49 @@ TEST(GluonTrainer, LearningRate) {
   EXPECT_ERROR(scheduled.SetLearningRate(0.1), ValueError, "LRScheduler");
 }
 
+TEST(GluonTrainer, KVStoreRules) {
+  const std::vector<Context> ctxs{Context::cpu(0), Context::cpu(1)};
+  auto w = MakeParam("w", {1.0, 2.0}, {2}, ctxs);
+  Trainer none(Dict({w}), "sgd", {}, {.kvstore = "none"});
+  EXPECT_EQ(none.kvstore(), nullptr);
+  EXPECT_FALSE(none.update_on_kvstore());
+  Trainer local(Dict({w}), "sgd", {}, {.kvstore = "local"});
+  ASSERT_NE(local.kvstore(), nullptr);
+  EXPECT_EQ(local.kvstore()->type(), "local");
+  EXPECT_FALSE(local.update_on_kvstore());
+  EXPECT_FALSE(local.distributed());
+  std::shared_ptr<kvstore::KVStore> given = kvstore::KVStore::Create("device");
+  auto one = MakeParam("one", {1.0}, {1});
+  Trainer with_object(Dict({one}), "sgd", {}, {.kvstore_object = given, .update_on_kvstore = true});
+  EXPECT_EQ(with_object.kvstore(), given);  // a given store is used even for one context
+  EXPECT_TRUE(with_object.update_on_kvstore());
+  EXPECT_EQ(given->optimizer().get(), &with_object.optimizer());
+  EXPECT_ERROR(with_object.AllreduceGrads(), ValueError, "update_on_kvstore");
+  EXPECT_ERROR(with_object.Update(1), ValueError, "update_on_kvstore");
+}
+
+TEST(GluonTrainer, SeveralContextsUpdateOnKVStore) {
+  // The same numbers as SeveralContextsSumGradients, with the store running the optimizer.
+  const std::vector<Context> ctxs{Context::cpu(0), Context::cpu(1)};
+  for (const char* kind : {"device", "local"}) {
+    auto w = MakeParam("w", {1.0, 2.0}, {2}, ctxs);
+    Trainer trainer(Dict({w}), "sgd", {{"learning_rate", "0.1"}},
+                    {.kvstore = kind, .update_on_kvstore = true});
+    // Different values per context: the first step's pull makes both the first context's.
+    w->data(ctxs[1]).Fill(5);
+    Backprop({{w, {1.0, 2.0}}}, ctxs[0]);
+    Backprop({{w, {3.0, -4.0}}}, ctxs[1]);
+    trainer.Step(2);
+    for (const Context& c : ctxs)
+      testing_util::ExpectNear(Values(w->data(c)), {0.8, 2.1}, 1e-7);
+    EXPECT_ERROR(trainer.Step(2), ValueError, "parameter 'w'");
+    const std::string path = ::testing::TempDir() + "trainer_kv_states";
+    trainer.SaveStates(path);
+    trainer.LoadStates(path);
+    std::remove(path.c_str());
+  }
+}
+
 TEST(GluonTrainer, SeveralContextsSumGradients) {
   const std::vector<Context> ctxs{Context::cpu(0), Context::cpu(1)};
   auto w = MakeParam("w", {1.0, 2.0}, {2}, ctxs);
@@ -295,10 +338,16 @@ TEST(GluonTrainer, TrainsLikeMXNet) {
 
 TEST(GluonTrainer, Errors) {
   auto w = MakeParam("w", {1.0}, {1});
-  EXPECT_ERROR(Trainer(Dict({w}), "sgd", {}, {.kvstore = "dist_sync"}), NotImplementedError,
-               "kvstore 'dist_sync'", "KVStore");
-  EXPECT_ERROR(Trainer(Dict({w}), "sgd", {}, {.kvstore = "nccl2"}), ValueError,
-               "unknown kvstore 'nccl2'");
+  EXPECT_ERROR(Trainer(Dict({w}), "sgd", {}, {.kvstore = "dist_async", .update_on_kvstore = false}),
+               ValueError, "update_on_kvstore to True", "async");
+  {
+    // One context and a non-distributed kind: no store is made, so no error (MXNet).
+    Trainer one(Dict({w}), "sgd", {}, {.kvstore = "nccl2"});
+    EXPECT_EQ(one.kvstore(), nullptr);
+    auto two = MakeParam("two", {1.0}, {1}, {Context::cpu(0), Context::cpu(1)});
+    EXPECT_ERROR(Trainer(Dict({two}), "sgd", {}, {.kvstore = "nccl2"}), ValueError,
+                 "unknown kind 'nccl2'");
+  }
   EXPECT_ERROR(Trainer(Dict({w}), "nosuch"), ValueError, "nosuch");
   auto v = MakeParam("v", {1.0}, {1}, {Context::cpu(0), Context::cpu(1)});
   EXPECT_ERROR(Trainer(Dict({w, v}), "sgd"), ValueError, "same set of contexts", "'w'", "'v'");

@@ -567,8 +567,8 @@ def test_trainer_sgd_step_arithmetic(tmp_path):
     again.load_states(states)
     with pytest.raises(ValueError, match="nosuch"):
         gluon.Trainer(dense.collect_params(), "nosuch")
-    with pytest.raises(NotImplementedError):
-        gluon.Trainer(dense.collect_params(), "sgd", kvstore="dist_sync")
+    with pytest.raises(ValueError, match="update_on_kvstore"):
+        gluon.Trainer(dense.collect_params(), "sgd", kvstore="dist_async", update_on_kvstore=False)
 
 
 def test_trainer_takes_a_list_of_parameters_and_lr_mult():

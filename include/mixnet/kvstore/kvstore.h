@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mixnet/ndarray/ndarray.h"
@@ -42,7 +43,8 @@ namespace mixnet::kvstore {
  * Called in the pushing thread (or a store's communication thread); it pushes engine work.
  */
 using Updater = std::function<void(int key, const NDArray& recv, NDArray* stored)>;
-using StrUpdater = std::function<void(const std::string& key, const NDArray& recv, NDArray* stored)>;
+using StrUpdater =
+    std::function<void(const std::string& key, const NDArray& recv, NDArray* stored)>;
 
 class KVStore {
  public:
@@ -100,6 +102,14 @@ class KVStore {
   void PushPull(const std::vector<std::string>& keys,
                 const std::vector<std::vector<NDArray>>& values,
                 const std::vector<std::vector<NDArray>>& outs, int priority = 0);
+  void Broadcast(const std::vector<std::string>& keys, const std::vector<NDArray>& values,
+                 const std::vector<std::vector<NDArray>>& outs, int priority = 0);
+  void RowSparsePull(const std::vector<std::string>& keys,
+                     const std::vector<std::vector<NDArray>>& outs,
+                     const std::vector<std::vector<NDArray>>& row_ids, int priority = 0);
+  /*! \brief The string an int key stands for (null in a store keyed by ints): what a Python
+   * updater is called with. */
+  const std::string* StrKeyOf(int key) const;
 
   // ---- updates on the store ----
   /*!
@@ -138,11 +148,15 @@ class KVStore {
   explicit KVStore(std::string type) : type_(std::move(type)) {}
   /*! \brief The int key of a string key (new keys get the next int; used by Init only). */
   int StrKey(const std::string& key, bool create);
+  /*! \brief StrKey of each (ValueError for a key never initialised). */
+  std::vector<int> IntKeys(const std::vector<std::string>& keys);
+  /*! \brief The key as users wrote it, for messages: 'name' for a string key, else the int. */
+  std::string KeyName(int key) const;
   /*!
    * \brief Applies a merged push to the stored value: the updater if set, else the optimizer
    * (Optimizer::Update(key, *stored, recv)), else *stored = copy of recv. Pushes engine work.
    */
-  void ApplyUpdate(int key, const NDArray& recv, NDArray* stored);
+  void ApplyUpdate(int key, const NDArray& recv, NDArray* stored, int priority = 0);
 
   std::string type_;
   std::shared_ptr<optimizer::Optimizer> optimizer_;
@@ -151,7 +165,7 @@ class KVStore {
 
  private:
   std::vector<std::string> str_keys_;  // index = int key given to the string key
-  bool int_keys_used_ = false;
+  std::unordered_map<std::string, int> str_key_index_;
 };
 
 /*!
