@@ -3,6 +3,8 @@
 //   comm     the same sums through mixnet's communication thread (mpi_comm.h): control word,
 //            nonblocking collective, polling, completion callback
 //   kvstore  KVStore("dist_sync") pushpull of one key (engine op, thread hand-off, update)
+//   kvstore local: the same pushpull on a "local" store (the store's cost without MPI)
+//   compress bytes sent for the same gradients with and without 2-bit compression
 // For each size (4 KB .. 64 MB, doubling by 4) it prints one JSON line per size on rank 0:
 //   {"mode": ..., "bytes": ..., "ranks": ..., "median_us": ..., "min_us": ..., "reps": ...}
 // benchmarks/kvstore/run.sh runs the modes and prints the table.
@@ -113,20 +115,65 @@ int RunComm() {
   return 0;
 }
 
-int RunKVStore() {
-  auto kv = mixnet::kvstore::KVStore::Create("dist_sync");
+// `type` "local" measures the same calls without communication (run it with -np 1).
+int RunKVStore(const std::string& type) {
+  auto kv = mixnet::kvstore::KVStore::Create(type);
   int key = 0;
   for (size_t bytes : Sizes()) {
     auto arr = mixnet::NDArray::Ones(mixnet::Shape{static_cast<int64_t>(bytes / 4)});
     kv->Init(key, arr);
     Measure(
-        "kvstore", bytes, kv->rank(), kv->num_workers(),
+        type == "local" ? "local" : "kvstore", bytes, kv->rank(), kv->num_workers(),
         [&] {
-          kv->PushPull({key}, {{arr}}, {{arr}});
+          kv->PushPull(std::vector<int>{key}, {{arr}}, {{arr}});
           arr.WaitToRead();
         },
         [&] { kv->Barrier(); });
     ++key;
+  }
+  return 0;
+}
+
+// Bytes each worker sends for the same gradients, plain and 2-bit compressed: an MLP's
+// parameter sizes, N(0, 0.3) gradients, 10 pushes of every key.
+int RunCompress() {
+  const std::vector<int64_t> sizes = {784 * 256, 256, 256 * 128, 128, 128 * 10, 10};
+  uint64_t sent[2] = {0, 0};
+  double ms[2] = {0, 0};
+  for (int compressed = 0; compressed < 2; ++compressed) {
+    auto kv = mixnet::kvstore::KVStore::Create("dist_sync");
+    if (compressed) kv->SetGradientCompression({{"type", "2bit"}, {"threshold", "0.5"}});
+    std::vector<mixnet::NDArray> grads;
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      grads.push_back(mixnet::NDArray::Zeros(mixnet::Shape{sizes[k]}));
+      kv->Init(static_cast<int>(k), grads.back());
+      std::vector<float> g(static_cast<size_t>(sizes[k]));
+      uint32_t state = 12345u + static_cast<uint32_t>(k) * 7919u + kv->rank() * 104729u;
+      for (float& v : g) {  // a small LCG: the same gradients in both runs
+        float u1 = ((state = state * 1664525u + 1013904223u) >> 8) / 16777216.0f;
+        float u2 = ((state = state * 1664525u + 1013904223u) >> 8) / 16777216.0f;
+        v = 0.3f * (u1 + u2 - 1.0f) * 1.7320508f;
+      }
+      grads.back().SyncCopyFromHost(g.data(), g.size());
+    }
+    kv->Barrier();
+    MpiComm::Get().ResetStats();
+    auto t0 = Clock::now();
+    for (int step = 0; step < 10; ++step) {
+      for (int k = static_cast<int>(sizes.size()) - 1; k >= 0; --k)
+        kv->Push(std::vector<int>{k}, {{grads[static_cast<size_t>(k)]}}, -k);
+    }
+    kv->Barrier();
+    ms[compressed] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    sent[compressed] = MpiComm::Get().stats().bytes_sent;
+    if (kv->rank() == 0) {
+      std::printf(
+          "{\"mode\": \"compress\", \"compression\": \"%s\", \"ranks\": %d, \"pushes\": %zu, "
+          "\"bytes_sent_per_worker\": %llu, \"ms\": %.2f}\n",
+          compressed ? "2bit" : "none", kv->num_workers(), 10 * sizes.size(),
+          static_cast<unsigned long long>(sent[compressed]), ms[compressed]);
+      std::fflush(stdout);
+    }
   }
   return 0;
 }
@@ -137,7 +184,8 @@ int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "raw") return RunRaw();
   if (mode == "comm") return RunComm();
-  if (mode == "kvstore") return RunKVStore();
-  std::fprintf(stderr, "usage: mpirun -np N %s raw|comm|kvstore\n", argv[0]);
+  if (mode == "kvstore") return RunKVStore(argc > 2 ? argv[2] : "dist_sync");
+  if (mode == "compress") return RunCompress();
+  std::fprintf(stderr, "usage: mpirun -np N %s raw|comm|kvstore|compress\n", argv[0]);
   return 2;
 }
