@@ -92,6 +92,36 @@ def test_killed_worker_stops_the_job():
     assert processes_with(token) == []
 
 
+def test_worker_exception_stops_the_job():
+    # an uncaught exception ends the job at once instead of joining the others until the end
+    rc, out, secs = launch(2, sys.executable, WORKER, "crash", timeout=60)
+    assert rc != 0
+    assert "worker 1 fails on purpose" in out, out[-3000:]
+    assert "launch: worker rank 1 exited with status 1; stopping the job" in out, out[-3000:]
+    assert secs < 60
+
+
+def test_single_process_and_missing_launcher():
+    # without a launcher dist_sync is one worker of one; DMLC_NUM_WORKER > 1 without mpirun
+    # is a clear error
+    code = ("import mixnet as mx\n"
+            "kv = mx.kv.create('dist_sync')\n"
+            "kv.init(0, mx.nd.ones((3,)))\n"
+            "kv.push(0, mx.nd.ones((3,)) * 2)\n"
+            "o = mx.nd.zeros((3,))\n"
+            "kv.pull(0, out=o)\n"
+            "print('RESULT', kv.rank, kv.num_workers, o.asnumpy().tolist())")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop("DMLC_NUM_WORKER", None)
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert r.returncode == 0 and "RESULT 0 1 [2.0, 2.0, 2.0]" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run([sys.executable, "-c", code], env=dict(env, DMLC_NUM_WORKER="2"),
+                       capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode != 0
+    assert "DMLC_NUM_WORKER=2 but this process was not started by mpirun" in r.stderr, r.stderr
+
+
 def test_stalled_worker_hits_the_deadline():
     # rank 1 is alive but stops pushing: rank 0's push fails after MIXNET_KVSTORE_TIMEOUT
     rc, out, secs = launch(2, sys.executable, WORKER, "stall", env={"MIXNET_KVSTORE_TIMEOUT": "2"})

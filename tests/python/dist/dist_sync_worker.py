@@ -198,6 +198,18 @@ def scenario_kill():
         out.wait_to_read()
 
 
+def scenario_crash():
+    """Rank 1 raises after two pushes; the others keep pushing."""
+    kv = mx.kv.create("dist_sync")
+    kv.init(0, mx.nd.zeros((1000,)))
+    out = mx.nd.zeros((1000,))
+    for step in range(10 ** 6):
+        if kv.rank == 1 and step == 2:
+            raise RuntimeError("worker 1 fails on purpose")
+        kv.pushpull(0, mx.nd.ones((1000,)), out=out)
+        out.wait_to_read()
+
+
 def scenario_mismatch():
     """Workers push different keys: every worker gets an error naming each rank's key."""
     kv = mx.kv.create("dist_sync")
