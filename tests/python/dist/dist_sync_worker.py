@@ -186,28 +186,30 @@ def scenario_uneven():
     np.testing.assert_allclose(s.asnumpy(), n * flat.asnumpy(), rtol=1e-6, atol=1e-6)
 
 
-def scenario_kill():
-    """Rank 1 dies (SIGKILL) after two pushes; the others keep pushing."""
+def _push_until_rank1_fails(fail):
+    """Every worker pushes in a loop; rank 1 calls `fail` at its third push."""
     kv = mx.kv.create("dist_sync")
     kv.init(0, mx.nd.zeros((1000,)))
     out = mx.nd.zeros((1000,))
     for step in range(10 ** 6):
         if kv.rank == 1 and step == 2:
-            os.kill(os.getpid(), signal.SIGKILL)
+            fail()
         kv.pushpull(0, mx.nd.ones((1000,)), out=out)
         out.wait_to_read()
+
+
+def scenario_kill():
+    """Rank 1 dies (SIGKILL); the others keep pushing."""
+    _push_until_rank1_fails(lambda: os.kill(os.getpid(), signal.SIGKILL))
+
+
+def _raise():
+    raise RuntimeError("worker 1 fails on purpose")
 
 
 def scenario_crash():
-    """Rank 1 raises after two pushes; the others keep pushing."""
-    kv = mx.kv.create("dist_sync")
-    kv.init(0, mx.nd.zeros((1000,)))
-    out = mx.nd.zeros((1000,))
-    for step in range(10 ** 6):
-        if kv.rank == 1 and step == 2:
-            raise RuntimeError("worker 1 fails on purpose")
-        kv.pushpull(0, mx.nd.ones((1000,)), out=out)
-        out.wait_to_read()
+    """Rank 1 raises; the others keep pushing."""
+    _push_until_rank1_fails(_raise)
 
 
 def scenario_mismatch():
