@@ -17,9 +17,10 @@
 // - 2-bit compression: each worker quantizes its sum with its own residual
 //   (GradientCompression), the packed words are allgathered, and every worker dequantizes and
 //   adds all workers' words in rank order, which is what MXNet's server computes.
-// - Barrier (and store destruction, and process exit): a join (NOTE [ dist_sync control
-//   word ]): a worker with fewer batches keeps taking part with zero gradients, applying the
-//   same updates, until every worker has arrived, so uneven batch counts do not hang.
+// - Barrier (and the process's exit): a join (NOTE [ dist_sync control word ]): a worker with
+//   fewer batches keeps taking part with zero gradients, applying the same updates (Barrier;
+//   at exit there is nothing left to update), until every worker has arrived, so uneven batch
+//   counts do not hang.
 //
 // NOTE [ dist_sync push op ]
 // The push op is pushed with FnProperty::kNoSkip: an op whose input carries an engine error is
@@ -67,11 +68,13 @@ class KVStoreDistSync : public KVStoreLocal {
   explicit KVStoreDistSync(std::string type)
       : KVStoreLocal(std::move(type)), mpi_(MpiComm::Get()) {}
 
+  // NOTE [ dist_sync store lifetime ]: destroying a store waits for its operations but does
+  // not join the other workers: Python may destroy it in a garbage collection, at a different
+  // point of the program on each worker, and a join there would pair this worker's zeros with
+  // the others' pushes. Barrier() and the exit of the process (MpiComm::Shutdown) join.
   ~KVStoreDistSync() override {
-    // Join the others (zeros) until every worker has finished; nothing is applied any more.
     try {
       Engine::Get()->WaitForAll();
-      mpi_.Join(mpi_.NextSeq(), nullptr);
     } catch (const std::exception&) {
       // raised to the caller already, or the job is failing; a destructor must not throw
     }
@@ -205,7 +208,9 @@ std::unique_ptr<KVStore> MakeDistSync(const std::string& type) {
 }
 
 // MXNet's names: "dist_sync_device" is its older spelling of "dist_device_sync".
+// MXNet: a kind naming "dist" without "async" is synchronous, so plain "dist" is dist_sync.
 const bool kRegistered = RegisterKVStoreType("dist_sync", &MakeDistSync) &&
+                         RegisterKVStoreType("dist", &MakeDistSync) &&
                          RegisterKVStoreType("dist_device_sync", &MakeDistSync) &&
                          RegisterKVStoreType("dist_sync_device", &MakeDistSync);
 

@@ -21,8 +21,8 @@ namespace {
 // Control word fields (NOTE [ dist_sync control word ]): pairs (x, -x), then active, failed.
 constexpr int kCtlOp = 0, kCtlKey = 2, kCtlCount = 4, kCtlDType = 6, kCtlActive = 8, kCtlFailed = 9,
               kCtlLen = 10;
-constexpr int kSpinUs = 200;      // yield-polling before sleeping
-constexpr int kMaxPauseUs = 50;   // longest sleep between polls
+constexpr int kSpinUs = 200;     // yield-polling before sleeping
+constexpr int kMaxPauseUs = 50;  // longest sleep between polls
 
 const char* OpName(int64_t op) {
   switch (static_cast<CollOp>(op)) {

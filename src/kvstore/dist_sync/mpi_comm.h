@@ -21,7 +21,7 @@
  * and the smallest value over the ranks, so a single reduction tells whether all ranks agree;
  * when they do not, the ranks gather their words and every rank raises an error naming each
  * rank's operation and key, instead of hanging in (or corrupting) a mismatched collective.
- * A rank that entered Join (Barrier, or its store or the process closing) sends the neutral
+ * A rank that entered Join (Barrier, or the process exiting) sends the neutral
  * word {INT64_MIN..., active 0}: while some rank is still active, the joined rank takes part in
  * the collective the others agreed on with zero contributions (Horovod's join) and hands the
  * result to its join callback, so that its store applies the same updates; when the MAX of
