@@ -7,9 +7,9 @@
 #include <string>
 
 #include "gluon.h"
+#include "kvstore.h"
 #include "mixnet/base/error.h"
 #include "mixnet/gluon/trainer.h"
-#include "mixnet/kvstore/kvstore.h"
 #include "mixnet/optimizer/lr_scheduler.h"
 
 namespace mixnet::python {
@@ -44,22 +44,8 @@ ParameterDict ToParams(nb::handle params) {
 gluon::TrainerOptions ToTrainerOptions(nb::handle kvstore, nb::handle compression_params,
                                        nb::handle update_on_kvstore) {
   gluon::TrainerOptions o;
-  if (kvstore.is_none() || (PyBool_Check(kvstore.ptr()) && kvstore.ptr() == Py_False)) {
-    o.kvstore = "none";
-  } else if (nb::isinstance<nb::str>(kvstore)) {
-    o.kvstore = nb::cast<std::string>(kvstore);
-  } else {
-    nb::handle h = nb::hasattr(kvstore, "handle") ? nb::handle(kvstore.attr("handle")) : kvstore;
-    MX_CHECK(nb::try_cast(h, o.kvstore_object) && o.kvstore_object, TypeError)
-        << "Trainer: kvstore must be KVStore, str or None, got "
-        << nb::cast<std::string>(nb::str(kvstore.type()));
-  }
-  if (!compression_params.is_none()) {
-    MX_CHECK(nb::isinstance<nb::dict>(compression_params), TypeError)
-        << "Trainer: compression_params must be a dict";
-    for (auto [k, v] : nb::borrow<nb::dict>(compression_params))
-      o.compression_params.emplace_back(nb::cast<std::string>(nb::str(k)), AttrString(v));
-  }
+  KVStoreArg(kvstore, "Trainer", &o.kvstore, &o.kvstore_object);
+  o.compression_params = CompressionParams(compression_params, "Trainer");
   if (!update_on_kvstore.is_none()) o.update_on_kvstore = nb::cast<bool>(update_on_kvstore);
   return o;
 }

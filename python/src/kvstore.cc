@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bind.h"
+#include "kvstore.h"
 #include "mixnet/base/error.h"
 #include "mixnet/kvstore/kvstore.h"
 
@@ -142,5 +142,29 @@ void BindKVStore(nb::module_& m) {
 
 }  // namespace
 MIXNET_PY_BIND(39, BindKVStore);
+
+void KVStoreArg(nb::handle kvstore, const char* what, std::string* kind,
+                std::shared_ptr<KVStore>* object) {
+  if (kvstore.is_none() || (PyBool_Check(kvstore.ptr()) && kvstore.ptr() == Py_False)) {
+    *kind = "none";
+  } else if (nb::isinstance<nb::str>(kvstore)) {
+    *kind = nb::cast<std::string>(kvstore);
+  } else {
+    nb::handle h = nb::hasattr(kvstore, "handle") ? nb::handle(kvstore.attr("handle")) : kvstore;
+    MX_CHECK(nb::try_cast(h, *object) && *object, TypeError)
+        << what << ": kvstore must be KVStore, str or None, got "
+        << nb::cast<std::string>(nb::str(kvstore.type()));
+  }
+}
+
+op::AttrDict CompressionParams(nb::handle params, const char* what) {
+  op::AttrDict out;
+  if (params.is_none()) return out;
+  MX_CHECK(nb::isinstance<nb::dict>(params), TypeError)
+      << what << ": compression_params must be a dict";
+  for (auto [k, v] : nb::borrow<nb::dict>(params))
+    out.emplace_back(nb::cast<std::string>(nb::str(k)), AttrString(v));
+  return out;
+}
 
 }  // namespace mixnet::python

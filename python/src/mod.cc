@@ -21,6 +21,7 @@
 
 #include "bind.h"
 #include "graph.h"
+#include "kvstore.h"
 #include "mixnet/base/error.h"
 #include "mixnet/initializer/create.h"
 #include "mixnet/module/module.h"
@@ -139,24 +140,34 @@ op::AttrDict AttrsFrom(nb::handle params) {
   return out;
 }
 
-void InitOptimizer(Module& m, nb::handle optimizer, nb::handle params, bool force_init) {
+mod::KVStoreConfig KVStoreConfigFrom(nb::handle kvstore, nb::handle compression_params) {
+  mod::KVStoreConfig c;
+  KVStoreArg(kvstore, "Module", &c.kind, &c.object);
+  c.compression_params = CompressionParams(compression_params, "Module");
+  return c;
+}
+
+void InitOptimizer(Module& m, nb::handle optimizer, nb::handle params, bool force_init,
+                   nb::handle kvstore, nb::handle compression_params) {
+  const mod::KVStoreConfig kv = KVStoreConfigFrom(kvstore, compression_params);
   if (nb::isinstance<nb::str>(optimizer)) {
     const op::AttrDict attrs = AttrsFrom(params);
-    m.InitOptimizer(nb::cast<std::string>(optimizer), attrs, force_init);
+    m.InitOptimizer(nb::cast<std::string>(optimizer), attrs, force_init, kv);
     return;
   }
   std::shared_ptr<optimizer::Optimizer> opt;
   MX_CHECK(nb::try_cast(optimizer, opt) && opt, TypeError)
       << "init_optimizer: expected an optimizer name ('sgd') or an mx.optimizer.Optimizer, got "
       << nb::str(optimizer.type()).c_str();
-  m.InitOptimizer(std::move(opt), force_init);
+  m.InitOptimizer(std::move(opt), force_init, kv);
 }
 
 void Fit(Module& m, nb::handle train_data, nb::handle eval_data, nb::handle eval_metric,
          nb::handle epoch_end_callback, nb::handle batch_end_callback, nb::handle optimizer,
          nb::handle optimizer_params, nb::handle eval_batch_end_callback, nb::handle initializer,
          nb::handle arg_params, nb::handle aux_params, bool allow_missing, bool force_rebind,
-         bool force_init, int begin_epoch, int num_epoch) {
+         bool force_init, int begin_epoch, int num_epoch, nb::handle kvstore,
+         nb::handle compression_params) {
   std::unique_ptr<io::DataIter> train_holder, eval_holder;
   io::DataIter* train = AsDataIter(train_data, &train_holder);
   mod::FitOptions o;
@@ -193,6 +204,7 @@ void Fit(Module& m, nb::handle train_data, nb::handle eval_data, nb::handle eval
   o.force_init = force_init;
   o.begin_epoch = begin_epoch;
   o.num_epoch = num_epoch;
+  o.kvstore = KVStoreConfigFrom(kvstore, compression_params);
   nb::gil_scoped_release release;
   m.Fit(*train, o);
 }
@@ -269,7 +281,10 @@ void BindModule(nb::module_& root) {
           nb::arg("force_init"), nb::arg("allow_extra"))
       .def("get_params", [](const Module& self) { return Params(self.GetParams()); })
       .def("init_optimizer", &InitOptimizer, nb::arg("optimizer"),
-           nb::arg("optimizer_params").none(), nb::arg("force_init"))
+           nb::arg("optimizer_params").none(), nb::arg("force_init"),
+           nb::arg("kvstore").none() = "local", nb::arg("compression_params").none() = nb::none())
+      .def_prop_ro("_kvstore_handle", &Module::kvstore)
+      .def_prop_ro("_update_on_kvstore", &Module::update_on_kvstore)
       .def(
           "forward",
           [](Module& self, nb::handle batch, nb::handle is_train) {
@@ -310,7 +325,8 @@ void BindModule(nb::module_& root) {
            nb::arg("eval_batch_end_callback").none(), nb::arg("initializer").none(),
            nb::arg("arg_params").none(), nb::arg("aux_params").none(), nb::arg("allow_missing"),
            nb::arg("force_rebind"), nb::arg("force_init"), nb::arg("begin_epoch"),
-           nb::arg("num_epoch"))
+           nb::arg("num_epoch"), nb::arg("kvstore").none() = "local",
+           nb::arg("compression_params").none() = nb::none())
       .def("score", &Score, nb::arg("eval_data"), nb::arg("eval_metric"), nb::arg("num_batch"),
            nb::arg("batch_end_callback").none(), nb::arg("reset"), nb::arg("epoch"))
       .def(

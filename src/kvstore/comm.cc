@@ -41,11 +41,11 @@ void SumRaw(const std::vector<void*>& srcs, void* dst_raw, int64_t n) {
     const T* __restrict s0 = static_cast<const T*>(srcs[0]);
     const T* __restrict s1 = static_cast<const T*>(srcs[1]);
     for (int64_t i = b; i < e; ++i)
-      dst[i] = s0[i] + s1[i];
+      dst[i] = static_cast<T>(s0[i] + s1[i]);
     for (size_t k = 2; k < srcs.size(); ++k) {
       const T* __restrict sk = static_cast<const T*>(srcs[k]);
       for (int64_t i = b; i < e; ++i)
-        dst[i] += sk[i];
+        dst[i] = static_cast<T>(dst[i] + sk[i]);
     }
   }
 }
@@ -62,8 +62,12 @@ SumFn SumFor(DType dtype) {
       return &SumRaw<int32_t>;
     case DType::kInt64:
       return &SumRaw<int64_t>;
+    case DType::kInt8:  // wraps around, as MXNet's ElementwiseSum
+      return &SumRaw<int8_t>;
+    case DType::kUint8:
+      return &SumRaw<uint8_t>;
     default:
-      return nullptr;  // float16 and small ints: add_n's kernels
+      return nullptr;  // float16, bfloat16: add_n's kernels
   }
 }
 

@@ -404,13 +404,14 @@ std::pair<ParamDict, ParamDict> Module::GetParams() const {
 // ---------------------------------------------------------------- optimizer
 
 void Module::InitOptimizer(const std::string& optimizer, const op::AttrDict& optimizer_params,
-                           bool force_init) {
+                           bool force_init, const KVStoreConfig& kvstore) {
   CheckReady("InitOptimizer");
   if (optimizer_ && !force_init) {
     Log("Warning: Module.InitOptimizer: optimizer already initialized, ignoring");
     return;
   }
-  const int64_t batch_size = BatchSize(data_shapes_);
+  SetupKVStore(kvstore);
+  const int64_t batch_size = GlobalBatchSize();
   op::AttrDict kwargs = optimizer_params;
   const bool has_rescale = std::any_of(kwargs.begin(), kwargs.end(),
                                        [](const auto& kv) { return kv.first == "rescale_grad"; });
@@ -436,24 +437,53 @@ void Module::InitOptimizer(const std::string& optimizer, const op::AttrDict& opt
   }
   opt->SetLrMult(std::move(lr_mult));
   opt->SetWdMult(std::move(wd_mult));
-  InitOptimizer(std::move(opt), true);
+  InstallOptimizer(std::move(opt));
 }
 
 void Module::InitOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer,
-                           bool force_init) {
+                           bool force_init, const KVStoreConfig& kvstore) {
   CheckReady("InitOptimizer");
   MX_CHECK(optimizer != nullptr, ValueError) << "Module.InitOptimizer: the optimizer is null";
   if (optimizer_ && !force_init) {
     Log("Warning: Module.InitOptimizer: optimizer already initialized, ignoring");
     return;
   }
-  const double rescale = 1.0 / static_cast<double>(BatchSize(data_shapes_));
+  SetupKVStore(kvstore);
+  const double rescale = 1.0 / static_cast<double>(GlobalBatchSize());
   if (std::abs(optimizer->rescale_grad() - rescale) > 1e-12 * rescale) {
     Log(
         Format("Warning: Module.InitOptimizer: the optimizer's rescale_grad is not normalized to "
                "1.0/batch_size (%g vs. %g). Is this intended?",
                optimizer->rescale_grad(), rescale));
   }
+  InstallOptimizer(std::move(optimizer));
+}
+
+void Module::SetupKVStore(const KVStoreConfig& config) {
+  kv_.reset();
+  update_on_kv_ = false;
+  if (config.object) {
+    kv_ = config.object;
+  } else if (!config.kind.empty() && config.kind != "none" &&
+             config.kind.find("dist") != std::string::npos) {
+    // One context per module: a non-distributed kind needs no store (MXNet's num_device == 1).
+    kv_ = std::shared_ptr<kvstore::KVStore>(kvstore::KVStore::Create(config.kind));
+  }
+  if (!kv_) return;
+  const char* env = std::getenv("MXNET_UPDATE_ON_KVSTORE");
+  update_on_kv_ = env == nullptr || std::atoi(env) != 0;
+  if (!config.compression_params.empty()) kv_->SetGradientCompression(config.compression_params);
+}
+
+int64_t Module::GlobalBatchSize() const {
+  int64_t batch_size = BatchSize(data_shapes_);
+  if (kv_ && kv_->type().find("dist") != std::string::npos &&
+      kv_->type().find("_sync") != std::string::npos)
+    batch_size *= kv_->num_workers();
+  return batch_size;
+}
+
+void Module::InstallOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer) {
   if (optimizer->param_names().empty()) {
     std::map<int, std::string> idx2name;
     for (size_t i = 0; i < param_names_.size(); ++i)
@@ -461,6 +491,18 @@ void Module::InitOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optim
     optimizer->SetParamNames(std::move(idx2name));
   }
   optimizer_ = std::move(optimizer);
+  if (kv_) {
+    if (update_on_kv_) kv_->SetOptimizer(optimizer_);
+    // MXNet's _initialize_kvstore, plus a pull in every case: all workers start from rank 0's
+    // values (MXNet pulls only with update_on_kvstore).
+    const auto& args = exec_->arg_arrays();
+    for (size_t i = 0; i < param_names_.size(); ++i) {
+      const NDArray& w = args[param_args_[i]];
+      kv_->Init(std::vector<std::string>{param_names_[i]}, {w});
+      kv_->Pull(std::vector<std::string>{param_names_[i]}, {{w}}, -static_cast<int>(i));
+    }
+    params_dirty_ = true;
+  }
   if (preload_opt_states_) {
     const std::string path = *preload_opt_states_;
     preload_opt_states_.reset();
@@ -471,6 +513,10 @@ void Module::InitOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optim
 void Module::SaveOptimizerStates(const std::string& path) const {
   MX_CHECK(optimizer_, ValueError)
       << "Module.SaveOptimizerStates: the optimizer is not initialized; call InitOptimizer first";
+  if (update_on_kv_) {  // MXNet: the store's optimizer holds the states
+    kv_->SaveOptimizerStates(path);
+    return;
+  }
   const std::string bytes = optimizer_->SaveStates();
   const std::string tmp = path + ".tmp";
   {
@@ -485,6 +531,10 @@ void Module::SaveOptimizerStates(const std::string& path) const {
 void Module::LoadOptimizerStates(const std::string& path) {
   MX_CHECK(optimizer_, ValueError)
       << "Module.LoadOptimizerStates: the optimizer is not initialized; call InitOptimizer first";
+  if (update_on_kv_) {
+    kv_->LoadOptimizerStates(path);
+    return;
+  }
   std::ifstream f(path, std::ios::binary);
   MX_CHECK(f.good(), ValueError) << "Module.LoadOptimizerStates: cannot open '" << path << "'";
   const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -592,6 +642,19 @@ void Module::Update() {
     weights.push_back(args[a]);
     grads.push_back(g[a]);
   }
+  if (kv_) {
+    // Last parameter first, priority -index (NOTE [ Reverse pushpull order ] in
+    // src/gluon/trainer.cc); keys are the parameters' names, as MXNet's Module.
+    for (size_t k = indices.size(); k-- > 0;) {
+      const int i = indices[k];
+      kv_->PushPull(std::vector<std::string>{param_names_[static_cast<size_t>(i)]}, {{grads[k]}},
+                    {{update_on_kv_ ? weights[k] : grads[k]}}, -i);
+    }
+    if (update_on_kv_) {
+      params_dirty_ = true;
+      return;
+    }
+  }
   optimizer_->Update(indices, weights, grads);
   params_dirty_ = true;
 }
@@ -625,9 +688,9 @@ void Module::Fit(io::DataIter& train_data, const FitOptions& o) {
   InitParams(o.initializer ? o.initializer.get() : &fallback, o.arg_params, o.aux_params,
              o.allow_missing, o.force_init);
   if (o.optimizer_object) {
-    InitOptimizer(o.optimizer_object);
+    InitOptimizer(o.optimizer_object, false, o.kvstore);
   } else {
-    InitOptimizer(o.optimizer, o.optimizer_params);
+    InitOptimizer(o.optimizer, o.optimizer_params, false, o.kvstore);
   }
   std::shared_ptr<metric::EvalMetric> eval_metric = o.eval_metric_object;
   if (!eval_metric) eval_metric = metric::CreateMetric(o.eval_metric);

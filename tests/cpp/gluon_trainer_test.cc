@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "kvstore/kvstore_local.h"
 #include "mixnet/autograd/autograd.h"
 #include "mixnet/base/error.h"
 #include "mixnet/gluon/block.h"
@@ -241,6 +242,38 @@ TEST(GluonTrainer, KVStoreRules) {
   EXPECT_EQ(given->optimizer().get(), &with_object.optimizer());
   EXPECT_ERROR(with_object.AllreduceGrads(), ValueError, "update_on_kvstore");
   EXPECT_ERROR(with_object.Update(1), ValueError, "update_on_kvstore");
+}
+
+/*! \brief A local store that records the pushes it applies (key, priority). */
+class RecordingStore : public kvstore::KVStoreLocal {
+ public:
+  RecordingStore() : KVStoreLocal("device") {}
+  std::vector<std::pair<int, int>> pushes;
+
+ protected:
+  void PushMerged(int key, const NDArray& merged, int priority) override {
+    pushes.emplace_back(key, priority);
+    KVStoreLocal::PushMerged(key, merged, priority);
+  }
+};
+
+TEST(GluonTrainer, PushPullsLastParameterFirst) {
+  // NOTE [ Reverse pushpull order ]: dist_sync reduces in call order, and backward produces
+  // the last parameter's gradient first; priority stays -index.
+  const std::vector<Context> ctxs{Context::cpu(0), Context::cpu(1)};
+  for (bool on_kv : {false, true}) {
+    auto a = MakeParam("a", {1.0}, {1}, ctxs), b = MakeParam("b", {2.0}, {1}, ctxs),
+         c = MakeParam("c", {3.0}, {1}, ctxs);
+    auto store = std::make_shared<RecordingStore>();
+    Trainer trainer(Dict({c, a, b}), "sgd", {{"learning_rate", "0.1"}},
+                    {.kvstore_object = store, .update_on_kvstore = on_kv});
+    for (const Context& ctx : ctxs)
+      Backprop({{a, {1.0}}, {b, {1.0}}, {c, {1.0}}}, ctx);
+    trainer.Step(1);
+    EXPECT_EQ(store->pushes, (std::vector<std::pair<int, int>>{{2, -2}, {1, -1}, {0, 0}}));
+    for (const Context& ctx : ctxs)  // sorted names: a, b, c are keys 0, 1, 2
+      testing_util::ExpectNear(Values(c->data(ctx)), {3.0 - 0.1 * 2}, 1e-6);
+  }
 }
 
 TEST(GluonTrainer, SeveralContextsUpdateOnKVStore) {

@@ -112,6 +112,7 @@ TEST(KVStoreCompressionTest, EdgeCases) {
                        -0.5f};
   std::vector<float> r(g.size(), 0.f), rr(g.size(), 0.f);
   r[16] = rr[16] = -0.25f;  // a carried residual
+  r[5] = rr[5] = -0.f;      // -0 + -0 stays -0 (checked bit for bit below)
   std::vector<uint32_t> words(2);
   gc->Quantize(g, r, words);
   Reference ref{0.5f};

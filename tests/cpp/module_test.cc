@@ -427,3 +427,57 @@ TEST(Module, VariableInitAttributeAndSharedModule) {
 
 }  // namespace
 }  // namespace mixnet::mod
+
+namespace mixnet::mod {
+namespace {
+
+ParamDict FitWith(Module& m, const ParamDict& start, const KVStoreConfig& kv) {
+  const Toy t(64);
+  auto it = t.Iter(16);
+  m.set_logger([](const std::string&) {});
+  FitOptions o = SGD(0.2, 2);
+  o.arg_params = &start;
+  o.kvstore = kv;
+  m.Fit(it, o);
+  return m.GetParams().first;
+}
+
+TEST(Module, KVStoreRulesAndUpdates) {
+  const Toy t(16);
+  auto it = t.Iter(16);
+  Module init(MLP());
+  init.Bind(it.provide_data(), it.provide_label());
+  op::SeedRandom(7);
+  init::Xavier xavier;
+  init.InitParams(&xavier);
+  const ParamDict start = DeepCopy(init.GetParams().first);
+
+  Module m0(MLP()), m1(MLP()), m2(MLP()), m3(MLP());
+  const ParamDict plain = FitWith(m0, start, {.kind = "device"});
+  EXPECT_EQ(m0.kvstore(), nullptr);  // one context, not distributed: no store (MXNet)
+  EXPECT_FALSE(m0.update_on_kvstore());
+
+  // A given store is used: update_on_kvstore (MXNET_UPDATE_ON_KVSTORE, default 1) runs the
+  // optimizer on it; 0 reduces through it and updates here. Both train as without a store.
+  std::shared_ptr<kvstore::KVStore> kv = kvstore::KVStore::Create("local");
+  ExpectSameParams(FitWith(m1, start, {.object = kv}), plain, 1e-6);
+  EXPECT_EQ(m1.kvstore(), kv);
+  EXPECT_TRUE(m1.update_on_kvstore());
+  EXPECT_NE(kv->optimizer(), nullptr);
+  const std::string path = ::testing::TempDir() + "module_kv.states";
+  m1.SaveOptimizerStates(path);
+  m1.LoadOptimizerStates(path);
+  std::remove(path.c_str());
+
+  ::setenv("MXNET_UPDATE_ON_KVSTORE", "0", 1);
+  std::shared_ptr<kvstore::KVStore> kv2 = kvstore::KVStore::Create("device");
+  ExpectSameParams(FitWith(m2, start, {.object = kv2}), plain, 1e-6);
+  ::unsetenv("MXNET_UPDATE_ON_KVSTORE");
+  EXPECT_FALSE(m2.update_on_kvstore());
+  EXPECT_EQ(kv2->optimizer(), nullptr);
+
+  EXPECT_THROW(FitWith(m3, start, {.kind = "dist_nonexistent"}), ValueError);
+}
+
+}  // namespace
+}  // namespace mixnet::mod

@@ -319,3 +319,14 @@ def test_same_as_mxnet():
     assert got["push"] == want["push"]
     assert got["updater"] == want["updater"]
     np.testing.assert_allclose(got["adam"], want["adam"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64", "int8", "uint8", "int32", "int64"])
+def test_aggregation_dtypes(dtype):
+    kv = mx.kv.create("device")
+    kv.init(0, mx.nd.zeros((5,), dtype=dtype))
+    vals = [mx.nd.array(np.full(5, d + 1), ctx=mx.cpu(d), dtype=dtype) for d in range(3)]
+    kv.pushpull(0, vals)
+    for v in vals:
+        assert v.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(v.asnumpy(), np.full(5, 6))

@@ -119,3 +119,45 @@ def test_compression_params_on_device(init_params):
         t = gluon.Trainer(net.collect_params(), "sgd", kvstore="local",
                           compression_params={"type": "2bit"})
         train(net, t, CTXS, data(1))
+
+
+MXNET_SNIPPET = """
+import json
+import numpy as np
+import mxnet as mx
+from mxnet import autograd, gluon
+from mxnet.gluon import nn
+ctxs = [mx.cpu(0), mx.cpu(1)]
+net = nn.HybridSequential()
+net.add(nn.Dense(6, activation="relu", in_units=4), nn.Dense(1, in_units=6))
+net.load_parameters({path!r}, ctx=ctxs)
+trainer = gluon.Trainer(net.collect_params(), "sgd",
+                        {{"learning_rate": 0.1, "momentum": 0.9, "wd": 0.01}},
+                        kvstore="device", update_on_kvstore={on_kv})
+rng = np.random.RandomState(3)
+loss_fn = gluon.loss.L2Loss()
+for _ in range(4):
+    x = mx.nd.array(rng.uniform(-1, 1, (8, 4)))
+    y = mx.nd.array(rng.uniform(-1, 1, (8, 1)))
+    xs = gluon.utils.split_and_load(x, ctxs)
+    ys = gluon.utils.split_and_load(y, ctxs)
+    with autograd.record():
+        losses = [loss_fn(net(a), b) for a, b in zip(xs, ys)]
+    autograd.backward(losses)
+    trainer.step(8)
+print(json.dumps([p.data(mx.cpu(1)).asnumpy().ravel().tolist()
+                  for p in net.collect_params().values()]))
+"""
+
+
+@pytest.mark.parametrize("update_on_kvstore", [False, True])
+def test_two_contexts_same_as_mxnet(init_params, update_on_kvstore):
+    from mxnet19_ref import run_mxnet
+    want = run_mxnet(MXNET_SNIPPET.format(path=init_params, on_kv=update_on_kvstore))
+    net = make_net(init_params, CTXS)
+    trainer = gluon.Trainer(net.collect_params(), "sgd",
+                            {"learning_rate": 0.1, "momentum": 0.9, "wd": 0.01},
+                            kvstore="device", update_on_kvstore=update_on_kvstore)
+    train(net, trainer, CTXS, data(4))
+    for got, w in zip(weights(net, CTXS[1]), want):
+        np.testing.assert_allclose(got.ravel(), w, rtol=1e-5, atol=1e-6)

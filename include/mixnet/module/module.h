@@ -21,6 +21,7 @@
 #include "mixnet/executor/executor.h"
 #include "mixnet/initializer/initializer.h"
 #include "mixnet/io/data_iter.h"
+#include "mixnet/kvstore/kvstore.h"
 #include "mixnet/metric/metric.h"
 #include "mixnet/optimizer/optimizer.h"
 #include "mixnet/symbol/symbol.h"
@@ -41,6 +42,17 @@ class Module;
 using BatchEndCallback = std::function<void(const BatchEndParam&)>;
 using EpochEndCallback =
     std::function<void(int epoch, const sym::Symbol&, const ParamDict& arg, const ParamDict& aux)>;
+
+/*!
+ * \brief MXNet's `kvstore` argument of init_optimizer and fit, with the module's
+ * compression_params. MXNet's _create_kvstore rules: a given store is used; a kind's name makes
+ * one unless the module has one context and the kind is not distributed; "" or "none": no store.
+ */
+struct KVStoreConfig {
+  std::string kind = "local";
+  std::shared_ptr<kvstore::KVStore> object;
+  op::AttrDict compression_params;
+};
 
 /*! \brief Arguments of Module::Fit, named as in MXNet's fit(). */
 struct FitOptions {
@@ -65,6 +77,7 @@ struct FitOptions {
   bool force_init = false;
   int begin_epoch = 0;
   int num_epoch = 1;
+  KVStoreConfig kvstore;
 };
 
 class Module {
@@ -87,12 +100,18 @@ class Module {
   void InitParams(const init::Initializer* initializer = nullptr,
                   const ParamDict* arg_params = nullptr, const ParamDict* aux_params = nullptr,
                   bool allow_missing = false, bool force_init = false, bool allow_extra = false);
+  /*!
+   * \brief Creates the optimizer (rescale_grad 1 / batch_size, times the number of workers
+   * for dist_sync kinds, as MXNet) and the store of `kvstore` (KVStoreConfig). With a store, the
+   * parameters are init'ed on it (keys: their names) and pulled back, so every worker starts
+   * from rank 0's values; update_on_kvstore is MXNET_UPDATE_ON_KVSTORE (default 1).
+   */
   void InitOptimizer(const std::string& optimizer = "sgd",
                      const op::AttrDict& optimizer_params = {{"learning_rate", "0.01"}},
-                     bool force_init = false);
+                     bool force_init = false, const KVStoreConfig& kvstore = {});
   /*! \brief Uses an optimizer object; its rescale_grad is left as given. */
   void InitOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer,
-                     bool force_init = false);
+                     bool force_init = false, const KVStoreConfig& kvstore = {});
 
   // ---- computation ----
   /*! \brief Copies the batch in (rebinding if its shapes differ) and runs forward. */
@@ -100,7 +119,9 @@ class Module {
   void Backward(std::span<const NDArray> out_grads = {});
   /*! \brief Forward(batch, true) then Backward() (MXNet's forward_backward). */
   void ForwardBackward(const io::DataBatch& batch);
-  /*! \brief One optimizer step on every trainable parameter. */
+  /*! \brief One optimizer step on every trainable parameter: with a store, the gradients are
+   * pushpulled first (summed over workers), or, with update_on_kvstore, pushed and the store's
+   * updated weights pulled. */
   void Update();
   const std::vector<NDArray>& GetOutputs() const;
   /*! \brief Gradients of the data inputs (Bind with inputs_need_grad). */
@@ -139,6 +160,9 @@ class Module {
   bool binded() const { return exec_ != nullptr; }
   bool params_initialized() const { return params_initialized_; }
   bool optimizer_initialized() const { return optimizer_ != nullptr; }
+  /*! \brief The store InitOptimizer made or was given (null without one). */
+  const std::shared_ptr<kvstore::KVStore>& kvstore() const { return kv_; }
+  bool update_on_kvstore() const { return update_on_kv_; }
   std::vector<io::DataDesc> data_shapes() const { return data_shapes_; }
   std::vector<io::DataDesc> label_shapes() const { return label_shapes_; }
   std::vector<std::string> output_names() const { return symbol_.ListOutputs(); }
@@ -159,6 +183,12 @@ class Module {
   void SyncParamsFromExecutor() const;
   /*! \brief Switches to an executor for these shapes (MXNet's reshape in forward). */
   void Reshape(const std::vector<io::DataDesc>& data, const std::vector<io::DataDesc>& label);
+  /*! \brief MXNet's _create_kvstore: sets kv_ and update_on_kv_. */
+  void SetupKVStore(const KVStoreConfig& config);
+  /*! \brief The batch size rescale_grad divides by (times the workers of a dist_sync store). */
+  int64_t GlobalBatchSize() const;
+  /*! \brief Installs the optimizer, then MXNet's _initialize_kvstore. */
+  void InstallOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer);
 
   sym::Symbol symbol_;
   std::vector<std::string> data_names_, label_names_, fixed_param_names_;
@@ -178,6 +208,8 @@ class Module {
   bool params_initialized_ = false;
   std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer_;  // shared with a shared_module
   std::optional<std::string> preload_opt_states_;
+  std::shared_ptr<kvstore::KVStore> kv_;
+  bool update_on_kv_ = false;
   LogFn logger_;
 };
 

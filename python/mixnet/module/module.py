@@ -6,6 +6,7 @@ import weakref
 from .. import _core
 from ..base import string_types
 from ..context import Context, current_context
+from ..kvstore import KVStore
 from ..ndarray import slice_axis
 
 __all__ = ["Module"]
@@ -60,10 +61,13 @@ def _log_to(module_ref):
     return log
 
 
-def _check_kvstore(kvstore):
-    if kvstore not in (None, "local", "device") and not hasattr(kvstore, "type"):
-        raise NotImplementedError(f"kvstore {kvstore!r}: mixnet trains on one device; "
-                                  "distributed kvstores are not supported")
+def _kvstore_arg(kvstore):
+    """kvstore as the C++ module takes it: a name, None, or an mx.kv.KVStore's C++ store."""
+    if kvstore is None or isinstance(kvstore, string_types):
+        return kvstore
+    if isinstance(kvstore, KVStore):
+        return kvstore.handle
+    raise TypeError("kvstore must be KVStore, str or None")
 
 
 class Module:
@@ -77,7 +81,10 @@ class Module:
     context : Context or a list of one Context (default cpu())
     fixed_param_names : list of str, optional (parameters not updated during training)
 
-    work_load_list, state_names, group2ctxs, compression_params: not supported (one device)."""
+    compression_params : dict, optional (gradient compression on the kvstore, as
+        kv.set_gradient_compression)
+
+    work_load_list, state_names, group2ctxs: not supported (one device)."""
 
     def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",),
                  logger=logging, context=None, work_load_list=None, fixed_param_names=None,
@@ -97,6 +104,7 @@ class Module:
         self._mod = _core.module.Module(symbol, self._data_names, self._label_names,
                                         self._context, self._fixed_param_names)
         self.logger = logger
+        self._compression_params = compression_params
         self._mod.set_logger(_log_to(weakref.ref(self)))
 
     @staticmethod
@@ -115,6 +123,7 @@ class Module:
                                             mod._data_names, mod._label_names, mod._context)
         mod._symbol = mod._mod.symbol
         mod.logger = kwargs.get("logger", logging)
+        mod._compression_params = kwargs.get("compression_params")
         mod._mod.set_logger(_log_to(weakref.ref(mod)))
         return mod
 
@@ -233,10 +242,26 @@ class Module:
     def init_optimizer(self, kvstore="local", optimizer="sgd",
                        optimizer_params=(("learning_rate", 0.01),), force_init=False):
         """Installs and initializes optimizers: a name and its parameters, or an Optimizer.
-        rescale_grad defaults to 1/batch_size, as MXNet. kvstore is ignored (one device)."""
-        _check_kvstore(kvstore)
+        rescale_grad defaults to 1/batch_size (times the number of workers for dist_sync), as
+        MXNet.
+
+        kvstore : str or KVStore (default 'local'). With one context a non-distributed name
+            needs no store; a distributed name ('dist_sync', ...) or a KVStore object is used:
+            the parameters are initialized on it (every worker starts from rank 0's values)
+            and each update pushpulls the gradients, or, with update_on_kvstore
+            (MXNET_UPDATE_ON_KVSTORE, default 1), runs the optimizer on the store."""
         self._mod.init_optimizer(optimizer, _as_dict(optimizer_params, "optimizer_params"),
-                                 force_init)
+                                 force_init, _kvstore_arg(kvstore), self._compression_params)
+
+    @property
+    def _kvstore(self):
+        """The KVStore init_optimizer made or was given (None without one)."""
+        handle = self._mod._kvstore_handle
+        return None if handle is None else KVStore(handle)
+
+    @property
+    def _update_on_kvstore(self):
+        return self._mod._update_on_kvstore
 
     def save_optimizer_states(self, fname):
         self._mod.save_optimizer_states(fname)
@@ -297,7 +322,7 @@ class Module:
         eval_metric : str, list of str or EvalMetric (default 'acc')
         epoch_end_callback : function(epoch, symbol, arg_params, aux_params) or a list
         batch_end_callback : function(BatchEndParam) or a list (e.g. mx.callback.Speedometer)
-        kvstore : ignored (one device; distributed kvstores raise NotImplementedError)
+        kvstore : str or KVStore (default 'local'; see init_optimizer)
         optimizer : str or Optimizer (default 'sgd')
         optimizer_params : dict or (name, value) pairs (default (('learning_rate', 0.01),))
         initializer : Initializer, name or JSON (default Uniform(0.01))
@@ -307,7 +332,6 @@ class Module:
         The loop runs in C++ with the GIL released; callbacks and Python data iterators are
         called with the GIL taken, and Ctrl-C stops it after the current batch."""
         assert num_epoch is not None, "please specify number of epochs"
-        _check_kvstore(kvstore)
         if validation_metric is not None and validation_metric is not eval_metric:
             raise NotImplementedError("fit: validation_metric other than eval_metric")
         if eval_end_callback is not None or monitor is not None:
@@ -318,7 +342,7 @@ class Module:
                       _as_dict(optimizer_params, "optimizer_params"),
                       _as_list(eval_batch_end_callback), _initializer(initializer), arg_params,
                       aux_params, allow_missing, force_rebind, force_init, begin_epoch,
-                      num_epoch)
+                      num_epoch, _kvstore_arg(kvstore), self._compression_params)
 
     def score(self, eval_data, eval_metric, num_batch=None, batch_end_callback=None,
               score_end_callback=None, reset=True, epoch=0, sparse_row_id_fn=None):
