@@ -129,20 +129,24 @@ def test_stalled_worker_hits_the_deadline():
     assert secs < 30
 
 
-def test_launcher_environment_and_servers():
-    # DMLC_* for every role; -s starts a scheduler and servers running the same command
-    code = ("import os; print('ROLE', os.environ['DMLC_ROLE'], os.environ.get('DMLC_WORKER_ID'),"
-            " os.environ.get('DMLC_SERVER_ID'), os.environ['DMLC_NUM_WORKER'],"
-            " os.environ['DMLC_NUM_SERVER'], os.environ['DMLC_PS_ROOT_URI'],"
-            " os.environ['DMLC_PS_ROOT_PORT'], os.environ['FOO'])")
-    rc, out, _ = launch(2, sys.executable, "-c", code, launcher_args=("-s", "1", "--env", "FOO=7"))
+def test_launcher_environment_and_servers(tmp_path):
+    # DMLC_* for every role; -s starts a scheduler and servers running the same command. Each
+    # process writes its own file (their stdout lines could interleave).
+    code = ("import os, sys, uuid\n"
+            "e = os.environ\n"
+            "line = ' '.join(str(e.get(k)) for k in ('DMLC_ROLE', 'DMLC_WORKER_ID',"
+            " 'DMLC_SERVER_ID', 'DMLC_NUM_WORKER', 'DMLC_NUM_SERVER', 'DMLC_PS_ROOT_URI',"
+            " 'DMLC_PS_ROOT_PORT', 'FOO'))\n"
+            "open(os.path.join(sys.argv[1], uuid.uuid4().hex), 'w').write(line)")
+    rc, out, _ = launch(2, sys.executable, "-c", code, str(tmp_path),
+                        launcher_args=("-s", "1", "--env", "FOO=7"))
     assert rc == 0, out
-    lines = sorted(line for line in out.splitlines() if line.startswith("ROLE"))
+    lines = sorted(p.read_text() for p in tmp_path.iterdir())
     port = lines[0].split()[-2]
-    assert lines == [f"ROLE scheduler None None 2 1 127.0.0.1 {port} 7",
-                     f"ROLE server None 0 2 1 127.0.0.1 {port} 7",
-                     f"ROLE worker 0 None 2 1 127.0.0.1 {port} 7",
-                     f"ROLE worker 1 None 2 1 127.0.0.1 {port} 7"], out
+    assert lines == [f"scheduler None None 2 1 127.0.0.1 {port} 7",
+                     f"server None 0 2 1 127.0.0.1 {port} 7",
+                     f"worker 0 None 2 1 127.0.0.1 {port} 7",
+                     f"worker 1 None 2 1 127.0.0.1 {port} 7"], out
 
 
 def test_launcher_without_mpirun_and_timeout(tmp_path):
