@@ -9,10 +9,10 @@
 //   same store), then one engine op hands the sum to the communication thread (mpi_comm.h) and
 //   completes when the allreduce over the workers is done; ApplyUpdate then updates the stored
 //   value (the optimizer if set: every worker runs the same update on the same sum, so all hold
-//   identical weights; without one the stored value becomes the sum). The op carries the
-//   push's priority, and collectives run in push-call order, which is the same on every worker
-//   (NOTE [ dist_sync communication thread ]); the Trainer pushes the last parameter first, the
-//   order backward produces gradients, so communication overlaps the rest of backward.
+//   identical weights; without one the sum is written straight into the stored value). The op
+//   carries the push's priority, and collectives run in push-call order, which is the same on every
+//   worker (NOTE [ dist_sync communication thread ]); the Trainer pushes the last parameter first,
+//   the order backward produces gradients, so communication overlaps the rest of backward.
 // - Pull: copies the stored value; no communication.
 // - 2-bit compression: each worker quantizes its sum with its own residual
 //   (GradientCompression), the packed words are allgathered, and every worker dequantizes and
@@ -111,7 +111,11 @@ class KVStoreDistSync : public KVStoreLocal {
     pushed_ = true;
     NDArray& stored = Stored(key);
     KeyState& ks = keys_[key];
-    if (ks.recv.is_none()) ks.recv = NDArray(stored.shape(), stored.ctx(), stored.dtype());
+    // Without an updater the stored value becomes the sum: reduce straight into it (one copy
+    // of the key less per push than reducing into a buffer and copying that).
+    const bool replace = !updater_ && !optimizer_;
+    if (!replace && ks.recv.is_none())
+      ks.recv = NDArray(stored.shape(), stored.ctx(), stored.dtype());
     const GradientCompression* gc = gc_.get();
     if (gc) {
       MX_CHECK(stored.dtype() == DType::kFloat32, TypeError)
@@ -123,7 +127,7 @@ class KVStoreDistSync : public KVStoreLocal {
       ks.gathered.resize(ks.words.size() * static_cast<size_t>(mpi_.size()));
     }
     const uint64_t seq = mpi_.NextSeq();
-    NDArray recv = ks.recv;
+    NDArray recv = replace ? stored : ks.recv;
     Engine::Get()->PushAsync(
         [this, key, seq, merged, recv, gc, &ks](RunContext, CallbackOnComplete on_complete) {
           auto done = [on_complete](std::exception_ptr e) {
@@ -156,7 +160,7 @@ class KVStoreDistSync : public KVStoreLocal {
         },
         stored.ctx(), {merged.var()}, {recv.var()}, FnProperty::kNoSkip, priority,
         "dist_sync_push");
-    ApplyUpdate(key, recv, &stored, priority);
+    if (!replace) ApplyUpdate(key, recv, &stored, priority);
   }
 
  private:
