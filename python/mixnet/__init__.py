@@ -58,5 +58,6 @@ from . import random
 from . import recordio
 from . import image
 from . import viz
+from . import _dist_sync  # dist_sync workers: an uncaught exception ends the job
 
 __version__ = "0.1.0"

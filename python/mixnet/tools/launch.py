@@ -214,6 +214,8 @@ def _start_workers(job, args, env):
         passed = [k for k in wenv if k.startswith(("DMLC_", "MIXNET_", "OMP_"))
                   and k != "DMLC_WORKER_ID"]
         passed += [kv.split("=", 1)[0] for kv in args.env]
+        # mpirun's remote daemons start processes with a bare environment: forward the paths
+        passed += [k for k in ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH") if k in wenv]
         hostfile = args.hostfile if args.launcher == "mpi" else None
         cmd = mpirun_command(args.num_workers, args.command, set(passed), hostfile, mpirun)
         return [job.start("mpirun", cmd, wenv, mpi=True)]
