@@ -81,8 +81,7 @@ bool KVStore::IsWorkerNode() {
 }
 
 std::string KVStore::KeyName(int key) const {
-  if (key >= 0 && static_cast<size_t>(key) < str_keys_.size())
-    return "'" + str_keys_[static_cast<size_t>(key)] + "'";
+  if (const std::string* s = StrKeyOf(key)) return "'" + *s + "'";
   return std::to_string(key);
 }
 
@@ -90,7 +89,7 @@ int KVStore::StrKey(const std::string& key, bool create) {
   auto it = str_key_index_.find(key);
   if (it != str_key_index_.end()) return it->second;
   MX_CHECK(create, ValueError) << type_ << ": key '" << key << "' has not been initialized";
-  const int k = static_cast<int>(str_keys_.size());
+  const int k = kStrKeyBase + static_cast<int>(str_keys_.size());
   str_keys_.push_back(key);
   str_key_index_.emplace(key, k);
   return k;
@@ -206,8 +205,9 @@ void KVStore::RowSparsePull(const std::vector<std::string>& keys,
 }
 
 const std::string* KVStore::StrKeyOf(int key) const {
-  if (key < 0 || static_cast<size_t>(key) >= str_keys_.size()) return nullptr;
-  return &str_keys_[static_cast<size_t>(key)];
+  const int64_t i = static_cast<int64_t>(key) - kStrKeyBase;
+  if (i < 0 || static_cast<size_t>(i) >= str_keys_.size()) return nullptr;
+  return &str_keys_[static_cast<size_t>(i)];
 }
 
 // ---- updates on the store ----
@@ -224,8 +224,8 @@ void KVStore::SetUpdater(Updater updater) {
 void KVStore::SetUpdater(StrUpdater updater) {
   MX_CHECK(updater != nullptr, ValueError) << "KVStore.set_updater: the updater is empty";
   SetUpdater(Updater([this, u = std::move(updater)](int key, const NDArray& recv, NDArray* stored) {
-    MX_INTERNAL_ASSERT(key >= 0 && static_cast<size_t>(key) < str_keys_.size());
-    u(str_keys_[static_cast<size_t>(key)], recv, stored);
+    const std::string* s = StrKeyOf(key);
+    u(s ? *s : std::to_string(key), recv, stored);
   }));
 }
 

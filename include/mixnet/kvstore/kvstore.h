@@ -22,7 +22,9 @@
  * go first). Without an updater a push replaces the stored value by the (summed) pushed value;
  * with one (SetOptimizer / SetUpdater) the store's value is updated with it instead.
  *
- * Keys are ints or strings (a store uses one kind; MXNet's str_key_dict), as in MXNet.
+ * Keys are ints or strings, as in MXNet. A string key is given the int kStrKeyBase + n (n in
+ * first-init order, so every worker must init its string keys in the same order), which keeps
+ * string keys apart from the int keys a store also holds (a Trainer's 0..n-1, say).
  */
 #pragma once
 
@@ -48,6 +50,9 @@ using StrUpdater =
 
 class KVStore {
  public:
+  /*! \brief The int of the first string key (MXNet's str_key_dict counted from 0, so a store
+   * holding both kinds mixed them up). */
+  static constexpr int kStrKeyBase = 1 << 30;
   /*!
    * \brief Creates a store of `type` (see the file comment). ValueError for an unknown type;
    * a distributed type raises a clear error when the process was not started as a worker (or
