@@ -107,6 +107,10 @@ class Module {
   Module(sym::Symbol symbol, std::vector<std::string> data_names,
          std::vector<std::string> label_names, std::vector<Context> contexts,
          std::vector<std::string> fixed_param_names = {});
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  Module(Module&&) = default;
+  Module& operator=(Module&&) = default;
 
   // ---- setup ----
   void Bind(const std::vector<io::DataDesc>& data_shapes,
