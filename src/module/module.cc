@@ -144,6 +144,14 @@ std::vector<std::pair<int64_t, int64_t>> SplitInputSlice(int64_t batch, size_t n
   return out;
 }
 
+/*! \brief The rows of the batch `data` describes for each of `num` contexts. */
+std::vector<std::pair<int64_t, int64_t>> BatchSlices(const std::vector<io::DataDesc>& data,
+                                                     size_t num) {
+  const int64_t rows = data.empty() || data[0].shape.ndim() == 0 ? 0 : data[0].shape[0];
+  if (num == 1) return {{0, rows}};
+  return SplitInputSlice(rows, num);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- construction
@@ -273,18 +281,21 @@ void Module::Bind(const std::vector<io::DataDesc>& data_shapes,
     if (for_training && inputs_need_grad && Contains(data_names_, a)) r = grad_req;
     reqs[a] = r;
   }
+  // Everything that may throw first, so that a failed Bind leaves the module unbound.
+  const auto slices = BatchSlices(data_shapes, contexts_.size());
+  std::vector<std::unique_ptr<exec::Executor>> execs;
+  for (size_t k = 0; k < contexts_.size(); ++k) {
+    execs.push_back(exec::Executor::SimpleBind(
+        symbol_, contexts_[k], SlicedShapes(data_shapes, labels, slices, k), dtypes, GradReq::kNull,
+        reqs, shared_module ? shared_module->execs_[k].get() : nullptr));
+  }
+  execs_ = std::move(execs);
+  for (const auto& e : execs_)
+    cur_.push_back(e.get());
+  slices_ = slices;
+  batch_rows_ = slices.back().second;
   data_shapes_ = data_shapes;
   label_shapes_ = labels;
-  batch_rows_ =
-      data_shapes_.empty() || data_shapes_[0].shape.ndim() == 0 ? 0 : data_shapes_[0].shape[0];
-  slices_ = contexts_.size() == 1 ? std::vector<std::pair<int64_t, int64_t>>{{0, batch_rows_}}
-                                  : SplitInputSlice(batch_rows_, contexts_.size());
-  for (size_t k = 0; k < contexts_.size(); ++k) {
-    execs_.push_back(exec::Executor::SimpleBind(
-        symbol_, contexts_[k], SlicedShapes(data_shapes_, label_shapes_, k), dtypes, GradReq::kNull,
-        reqs, shared_module ? shared_module->execs_[k].get() : nullptr));
-    cur_.push_back(execs_.back().get());
-  }
   data_args_.clear();
   label_args_.clear();
   for (const auto& d : data_shapes_)
@@ -326,18 +337,18 @@ void Module::Bind(const std::vector<io::DataDesc>& data_shapes,
 
 std::unordered_map<std::string, Shape> Module::SlicedShapes(const std::vector<io::DataDesc>& data,
                                                             const std::vector<io::DataDesc>& label,
-                                                            size_t k) const {
+                                                            const Slices& slices, size_t k) const {
+  const int64_t rows = slices.back().second;
   std::unordered_map<std::string, Shape> shapes;
   for (const std::vector<io::DataDesc>* descs : {&data, &label}) {
     for (const auto& d : *descs) {
       Shape s = d.shape;
       if (contexts_.size() > 1) {
         // MXNet slices every input along its batch axis (axis 0 here).
-        MX_CHECK(s.ndim() >= 1 && s[0] == batch_rows_, ValueError)
-            << "Module: input '" << d.name << "' has shape " << s << " but the batch has "
-            << batch_rows_ << " rows along axis 0 to split over " << contexts_.size()
-            << " contexts";
-        s[0] = slices_[k].second - slices_[k].first;
+        MX_CHECK(s.ndim() >= 1 && s[0] == rows, ValueError)
+            << "Module: input '" << d.name << "' has shape " << s << " but the batch has " << rows
+            << " rows along axis 0 to split over " << contexts_.size() << " contexts";
+        s[0] = slices[k].second - slices[k].first;
       }
       shapes[d.name] = s;
     }
@@ -659,13 +670,11 @@ void Module::Reshape(const std::vector<io::DataDesc>& data,
       key += os.str();
     }
   }
-  batch_rows_ = data.empty() || data[0].shape.ndim() == 0 ? 0 : data[0].shape[0];
-  slices_ = contexts_.size() == 1 ? std::vector<std::pair<int64_t, int64_t>>{{0, batch_rows_}}
-                                  : SplitInputSlice(batch_rows_, contexts_.size());
+  const auto slices = BatchSlices(data, contexts_.size());
   std::vector<std::unordered_map<std::string, Shape>> shapes;
   bool same = true;
   for (size_t k = 0; k < contexts_.size(); ++k) {
-    shapes.push_back(SlicedShapes(data, label, k));
+    shapes.push_back(SlicedShapes(data, label, slices, k));
     const auto& args = execs_[k]->arg_arrays();
     for (size_t i = 0; i < data.size(); ++i)
       same = same && shapes[k].at(data[i].name) == args[data_args_[i]].shape();
@@ -679,8 +688,11 @@ void Module::Reshape(const std::vector<io::DataDesc>& data,
     if (!same && execs.size() <= k)
       execs.push_back(
           execs_[k]->Reshape(shapes[k], /*partial_shaping=*/true, /*allow_up_sizing=*/true));
-    cur_[k] = same ? execs_[k].get() : execs[k].get();
   }
+  for (size_t k = 0; k < contexts_.size(); ++k)
+    cur_[k] = same ? execs_[k].get() : execs[k].get();
+  slices_ = slices;
+  batch_rows_ = slices.back().second;
   data_shapes_ = data;
   if (!label.empty()) label_shapes_ = label;
 }
@@ -794,14 +806,21 @@ void Module::Update() {
   // MXNet's _update_params: context k's copy of parameter i is optimizer index i * n + k, so
   // that each context keeps its own states (without a store each context applies its own
   // gradient, as MXNet).
+  std::vector<NDArray> weights, grads;
   for (size_t k = 0; k < n; ++k) {
-    std::vector<int> idx;
-    std::vector<NDArray> weights, grads;
+    weights.clear();
+    grads.clear();
     for (int i : indices) {
-      idx.push_back(static_cast<int>(static_cast<size_t>(i) * n + k));
       weights.push_back(weight(k, i));
       grads.push_back(grad(k, i));
     }
+    if (n == 1) {
+      optimizer_->Update(indices, weights, grads);
+      continue;
+    }
+    std::vector<int> idx;
+    for (int i : indices)
+      idx.push_back(static_cast<int>(static_cast<size_t>(i) * n + k));
     optimizer_->Update(idx, weights, grads);
   }
   params_dirty_ = true;

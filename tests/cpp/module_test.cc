@@ -554,6 +554,19 @@ TEST(ModuleMultiContext, SplitsBatchesAsMXNet) {
         << e.what();
   }
   EXPECT_THROW(Module(MLP(), {"data"}, {"softmax_label"}, std::vector<Context>{}), ValueError);
+  EXPECT_FALSE(m.binded());  // the failed Bind left nothing behind
+
+  // A batch too small for the contexts fails in Forward too, and the module keeps working.
+  const Toy t(4);
+  auto it = t.Iter(4);
+  m.Bind(it.provide_data(), it.provide_label());
+  m.InitParams();
+  ASSERT_TRUE(it.Next());
+  io::DataBatch one_row{{it.Value().data[0].Slice(0, 1)}, {it.Value().label[0].Slice(0, 1)}};
+  EXPECT_THROW(m.Forward(one_row), ValueError);
+  m.Forward(it.Value());
+  EXPECT_EQ(m.GetOutputs()[0].shape(), Shape({4, 2}));
+  EXPECT_EQ(m.slices(), (S{{0, 2}, {2, 4}}));
 }
 
 TEST(ModuleMultiContext, FitOnTwoContextsEqualsOneContext) {

@@ -224,9 +224,10 @@ class Module {
   /*! \brief Switches to executors for these shapes (MXNet's reshape in forward). */
   void Reshape(const std::vector<io::DataDesc>& data, const std::vector<io::DataDesc>& label);
   /*! \brief Each input's shape in context k's executor (its slice of the batch). */
+  using Slices = std::vector<std::pair<int64_t, int64_t>>;
   std::unordered_map<std::string, Shape> SlicedShapes(const std::vector<io::DataDesc>& data,
                                                       const std::vector<io::DataDesc>& label,
-                                                      size_t k) const;
+                                                      const Slices& slices, size_t k) const;
   /*! \brief Rows [begin, end) of `a` for context k when `a` has the batch's rows, else `a`. */
   NDArray SliceFor(const NDArray& a, size_t k) const;
   /*! \brief Updates `metric` on the contexts' outputs and label slices, leaving out rows from

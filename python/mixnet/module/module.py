@@ -264,7 +264,9 @@ class Module:
         MXNet.
 
         kvstore : str or KVStore (default 'local'). With one context a non-distributed name
-            needs no store; a distributed name ('dist_sync', ...) or a KVStore object is used:
+            needs no store; with several contexts 'local' or 'device' makes one that sums
+            their gradients (without a store, None, each context steps with its own
+            gradient, as MXNet); a distributed name ('dist_sync', ...) or a KVStore object is used:
             the parameters are initialized on it (every worker starts from rank 0's values)
             and each update pushpulls the gradients, or, with update_on_kvstore
             (MXNET_UPDATE_ON_KVSTORE, default 1), runs the optimizer on the store."""
