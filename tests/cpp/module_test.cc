@@ -540,8 +540,10 @@ TEST(ModuleMultiContext, SplitsBatchesAsMXNet) {
   };
   using S = std::vector<std::pair<int64_t, int64_t>>;
   EXPECT_EQ(slices(16, 2), (S{{0, 8}, {8, 16}}));
-  EXPECT_EQ(slices(7, 2), (S{{0, 4}, {4, 7}}));  // round(3.5) = 4, the rest last
-  EXPECT_EQ(slices(5, 2), (S{{0, 2}, {2, 5}}));  // round(2.5) = 2
+  EXPECT_EQ(slices(7, 2), (S{{0, 4}, {4, 7}}));    // round(3.5) = 4, the rest last
+  EXPECT_EQ(slices(5, 2), (S{{0, 2}, {2, 5}}));    // round(2.5) = 2
+  EXPECT_EQ(slices(9, 2), (S{{0, 4}, {4, 9}}));    // round(4.5) = 4
+  EXPECT_EQ(slices(11, 2), (S{{0, 6}, {6, 11}}));  // round(5.5) = 6 (MXNet 1.9.1's slices)
   EXPECT_EQ(slices(5, 4), (S{{0, 1}, {1, 2}, {2, 3}, {3, 5}}));
   EXPECT_EQ(slices(6, 4), (S{{0, 2}, {2, 4}, {4, 5}, {5, 6}}));  // MXNet: "Too many slices"
   EXPECT_EQ(slices(3, 1), (S{{0, 3}}));

@@ -170,3 +170,21 @@ def test_kvstore_rules_over_contexts():
         mod.init_params()
         mod.init_optimizer(kvstore=kvstore)
         assert (mod._kvstore and mod._kvstore.type) == kind
+
+
+def test_checkpoint_over_contexts(tmp_path):
+    s = _script()
+    it = s["data"](mx, 8)
+    arg, _ = s["start"](mx, False)
+    two = mx.mod.Module(s["net"](mx, False), context=[mx.cpu(0), mx.cpu(1)])
+    two.fit(it, num_epoch=1, arg_params=arg, optimizer_params={"learning_rate": 0.1})
+    prefix = str(tmp_path / "two")
+    two.save_checkpoint(prefix, 1, save_optimizer_states=True)
+    loaded = mx.mod.Module.load(prefix, 1, load_optimizer_states=True,
+                                context=[mx.cpu(0), mx.cpu(1)])
+    loaded.bind(it.provide_data, it.provide_label)
+    loaded.init_optimizer(optimizer_params={"learning_rate": 0.1})
+    np.testing.assert_allclose(loaded.predict(it).asnumpy(), two.predict(it).asnumpy(),
+                               rtol=1e-6)
+    for k, v in two.get_params()[0].items():
+        np.testing.assert_array_equal(loaded.get_params()[0][k].asnumpy(), v.asnumpy())
