@@ -681,16 +681,19 @@ void Module::Reshape(const std::vector<io::DataDesc>& data,
     for (size_t i = 0; i < label.size(); ++i)
       same = same && shapes[k].at(label[i].name) == args[label_args_[i]].shape();
   }
-  auto& execs = reshaped_[key];
-  for (size_t k = 0; k < contexts_.size(); ++k) {
+  if (same) {
+    for (size_t k = 0; k < contexts_.size(); ++k)
+      cur_[k] = execs_[k].get();
+  } else {
+    auto& execs = reshaped_[key];
     // MXNet reshapes its default executors (allow_up_sizing); labels a batch does not carry
     // are inferred (partial_shaping), where MXNet raised.
-    if (!same && execs.size() <= k)
+    for (size_t k = execs.size(); k < contexts_.size(); ++k)
       execs.push_back(
           execs_[k]->Reshape(shapes[k], /*partial_shaping=*/true, /*allow_up_sizing=*/true));
+    for (size_t k = 0; k < contexts_.size(); ++k)
+      cur_[k] = execs[k].get();
   }
-  for (size_t k = 0; k < contexts_.size(); ++k)
-    cur_[k] = same ? execs_[k].get() : execs[k].get();
   slices_ = slices;
   batch_rows_ = slices.back().second;
   data_shapes_ = data;
