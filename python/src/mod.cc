@@ -224,6 +224,24 @@ nb::list Score(Module& m, nb::handle eval_data, nb::handle eval_metric, int num_
   return NameValues(res);
 }
 
+/*! \brief `context` as the module takes it: a list of contexts (mixnet.module normalizes a
+ * single Context or None to a list of one). */
+std::vector<Context> ContextsFrom(nb::handle contexts) {
+  std::vector<Context> out;
+  for (nb::handle c : nb::borrow<nb::sequence>(contexts))
+    out.push_back(ToContext(c));
+  return out;
+}
+
+/*! \brief MXNet's merge_multi_context: merged arrays, or per array a list over the contexts. */
+nb::list MaybeMerged(const Module& self, bool merge, bool outputs) {
+  if (merge) return ArrayList(outputs ? self.GetOutputs() : self.GetInputGrads());
+  nb::list out;
+  for (const auto& per : outputs ? self.GetOutputsPerContext() : self.GetInputGradsPerContext())
+    out.append(ArrayList(per));
+  return out;
+}
+
 nb::tuple Params(const std::pair<ParamDict, ParamDict>& p) {
   return nb::make_tuple(ArrayDict(p.first), ArrayDict(p.second));
 }
@@ -236,11 +254,11 @@ void BindModule(nb::module_& root) {
           [](Module* self, const sym::Symbol& symbol, std::vector<std::string> data_names,
              std::vector<std::string> label_names, nb::handle ctx,
              std::vector<std::string> fixed_param_names) {
-            new (self) Module(symbol, std::move(data_names), std::move(label_names), ToContext(ctx),
-                              std::move(fixed_param_names));
+            new (self) Module(symbol, std::move(data_names), std::move(label_names),
+                              ContextsFrom(ctx), std::move(fixed_param_names));
           },
-          nb::arg("symbol"), nb::arg("data_names"), nb::arg("label_names"),
-          nb::arg("context").none(), nb::arg("fixed_param_names"))
+          nb::arg("symbol"), nb::arg("data_names"), nb::arg("label_names"), nb::arg("context"),
+          nb::arg("fixed_param_names"))
       .def(
           "bind",
           [](Module& self, nb::handle data_shapes, nb::handle label_shapes, bool for_training,
@@ -308,8 +326,14 @@ void BindModule(nb::module_& root) {
              nb::gil_scoped_release release;
              self.Update();
            })
-      .def("get_outputs", [](const Module& self) { return ArrayList(self.GetOutputs()); })
-      .def("get_input_grads", [](const Module& self) { return ArrayList(self.GetInputGrads()); })
+      .def(
+          "get_outputs",
+          [](const Module& self, bool merge) { return MaybeMerged(self, merge, true); },
+          nb::arg("merge_multi_context") = true)
+      .def(
+          "get_input_grads",
+          [](const Module& self, bool merge) { return MaybeMerged(self, merge, false); },
+          nb::arg("merge_multi_context") = true)
       .def(
           "update_metric",
           [](const Module& self, nb::handle metric, nb::handle labels) {
@@ -355,10 +379,10 @@ void BindModule(nb::module_& root) {
              std::vector<std::string> data_names, std::vector<std::string> label_names,
              nb::handle ctx) {
             return Module::Load(prefix, epoch, load_optimizer_states, std::move(data_names),
-                                std::move(label_names), ToContext(ctx));
+                                std::move(label_names), ContextsFrom(ctx));
           },
           nb::arg("prefix"), nb::arg("epoch"), nb::arg("load_optimizer_states"),
-          nb::arg("data_names"), nb::arg("label_names"), nb::arg("context").none())
+          nb::arg("data_names"), nb::arg("label_names"), nb::arg("context"))
       .def("save_optimizer_states", &Module::SaveOptimizerStates, nb::arg("fname"))
       .def("load_optimizer_states", &Module::LoadOptimizerStates, nb::arg("fname"))
       .def(

@@ -15,6 +15,7 @@
 
 #include "mixnet/initializer/create.h"
 #include "mixnet/ndarray/serialize.h"
+#include "mixnet/op/invoke.h"
 
 namespace mixnet::mod {
 namespace {
@@ -111,6 +112,46 @@ std::string ParamsPath(const std::string& prefix, int epoch, const char* ext) {
   return prefix + Format("-%04d.", epoch) + ext;
 }
 
+/*!
+ * \brief MXNet's _split_input_slice with equal work loads: each context gets round(batch / n)
+ * rows (Python's round, half to even), the last context the remainder. Where that leaves a
+ * context without rows but the batch has enough of them (6 over 4, where MXNet raised), the
+ * rows are split as evenly as possible instead, the first contexts taking one more.
+ */
+std::vector<std::pair<int64_t, int64_t>> SplitInputSlice(int64_t batch, size_t num) {
+  const auto n = static_cast<int64_t>(num);
+  MX_CHECK(batch >= n, ValueError) << "Module: the batch has " << batch << " rows, fewer than the "
+                                   << n << " contexts to split it over (Too many slices: some "
+                                   << "splits would be empty)";
+  const int64_t each = static_cast<int64_t>(std::nearbyint(static_cast<double>(batch) / n));
+  std::vector<int64_t> sizes(num, each);
+  if (each * n < batch) sizes.back() += batch - each * n;
+  std::vector<std::pair<int64_t, int64_t>> out;
+  int64_t end = 0;
+  for (int64_t size : sizes) {
+    const int64_t begin = std::min(end, batch);
+    end = std::min(begin + size, batch);
+    out.emplace_back(begin, end);
+  }
+  if (out.back().first < out.back().second) return out;
+  out.clear();
+  end = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t begin = end;
+    end = begin + batch / n + (k < batch % n ? 1 : 0);
+    out.emplace_back(begin, end);
+  }
+  return out;
+}
+
+/*! \brief The rows of the batch `data` describes for each of `num` contexts. */
+std::vector<std::pair<int64_t, int64_t>> BatchSlices(const std::vector<io::DataDesc>& data,
+                                                     size_t num) {
+  const int64_t rows = data.empty() || data[0].shape.ndim() == 0 ? 0 : data[0].shape[0];
+  if (num == 1) return {{0, rows}};
+  return SplitInputSlice(rows, num);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- construction
@@ -118,11 +159,18 @@ std::string ParamsPath(const std::string& prefix, int epoch, const char* ext) {
 Module::Module(sym::Symbol symbol, std::vector<std::string> data_names,
                std::vector<std::string> label_names, Context ctx,
                std::vector<std::string> fixed_param_names)
+    : Module(std::move(symbol), std::move(data_names), std::move(label_names),
+             std::vector<Context>{ctx}, std::move(fixed_param_names)) {}
+
+Module::Module(sym::Symbol symbol, std::vector<std::string> data_names,
+               std::vector<std::string> label_names, std::vector<Context> contexts,
+               std::vector<std::string> fixed_param_names)
     : symbol_(std::move(symbol)),
       data_names_(std::move(data_names)),
       label_names_(std::move(label_names)),
       fixed_param_names_(std::move(fixed_param_names)),
-      ctx_(ctx) {
+      contexts_(std::move(contexts)) {
+  MX_CHECK(!contexts_.empty(), ValueError) << "Module: context is an empty list";
   const auto args = symbol_.ListArguments();
   // MXNet lists the arguments that are not parameters as the likely names.
   std::vector<std::string> inputs;
@@ -189,9 +237,9 @@ void Module::Bind(const std::vector<io::DataDesc>& data_shapes,
   if (force_rebind && binded()) {
     // MXNet rebinds from its host copies, which may predate the last updates; sync them first.
     if (params_initialized_ && params_dirty_) SyncParamsFromExecutor();
-    cur_ = nullptr;
+    cur_.clear();
     reshaped_.clear();
-    exec_.reset();
+    execs_.clear();
   }
   if (binded()) {
     Log("Warning: Module.Bind: already bound, ignoring Bind (pass force_rebind to bind again)");
@@ -209,6 +257,9 @@ void Module::Bind(const std::vector<io::DataDesc>& data_shapes,
   if (shared_module) {
     MX_CHECK(shared_module->binded() && shared_module->params_initialized_, ValueError)
         << "Module.Bind: shared_module must be bound and have its parameters initialized";
+    MX_CHECK(shared_module->contexts_ == contexts_, ValueError)
+        << "Module.Bind: shared_module runs on " << shared_module->contexts_.size()
+        << " contexts that differ from this module's " << contexts_.size();
   }
   const auto args = symbol_.ListArguments();
   std::vector<io::DataDesc> labels;  // those the symbol takes
@@ -216,13 +267,10 @@ void Module::Bind(const std::vector<io::DataDesc>& data_shapes,
   for (const auto& d : label_shapes) {
     if (Contains(label_names_, d.name) && Contains(args, d.name)) labels.push_back(d);
   }
-  std::unordered_map<std::string, Shape> shapes;
   std::unordered_map<std::string, DType> dtypes;
   for (const std::vector<io::DataDesc>* descs : {&data_shapes, &label_descs}) {
-    for (const auto& d : *descs) {
-      shapes[d.name] = d.shape;
+    for (const auto& d : *descs)
       dtypes[d.name] = d.dtype;
-    }
   }
   // MXNet's DataParallelExecutorGroup: parameters take grad_req unless fixed, data inputs only
   // with inputs_need_grad, everything else (labels) none; nothing without for_training.
@@ -233,9 +281,19 @@ void Module::Bind(const std::vector<io::DataDesc>& data_shapes,
     if (for_training && inputs_need_grad && Contains(data_names_, a)) r = grad_req;
     reqs[a] = r;
   }
-  exec_ = exec::Executor::SimpleBind(symbol_, ctx_, shapes, dtypes, GradReq::kNull, reqs,
-                                     shared_module ? shared_module->exec_.get() : nullptr);
-  cur_ = exec_.get();
+  // Everything that may throw first, so that a failed Bind leaves the module unbound.
+  const auto slices = BatchSlices(data_shapes, contexts_.size());
+  std::vector<std::unique_ptr<exec::Executor>> execs;
+  for (size_t k = 0; k < contexts_.size(); ++k) {
+    execs.push_back(exec::Executor::SimpleBind(
+        symbol_, contexts_[k], SlicedShapes(data_shapes, labels, slices, k), dtypes, GradReq::kNull,
+        reqs, shared_module ? shared_module->execs_[k].get() : nullptr));
+  }
+  execs_ = std::move(execs);
+  for (const auto& e : execs_)
+    cur_.push_back(e.get());
+  slices_ = slices;
+  batch_rows_ = slices.back().second;
   data_shapes_ = data_shapes;
   label_shapes_ = labels;
   data_args_.clear();
@@ -263,18 +321,46 @@ void Module::Bind(const std::vector<io::DataDesc>& data_shapes,
         << " (the checkpoint does not match the symbol?)";
     params_dirty_ = false;
   } else {
-    const auto& arrays = exec_->arg_arrays();
+    const auto& arrays = execs_[0]->arg_arrays();
     arg_params_.clear();
     aux_params_.clear();
     for (size_t i = 0; i < param_names_.size(); ++i) {
       const NDArray& a = arrays[param_args_[i]];
-      arg_params_[param_names_[i]] = NDArray::Zeros(a.shape(), a.dtype(), ctx_);
+      arg_params_[param_names_[i]] = NDArray::Zeros(a.shape(), a.dtype(), contexts_[0]);
     }
     for (size_t i = 0; i < aux_names_.size(); ++i) {
-      const NDArray& a = exec_->aux_arrays()[i];
-      aux_params_[aux_names_[i]] = NDArray::Zeros(a.shape(), a.dtype(), ctx_);
+      const NDArray& a = execs_[0]->aux_arrays()[i];
+      aux_params_[aux_names_[i]] = NDArray::Zeros(a.shape(), a.dtype(), contexts_[0]);
     }
   }
+}
+
+std::unordered_map<std::string, Shape> Module::SlicedShapes(const std::vector<io::DataDesc>& data,
+                                                            const std::vector<io::DataDesc>& label,
+                                                            const Slices& slices, size_t k) const {
+  const int64_t rows = slices.back().second;
+  std::unordered_map<std::string, Shape> shapes;
+  for (const std::vector<io::DataDesc>* descs : {&data, &label}) {
+    for (const auto& d : *descs) {
+      Shape s = d.shape;
+      if (contexts_.size() > 1) {
+        // MXNet slices every input along its batch axis (axis 0 here).
+        MX_CHECK(s.ndim() >= 1 && s[0] == rows, ValueError)
+            << "Module: input '" << d.name << "' has shape " << s << " but the batch has " << rows
+            << " rows along axis 0 to split over " << contexts_.size() << " contexts";
+        s[0] = slices[k].second - slices[k].first;
+      }
+      shapes[d.name] = s;
+    }
+  }
+  return shapes;
+}
+
+NDArray Module::SliceFor(const NDArray& a, size_t k) const {
+  const auto [begin, end] = slices_[k];
+  if (a.shape().ndim() == 0 || a.shape()[0] != batch_rows_ || (begin == 0 && end == batch_rows_))
+    return a;
+  return a.Slice(begin, end);
 }
 
 // ---------------------------------------------------------------- parameters
@@ -282,24 +368,26 @@ void Module::Bind(const std::vector<io::DataDesc>& data_shapes,
 std::vector<std::string> Module::CopyParamsIn(const ParamDict* arg, const ParamDict* aux,
                                               bool allow_extra, const char* what) {
   std::vector<std::string> missing;
-  auto copy = [&](const ParamDict* from, const std::string& name, const NDArray& dst,
-                  const char* kind) {
+  auto copy = [&](const ParamDict* from, const std::string& name, size_t arg, bool is_aux) {
     auto it = from ? from->find(name) : ParamDict::const_iterator();
     if (!from || it == from->end()) {
       missing.push_back(name);
       return;
     }
     const NDArray& src = it->second;
-    MX_CHECK(!src.is_none() && src.shape() == dst.shape(), ValueError)
-        << "Module." << what << ": " << kind << " '" << name << "' has shape " << dst.shape()
-        << " in the module but the given array has "
-        << (src.is_none() ? std::string("none") : src.Describe());
-    if (!(src.SharesStorageWith(dst) && src.byte_offset() == dst.byte_offset())) src.CopyTo(dst);
+    for (const auto& e : execs_) {  // every context gets a copy
+      const NDArray& dst = is_aux ? e->aux_arrays()[arg] : e->arg_arrays()[arg];
+      MX_CHECK(!src.is_none() && src.shape() == dst.shape(), ValueError)
+          << "Module." << what << ": " << (is_aux ? "auxiliary state" : "parameter") << " '" << name
+          << "' has shape " << dst.shape() << " in the module but the given array has "
+          << (src.is_none() ? std::string("none") : src.Describe());
+      if (!(src.SharesStorageWith(dst) && src.byte_offset() == dst.byte_offset())) src.CopyTo(dst);
+    }
   };
   for (size_t i = 0; i < param_names_.size(); ++i)
-    copy(arg, param_names_[i], exec_->arg_arrays()[param_args_[i]], "parameter");
+    copy(arg, param_names_[i], param_args_[i], false);
   for (size_t i = 0; i < aux_names_.size(); ++i)
-    copy(aux, aux_names_[i], exec_->aux_arrays()[i], "auxiliary state");
+    copy(aux, aux_names_[i], i, true);
   if (!allow_extra) {
     CheckNoExtra(arg, param_names_, "arg_params", what);
     CheckNoExtra(aux, aux_names_, "aux_params", what);
@@ -309,15 +397,31 @@ std::vector<std::string> Module::CopyParamsIn(const ParamDict* arg, const ParamD
 }
 
 void Module::SyncParamsFromExecutor() const {
-  if (!exec_) return;
-  auto copy = [&](const NDArray& src, NDArray& dst) {
-    if (dst.is_none() || dst.shape() != src.shape()) dst = NDArray(src.shape(), ctx_, src.dtype());
-    src.CopyTo(dst);
+  if (execs_.empty()) return;
+  const size_t n = execs_.size();
+  // MXNet's exec_group.get_params: the sum over the contexts divided by their number, for
+  // parameters (equal on every context after an update through a store) and auxiliary states
+  // (each context's BatchNorm saw its own slice).
+  auto average = [&](size_t arg, bool is_aux, NDArray& dst) {
+    const NDArray& first = is_aux ? execs_[0]->aux_arrays()[arg] : execs_[0]->arg_arrays()[arg];
+    if (dst.is_none() || dst.shape() != first.shape())
+      dst = NDArray(first.shape(), contexts_[0], first.dtype());
+    if (n == 1) {
+      first.CopyTo(dst);
+      return;
+    }
+    std::vector<NDArray> parts;
+    for (const auto& e : execs_)
+      parts.push_back(
+          (is_aux ? e->aux_arrays()[arg] : e->arg_arrays()[arg]).AsInContext(dst.ctx()));
+    op::Invoke("add_n", parts, {{"num_args", std::to_string(n)}}, {&dst, 1});
+    op::Invoke("_div_scalar", std::span<const NDArray>(&dst, 1), {{"scalar", std::to_string(n)}},
+               {&dst, 1});
   };
   for (size_t i = 0; i < param_names_.size(); ++i)
-    copy(exec_->arg_arrays()[param_args_[i]], arg_params_[param_names_[i]]);
+    average(param_args_[i], false, arg_params_[param_names_[i]]);
   for (size_t i = 0; i < aux_names_.size(); ++i)
-    copy(exec_->aux_arrays()[i], aux_params_[aux_names_[i]]);
+    average(i, true, aux_params_[aux_names_[i]]);
   params_dirty_ = false;
 }
 
@@ -462,16 +566,24 @@ void Module::InitOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optim
 void Module::SetupKVStore(const KVStoreConfig& config) {
   kv_.reset();
   update_on_kv_ = false;
+  const char* env = std::getenv("MXNET_UPDATE_ON_KVSTORE");
+  bool update_on_kv = env == nullptr || std::atoi(env) != 0;
   if (config.object) {
     kv_ = config.object;
   } else if (!config.kind.empty() && config.kind != "none" &&
-             config.kind.find("dist") != std::string::npos) {
-    // One context per module: a non-distributed kind needs no store (MXNet's num_device == 1).
+             (contexts_.size() > 1 || config.kind.find("dist") != std::string::npos)) {
+    // One context and a non-distributed kind need no store (MXNet's num_device == 1).
     kv_ = std::shared_ptr<kvstore::KVStore>(kvstore::KVStore::Create(config.kind));
+    if (config.kind == "local") {
+      // MXNet: 'local' with a parameter over 16M elements updates on the devices.
+      int64_t max_size = 0;
+      for (size_t a : param_args_)
+        max_size = std::max(max_size, execs_[0]->arg_arrays()[a].shape().Size());
+      if (max_size > 1024 * 1024 * 16) update_on_kv = false;
+    }
   }
   if (!kv_) return;
-  const char* env = std::getenv("MXNET_UPDATE_ON_KVSTORE");
-  update_on_kv_ = env == nullptr || std::atoi(env) != 0;
+  update_on_kv_ = update_on_kv;
   if (!config.compression_params.empty()) kv_->SetGradientCompression(config.compression_params);
 }
 
@@ -485,9 +597,13 @@ int64_t Module::GlobalBatchSize() const {
 
 void Module::InstallOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer) {
   if (optimizer->param_names().empty()) {
+    // Updating on the contexts, copy k of parameter i is index i * n + k (Update).
+    const size_t n = update_on_kv_ ? 1 : contexts_.size();
     std::map<int, std::string> idx2name;
-    for (size_t i = 0; i < param_names_.size(); ++i)
-      idx2name[static_cast<int>(i)] = param_names_[i];
+    for (size_t i = 0; i < param_names_.size(); ++i) {
+      for (size_t k = 0; k < n; ++k)
+        idx2name[static_cast<int>(i * n + k)] = param_names_[i];
+    }
     optimizer->SetParamNames(std::move(idx2name));
   }
   optimizer_ = std::move(optimizer);
@@ -495,11 +611,12 @@ void Module::InstallOptimizer(std::shared_ptr<::mixnet::optimizer::Optimizer> op
     if (update_on_kv_) kv_->SetOptimizer(optimizer_);
     // MXNet's _initialize_kvstore, plus a pull in every case: all workers start from rank 0's
     // values (MXNet pulls only with update_on_kvstore).
-    const auto& args = exec_->arg_arrays();
     for (size_t i = 0; i < param_names_.size(); ++i) {
-      const NDArray& w = args[param_args_[i]];
-      kv_->Init(std::vector<std::string>{param_names_[i]}, {w});
-      kv_->Pull(std::vector<std::string>{param_names_[i]}, {{w}}, -static_cast<int>(i));
+      std::vector<NDArray> copies;
+      for (const auto& e : execs_)
+        copies.push_back(e->arg_arrays()[param_args_[i]]);
+      kv_->Init(std::vector<std::string>{param_names_[i]}, {copies[0]});
+      kv_->Pull(std::vector<std::string>{param_names_[i]}, {copies}, -static_cast<int>(i));
     }
     params_dirty_ = true;
   }
@@ -546,29 +663,39 @@ void Module::LoadOptimizerStates(const std::string& path) {
 void Module::Reshape(const std::vector<io::DataDesc>& data,
                      const std::vector<io::DataDesc>& label) {
   std::string key;
-  std::unordered_map<std::string, Shape> shapes;
   for (const std::vector<io::DataDesc>* descs : {&data, &label}) {
     for (const auto& d : *descs) {
       std::ostringstream os;
       os << d.name << ':' << d.shape << ';';
       key += os.str();
-      shapes[d.name] = d.shape;
     }
   }
+  const auto slices = BatchSlices(data, contexts_.size());
+  std::vector<std::unordered_map<std::string, Shape>> shapes;
   bool same = true;
-  for (size_t i = 0; i < data.size(); ++i)
-    same = same && data[i].shape == exec_->arg_arrays()[data_args_[i]].shape();
-  for (size_t i = 0; i < label.size(); ++i)
-    same = same && label[i].shape == exec_->arg_arrays()[label_args_[i]].shape();
+  for (size_t k = 0; k < contexts_.size(); ++k) {
+    shapes.push_back(SlicedShapes(data, label, slices, k));
+    const auto& args = execs_[k]->arg_arrays();
+    for (size_t i = 0; i < data.size(); ++i)
+      same = same && shapes[k].at(data[i].name) == args[data_args_[i]].shape();
+    for (size_t i = 0; i < label.size(); ++i)
+      same = same && shapes[k].at(label[i].name) == args[label_args_[i]].shape();
+  }
   if (same) {
-    cur_ = exec_.get();
+    for (size_t k = 0; k < contexts_.size(); ++k)
+      cur_[k] = execs_[k].get();
   } else {
-    auto& e = reshaped_[key];
+    auto& execs = reshaped_[key];
     // MXNet reshapes its default executors (allow_up_sizing); labels a batch does not carry
     // are inferred (partial_shaping), where MXNet raised.
-    if (!e) e = exec_->Reshape(shapes, /*partial_shaping=*/true, /*allow_up_sizing=*/true);
-    cur_ = e.get();
+    for (size_t k = execs.size(); k < contexts_.size(); ++k)
+      execs.push_back(
+          execs_[k]->Reshape(shapes[k], /*partial_shaping=*/true, /*allow_up_sizing=*/true));
+    for (size_t k = 0; k < contexts_.size(); ++k)
+      cur_[k] = execs[k].get();
   }
+  slices_ = slices;
+  batch_rows_ = slices.back().second;
   data_shapes_ = data;
   if (!label.empty()) label_shapes_ = label;
 }
@@ -596,23 +723,28 @@ void Module::Forward(const io::DataBatch& batch, std::optional<bool> is_train) {
     }
     Reshape(data, label);
   }
-  const auto& args = cur_->arg_arrays();
-  for (size_t i = 0; i < batch.data.size(); ++i) {
-    MX_CHECK(batch.data[i].shape() == args[data_args_[i]].shape(), ValueError)
-        << "Module.Forward: data '" << data_shapes_[i].name << "' has shape "
-        << batch.data[i].shape() << " but the executor has " << args[data_args_[i]].shape();
-    batch.data[i].CopyTo(args[data_args_[i]]);
-  }
-  if (with_label) {
-    for (size_t i = 0; i < label_shapes_.size(); ++i) {
-      MX_CHECK(batch.label[i].shape() == args[label_args_[i]].shape(), ValueError)
+  // MXNet's _load_data/_load_label: each context gets a copy of its rows.
+  for (size_t k = 0; k < cur_.size(); ++k) {
+    const auto& args = cur_[k]->arg_arrays();
+    for (size_t i = 0; i < batch.data.size(); ++i) {
+      const NDArray src = SliceFor(batch.data[i], k);
+      MX_CHECK(src.shape() == args[data_args_[i]].shape(), ValueError)
+          << "Module.Forward: data '" << data_shapes_[i].name << "' has shape "
+          << batch.data[i].shape() << " but the executor has " << args[data_args_[i]].shape();
+      src.CopyTo(args[data_args_[i]]);
+    }
+    for (size_t i = 0; with_label && i < label_shapes_.size(); ++i) {
+      const NDArray src = SliceFor(batch.label[i], k);
+      MX_CHECK(src.shape() == args[label_args_[i]].shape(), ValueError)
           << "Module.Forward: label '" << label_shapes_[i].name << "' has shape "
           << batch.label[i].shape() << " but the executor has " << args[label_args_[i]].shape();
-      batch.label[i].CopyTo(args[label_args_[i]]);
+      src.CopyTo(args[label_args_[i]]);
     }
   }
   const bool train = is_train.value_or(for_training_);
-  cur_->Forward(train);
+  for (exec::Executor* e : cur_)
+    e->Forward(train);
+  merged_outputs_.clear();
   if (train) params_dirty_ = true;  // auxiliary states (BatchNorm) move in training forwards
 }
 
@@ -620,7 +752,17 @@ void Module::Backward(std::span<const NDArray> out_grads) {
   CheckReady("Backward");
   MX_CHECK(for_training_, ValueError)
       << "Module.Backward: the module was bound with for_training=false; bind again for training";
-  cur_->Backward(out_grads);
+  if (cur_.size() == 1) {
+    cur_[0]->Backward(out_grads);
+    return;
+  }
+  // MXNet's exec_group.backward: each context gets its rows of the output gradients.
+  for (size_t k = 0; k < cur_.size(); ++k) {
+    std::vector<NDArray> sliced;
+    for (const NDArray& g : out_grads)
+      sliced.push_back(SliceFor(g, k).AsInContext(contexts_[k]));
+    cur_[k]->Backward(sliced);
+  }
 }
 
 void Module::ForwardBackward(const io::DataBatch& batch) {
@@ -630,53 +772,145 @@ void Module::ForwardBackward(const io::DataBatch& batch) {
 
 void Module::Update() {
   CheckReady("Update", true);
-  std::vector<int> indices;
-  std::vector<NDArray> weights, grads;
-  const auto& args = cur_->arg_arrays();
-  const auto& g = cur_->grad_arrays();
-  const auto& reqs = cur_->grad_reqs();
+  const size_t n = cur_.size();
+  std::vector<int> indices;  // trainable parameters
+  const auto& reqs = cur_[0]->grad_reqs();
   for (size_t i = 0; i < param_names_.size(); ++i) {
     const size_t a = param_args_[i];
-    if (reqs[a] == GradReq::kNull || g[a].is_none()) continue;  // fixed parameters
+    if (reqs[a] == GradReq::kNull || cur_[0]->grad_arrays()[a].is_none()) continue;  // fixed
     indices.push_back(static_cast<int>(i));
-    weights.push_back(args[a]);
-    grads.push_back(g[a]);
   }
+  auto weight = [&](size_t k, int i) {
+    return cur_[k]->arg_arrays()[param_args_[static_cast<size_t>(i)]];
+  };
+  auto grad = [&](size_t k, int i) {
+    return cur_[k]->grad_arrays()[param_args_[static_cast<size_t>(i)]];
+  };
   if (kv_) {
     // Last parameter first, priority -index (NOTE [ Reverse pushpull order ] in
-    // src/gluon/trainer.cc); keys are the parameters' names, as MXNet's Module.
-    for (size_t k = indices.size(); k-- > 0;) {
-      const int i = indices[k];
-      kv_->PushPull(std::vector<std::string>{param_names_[static_cast<size_t>(i)]}, {{grads[k]}},
-                    {{update_on_kv_ ? weights[k] : grads[k]}}, -i);
+    // src/gluon/trainer.cc); keys are the parameters' names, as MXNet's Module. The contexts'
+    // gradients are summed; the result goes to every context's weight (update_on_kvstore) or
+    // gradient.
+    for (size_t j = indices.size(); j-- > 0;) {
+      const int i = indices[j];
+      std::vector<NDArray> grads, outs;
+      for (size_t k = 0; k < n; ++k) {
+        grads.push_back(grad(k, i));
+        outs.push_back(update_on_kv_ ? weight(k, i) : grad(k, i));
+      }
+      kv_->PushPull(std::vector<std::string>{param_names_[static_cast<size_t>(i)]}, {grads}, {outs},
+                    -i);
     }
     if (update_on_kv_) {
       params_dirty_ = true;
       return;
     }
   }
-  optimizer_->Update(indices, weights, grads);
+  // MXNet's _update_params: context k's copy of parameter i is optimizer index i * n + k, so
+  // that each context keeps its own states (without a store each context applies its own
+  // gradient, as MXNet).
+  std::vector<NDArray> weights, grads;
+  for (size_t k = 0; k < n; ++k) {
+    weights.clear();
+    grads.clear();
+    for (int i : indices) {
+      weights.push_back(weight(k, i));
+      grads.push_back(grad(k, i));
+    }
+    if (n == 1) {
+      optimizer_->Update(indices, weights, grads);
+      continue;
+    }
+    std::vector<int> idx;
+    for (int i : indices)
+      idx.push_back(static_cast<int>(static_cast<size_t>(i) * n + k));
+    optimizer_->Update(idx, weights, grads);
+  }
   params_dirty_ = true;
+}
+
+std::vector<NDArray> Module::Merge(const std::vector<std::vector<NDArray>>& per_context,
+                                   const char* what) const {
+  // MXNet's _merge_multi_context: concat along the batch axis on the first context.
+  std::vector<NDArray> out;
+  for (const auto& parts : per_context) {
+    std::vector<NDArray> on_first;
+    for (const NDArray& p : parts) {
+      MX_CHECK(p.shape().ndim() >= 1, ValueError)
+          << "Module." << what << ": an array of shape " << p.shape()
+          << " has no batch axis to merge the contexts along";
+      on_first.push_back(p.AsInContext(contexts_[0]));
+    }
+    out.push_back(op::Invoke("Concat", on_first,
+                             {{"dim", "0"}, {"num_args", std::to_string(on_first.size())}})[0]);
+  }
+  return out;
+}
+
+std::vector<std::vector<NDArray>> Module::GetOutputsPerContext() const {
+  CheckReady("GetOutputs");
+  std::vector<std::vector<NDArray>> out(cur_[0]->outputs().size());
+  for (exec::Executor* e : cur_) {
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i].push_back(e->outputs()[i]);
+  }
+  return out;
 }
 
 const std::vector<NDArray>& Module::GetOutputs() const {
   CheckReady("GetOutputs");
-  return cur_->outputs();
+  if (cur_.size() == 1) return cur_[0]->outputs();
+  if (merged_outputs_.empty()) merged_outputs_ = Merge(GetOutputsPerContext(), "GetOutputs");
+  return merged_outputs_;
 }
 
-std::vector<NDArray> Module::GetInputGrads() const {
+std::vector<std::vector<NDArray>> Module::GetInputGradsPerContext() const {
   CheckReady("GetInputGrads");
   MX_CHECK(inputs_need_grad_, ValueError)
       << "Module.GetInputGrads: bind with inputs_need_grad=true to get input gradients";
-  std::vector<NDArray> out;
-  for (size_t a : data_args_)
-    out.push_back(cur_->grad_arrays()[a]);
+  std::vector<std::vector<NDArray>> out;
+  for (size_t a : data_args_) {
+    out.emplace_back();
+    for (exec::Executor* e : cur_)
+      out.back().push_back(e->grad_arrays()[a]);
+  }
   return out;
+}
+
+std::vector<NDArray> Module::GetInputGrads() const {
+  auto per_context = GetInputGradsPerContext();
+  if (cur_.size() > 1) return Merge(per_context, "GetInputGrads");
+  std::vector<NDArray> out;
+  for (auto& g : per_context)
+    out.push_back(std::move(g[0]));
+  return out;
+}
+
+void Module::UpdateMetricRows(metric::EvalMetric& metric, const std::vector<NDArray>& labels,
+                              int64_t valid_rows) const {
+  for (size_t k = 0; k < cur_.size(); ++k) {
+    const auto [begin, end] = slices_[k];
+    int64_t stop = std::min(end, valid_rows);
+    if (stop <= begin) {
+      if (cur_.size() > 1) continue;  // only pad rows here
+      stop = end;                     // a batch of pad rows only: counted whole, as MXNet
+    }
+    std::vector<NDArray> label, preds;
+    for (const NDArray& l : labels) {
+      const bool batched = l.shape().ndim() >= 1 && l.shape()[0] == batch_rows_;
+      label.push_back(batched && (begin > 0 || stop < batch_rows_) ? l.Slice(begin, stop) : l);
+    }
+    for (const NDArray& o : cur_[k]->outputs()) {
+      const bool batched = o.shape().ndim() >= 1 && o.shape()[0] == end - begin;
+      preds.push_back(batched && stop < end && stop > begin ? o.Slice(0, stop - begin) : o);
+    }
+    metric.update(label, preds);
+  }
 }
 
 void Module::UpdateMetric(metric::EvalMetric& metric, const std::vector<NDArray>& labels) const {
   CheckReady("UpdateMetric");
-  metric.update(labels, cur_->outputs());
+  UpdateMetricRows(metric, labels, batch_rows_);
 }
 
 // ---------------------------------------------------------------- high level
@@ -719,8 +953,9 @@ void Module::Fit(io::DataIter& train_data, const FitOptions& o) {
     Log(Format("Epoch[%d] Time cost=%.3f", epoch,
                std::chrono::duration<double>(Clock::now() - tic).count()));
     // MXNet then sets the parameters back to average auxiliary states over devices; with one
-    // executor that is a copy onto itself, so only the host copies are refreshed here.
+    // executor that is a copy onto itself, so only the host copies are refreshed there.
     const auto [arg, aux] = GetParams();
+    if (contexts_.size() > 1) CopyParamsIn(&arg, &aux, true, "Fit");
     for (const auto& cb : o.epoch_end_callback)
       cb(epoch, symbol_, arg, aux);
     if (o.eval_data) {
@@ -736,19 +971,6 @@ void Module::Fit(io::DataIter& train_data, const FitOptions& o) {
   }
 }
 
-namespace {
-/*! \brief The first `rows` rows of each array whose first dimension is the batch's. */
-std::vector<NDArray> WithoutPad(const std::vector<NDArray>& arrays, int64_t batch, int pad) {
-  if (pad <= 0) return arrays;
-  std::vector<NDArray> out;
-  for (const NDArray& a : arrays) {
-    const bool batched = a.shape().ndim() >= 1 && a.shape()[0] == batch && batch > pad;
-    out.push_back(batched ? a.Slice(0, batch - pad) : a);
-  }
-  return out;
-}
-}  // namespace
-
 metric::NameValues Module::Score(io::DataIter& eval_data, metric::EvalMetric& metric, int num_batch,
                                  bool reset, int epoch,
                                  const std::vector<BatchEndCallback>& batch_end_callback) {
@@ -759,9 +981,7 @@ metric::NameValues Module::Score(io::DataIter& eval_data, metric::EvalMetric& me
     const io::DataBatch& batch = eval_data.Value();
     Forward(batch, false);
     // Pad rows repeat samples already counted: left out of the metric (MXNet counted them).
-    const int64_t rows = batch.data.empty() ? 0 : batch.data[0].shape()[0];
-    metric.update(WithoutPad(batch.label, rows, batch.pad),
-                  WithoutPad(cur_->outputs(), rows, batch.pad));
+    UpdateMetricRows(metric, batch.label, batch_rows_ - std::max(batch.pad, 0));
     for (const auto& cb : batch_end_callback)
       cb({epoch, nbatch, &metric});
   }
@@ -776,7 +996,7 @@ std::vector<NDArray> Module::Predict(io::DataIter& eval_data, int num_batch, boo
     const io::DataBatch& batch = eval_data.Value();
     Forward(batch, false);
     std::vector<NDArray> outs;
-    for (const NDArray& out : cur_->outputs()) {
+    for (const NDArray& out : GetOutputs()) {
       MX_CHECK(out.shape().ndim() >= 1 && out.shape()[0] >= batch.pad, ValueError)
           << "Module.Predict: output of shape " << out.shape() << " has no batch axis to remove "
           << batch.pad << " pad rows from";
@@ -831,8 +1051,15 @@ void Module::SaveCheckpoint(const std::string& prefix, int epoch,
 Module Module::Load(const std::string& prefix, int epoch, bool load_optimizer_states,
                     std::vector<std::string> data_names, std::vector<std::string> label_names,
                     Context ctx) {
+  return Load(prefix, epoch, load_optimizer_states, std::move(data_names), std::move(label_names),
+              std::vector<Context>{ctx});
+}
+
+Module Module::Load(const std::string& prefix, int epoch, bool load_optimizer_states,
+                    std::vector<std::string> data_names, std::vector<std::string> label_names,
+                    std::vector<Context> contexts) {
   auto [symbol, arg, aux] = LoadCheckpoint(prefix, epoch);
-  Module m(std::move(symbol), std::move(data_names), std::move(label_names), ctx);
+  Module m(std::move(symbol), std::move(data_names), std::move(label_names), std::move(contexts));
   m.arg_params_ = std::move(arg);
   m.aux_params_ = std::move(aux);
   m.params_initialized_ = true;  // copied into the executor by Bind

@@ -481,3 +481,250 @@ TEST(Module, KVStoreRulesAndUpdates) {
 
 }  // namespace
 }  // namespace mixnet::mod
+
+// ---- several contexts (MXNet's DataParallelExecutorGroup) ----
+namespace mixnet::mod {
+namespace {
+
+const std::vector<Context> kTwo = {Context::cpu(0), Context::cpu(1)};
+
+/*! \brief Xavier parameters for MLP(batch_norm), the same for every module of a test. */
+std::pair<ParamDict, ParamDict> StartParams(bool batch_norm) {
+  const Toy t(8);
+  auto it = t.Iter(8);
+  Module init(MLP(batch_norm));
+  init.Bind(it.provide_data(), it.provide_label());
+  op::SeedRandom(11);
+  init::Xavier xavier;
+  init.InitParams(&xavier);
+  const auto [arg, aux] = init.GetParams();
+  return {DeepCopy(arg), DeepCopy(aux)};
+}
+
+/*! \brief An executor's arrays of the parameters in `like`. */
+ParamDict ParamsOf(const exec::Executor& e, const ParamDict& like) {
+  ParamDict out;
+  for (const auto& [name, a] : e.arg_dict()) {
+    if (like.count(name)) out[name] = a;
+  }
+  return out;
+}
+
+std::pair<ParamDict, ParamDict> FitOver(Module& m, const std::pair<ParamDict, ParamDict>& start,
+                                        const std::string& kv, int batch, int64_t rows) {
+  const Toy t(rows, 3);
+  auto it = t.Iter(batch);
+  m.set_logger([](const std::string&) {});
+  FitOptions o = SGD(0.2, 2);
+  o.arg_params = &start.first;
+  o.aux_params = &start.second;
+  o.kvstore.kind = kv;
+  m.Fit(it, o);
+  return m.GetParams();
+}
+
+TEST(ModuleMultiContext, SplitsBatchesAsMXNet) {
+  auto slices = [](int64_t batch, size_t n) {
+    std::vector<Context> ctxs;
+    for (size_t k = 0; k < n; ++k)
+      ctxs.push_back(Context::cpu(static_cast<int>(k)));
+    Module m(MLP(), {"data"}, {"softmax_label"}, ctxs);
+    m.Bind({{"data", Shape({batch, 4})}}, {{"softmax_label", Shape({batch})}});
+    EXPECT_EQ(m.executors().size(), n);
+    for (size_t k = 0; k < n; ++k) {
+      EXPECT_EQ(m.executors()[k]->arg_dict().at("data").shape()[0],
+                m.slices()[k].second - m.slices()[k].first);
+      EXPECT_EQ(m.executors()[k]->arg_dict().at("data").ctx(), ctxs[k]);
+    }
+    return m.slices();
+  };
+  using S = std::vector<std::pair<int64_t, int64_t>>;
+  EXPECT_EQ(slices(16, 2), (S{{0, 8}, {8, 16}}));
+  EXPECT_EQ(slices(7, 2), (S{{0, 4}, {4, 7}}));    // round(3.5) = 4, the rest last
+  EXPECT_EQ(slices(5, 2), (S{{0, 2}, {2, 5}}));    // round(2.5) = 2
+  EXPECT_EQ(slices(9, 2), (S{{0, 4}, {4, 9}}));    // round(4.5) = 4
+  EXPECT_EQ(slices(11, 2), (S{{0, 6}, {6, 11}}));  // round(5.5) = 6 (MXNet 1.9.1's slices)
+  EXPECT_EQ(slices(5, 4), (S{{0, 1}, {1, 2}, {2, 3}, {3, 5}}));
+  EXPECT_EQ(slices(6, 4), (S{{0, 2}, {2, 4}, {4, 5}, {5, 6}}));  // MXNet: "Too many slices"
+  EXPECT_EQ(slices(3, 1), (S{{0, 3}}));
+  Module m(MLP(), {"data"}, {"softmax_label"}, kTwo);
+  try {
+    m.Bind({{"data", Shape({1, 4})}}, {{"softmax_label", Shape({1})}});
+    FAIL() << "a batch of 1 over 2 contexts";
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("fewer than the 2 contexts"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(Module(MLP(), {"data"}, {"softmax_label"}, std::vector<Context>{}), ValueError);
+  EXPECT_FALSE(m.binded());  // the failed Bind left nothing behind
+
+  // A batch too small for the contexts fails in Forward too, and the module keeps working.
+  const Toy t(4);
+  auto it = t.Iter(4);
+  m.Bind(it.provide_data(), it.provide_label());
+  m.InitParams();
+  ASSERT_TRUE(it.Next());
+  io::DataBatch one_row{{it.Value().data[0].Slice(0, 1)}, {it.Value().label[0].Slice(0, 1)}};
+  EXPECT_THROW(m.Forward(one_row), ValueError);
+  m.Forward(it.Value());
+  EXPECT_EQ(m.GetOutputs()[0].shape(), Shape({4, 2}));
+  EXPECT_EQ(m.slices(), (S{{0, 2}, {2, 4}}));
+}
+
+TEST(ModuleMultiContext, FitOnTwoContextsEqualsOneContext) {
+  const auto start = StartParams(false);
+  for (const char* update_on_kv : {"1", "0"}) {
+    ::setenv("MXNET_UPDATE_ON_KVSTORE", update_on_kv, 1);
+    for (int batch : {16, 7}) {
+      SCOPED_TRACE(std::string("update_on_kvstore=") + update_on_kv +
+                   " batch=" + std::to_string(batch));
+      Module one(MLP(), {"data"}, {"softmax_label"}, Context::cpu(0));
+      Module two(MLP(), {"data"}, {"softmax_label"}, kTwo);
+      const auto want = FitOver(one, start, "device", batch, 63);
+      const auto got = FitOver(two, start, "device", batch, 63);
+      EXPECT_EQ(one.kvstore(), nullptr);
+      ASSERT_NE(two.kvstore(), nullptr);  // several contexts: a store sums the gradients
+      EXPECT_EQ(two.update_on_kvstore(), update_on_kv[0] == '1');
+      ExpectSameParams(got.first, want.first, 1e-5);
+      // Every context holds the same weights.
+      ExpectSameParams(ParamsOf(*two.executors()[1], want.first),
+                       ParamsOf(*two.executors()[0], want.first), 0);
+    }
+  }
+  ::unsetenv("MXNET_UPDATE_ON_KVSTORE");
+  // Optimizer states over contexts survive a save and load (index i * 2 + k).
+  ::setenv("MXNET_UPDATE_ON_KVSTORE", "0", 1);
+  Module two(MLP(), {"data"}, {"softmax_label"}, kTwo);
+  FitOver(two, start, "local", 16, 32);
+  ::unsetenv("MXNET_UPDATE_ON_KVSTORE");
+  const std::string path = ::testing::TempDir() + "module_two.states";
+  two.SaveOptimizerStates(path);
+  two.LoadOptimizerStates(path);
+  std::remove(path.c_str());
+}
+
+TEST(ModuleMultiContext, WithoutStoreEachContextKeepsItsGradient) {
+  // MXNet's _update_params without a kvstore: context k steps with its own slice's gradient;
+  // GetParams averages the contexts' weights.
+  const auto start = StartParams(false);
+  Module two(MLP(), {"data"}, {"softmax_label"}, kTwo);
+  const Toy t(8, 5);
+  auto it = t.Iter(8);
+  two.Bind(it.provide_data(), it.provide_label());
+  two.InitParams(nullptr, &start.first);
+  two.InitOptimizer("sgd", {{"learning_rate", "0.5"}}, false, {.kind = ""});
+  EXPECT_EQ(two.kvstore(), nullptr);
+  ASSERT_TRUE(it.Next());
+  two.ForwardBackward(it.Value());
+  two.Update();
+  std::vector<ParamDict> each;
+  for (int k = 0; k < 2; ++k) {
+    Module one(MLP(), {"data"}, {"softmax_label"}, Context::cpu(0));
+    io::DataBatch b;
+    b.data = {it.Value().data[0].Slice(4 * k, 4 * k + 4)};
+    b.label = {it.Value().label[0].Slice(4 * k, 4 * k + 4)};
+    one.Bind({{"data", Shape({4, 4})}}, {{"softmax_label", Shape({4})}});
+    one.InitParams(nullptr, &start.first);
+    // rescale_grad is 1/8 (the whole batch), as in the two-context module.
+    one.InitOptimizer("sgd", {{"learning_rate", "0.5"}, {"rescale_grad", "0.125"}});
+    one.ForwardBackward(b);
+    one.Update();
+    each.push_back(one.GetParams().first);
+    ExpectSameParams(ParamsOf(*two.executors()[static_cast<size_t>(k)], start.first), each.back(),
+                     1e-6);
+  }
+  ParamDict mean;
+  for (const auto& [name, a] : each[0]) {
+    const auto x = Host(a), y = Host(each[1].at(name));
+    std::vector<float> m(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      m[i] = (x[i] + y[i]) / 2;
+    mean[name] = NDArray::FromVector(m, a.shape());
+  }
+  ExpectSameParams(two.GetParams().first, mean, 1e-6);
+}
+
+TEST(ModuleMultiContext, OutputsInputGradsScoreAndPredictMergeInOrder) {
+  const auto start = StartParams(false);
+  const Toy t(20, 9);
+  auto it = t.Iter(7);  // 7, 7, 6 + 1 pad row
+  Module one(MLP(), {"data"}, {"softmax_label"}, Context::cpu(0));
+  Module two(MLP(), {"data"}, {"softmax_label"}, kTwo);
+  for (Module* m : {&one, &two}) {
+    m->Bind(it.provide_data(), it.provide_label(), true, /*inputs_need_grad=*/true);
+    m->InitParams(nullptr, &start.first);
+  }
+  it.Reset();
+  ASSERT_TRUE(it.Next());
+  one.ForwardBackward(it.Value());
+  two.ForwardBackward(it.Value());
+  ASSERT_EQ(two.GetOutputs().size(), 1u);
+  EXPECT_EQ(two.GetOutputs()[0].shape(), Shape({7, 2}));
+  EXPECT_EQ(two.GetOutputs()[0].ctx(), Context::cpu(0));
+  ExpectSameParams({{"out", two.GetOutputs()[0]}}, {{"out", one.GetOutputs()[0]}}, 1e-6);
+  const auto per = two.GetOutputsPerContext();
+  ASSERT_EQ(per.size(), 1u);
+  ASSERT_EQ(per[0].size(), 2u);
+  EXPECT_EQ(per[0][0].shape(), Shape({4, 2}));
+  EXPECT_EQ(per[0][1].shape(), Shape({3, 2}));
+  EXPECT_EQ(per[0][1].ctx(), Context::cpu(1));
+  ExpectSameParams({{"g", two.GetInputGrads()[0]}}, {{"g", one.GetInputGrads()[0]}}, 1e-6);
+  EXPECT_EQ(two.GetInputGradsPerContext()[0][1].shape(), Shape({3, 4}));
+
+  // A metric per context: "acc" counts the same instances; pad rows are left out.
+  auto acc1 = metric::CreateMetric("acc"), acc2 = metric::CreateMetric("acc");
+  one.UpdateMetric(*acc1, it.Value().label);
+  two.UpdateMetric(*acc2, it.Value().label);
+  EXPECT_EQ(acc1->get(), acc2->get());
+  EXPECT_EQ(one.Score(it, *acc1), two.Score(it, *acc2));
+  EXPECT_EQ(acc2->num_inst(), 20);
+  const auto p1 = one.Predict(it), p2 = two.Predict(it);
+  ASSERT_EQ(p2.size(), 1u);
+  EXPECT_EQ(p2[0].shape(), Shape({20, 2}));
+  ExpectSameParams({{"p", p2[0]}}, {{"p", p1[0]}}, 1e-6);
+}
+
+TEST(ModuleMultiContext, BatchNormAuxStatesAreAveraged) {
+  // Each context's BatchNorm sees its own rows; GetParams averages the moving statistics
+  // (MXNet's exec_group.get_params), and Fit sets the average back on every context.
+  const auto start = StartParams(true);
+  const Toy t(8, 4);
+  auto it = t.Iter(8);
+  ASSERT_TRUE(it.Next());
+  Module two(MLP(true), {"data"}, {"softmax_label"}, kTwo);
+  two.Bind(it.provide_data(), it.provide_label());
+  two.InitParams(nullptr, &start.first, &start.second);
+  two.Forward(it.Value(), true);
+  std::vector<ParamDict> each;
+  for (int k = 0; k < 2; ++k) {
+    Module one(MLP(true), {"data"}, {"softmax_label"}, Context::cpu(0));
+    io::DataBatch b;
+    b.data = {it.Value().data[0].Slice(4 * k, 4 * k + 4)};
+    b.label = {it.Value().label[0].Slice(4 * k, 4 * k + 4)};
+    one.Bind({{"data", Shape({4, 4})}}, {{"softmax_label", Shape({4})}});
+    one.InitParams(nullptr, &start.first, &start.second);
+    one.Forward(b, true);
+    each.push_back(DeepCopy(one.GetParams().second));
+  }
+  const ParamDict aux = two.GetParams().second;
+  ASSERT_EQ(aux.size(), 2u);  // bn1_moving_mean, bn1_moving_var
+  for (const auto& [name, a] : aux) {
+    const auto got = Host(a), x = Host(each[0].at(name)), y = Host(each[1].at(name));
+    bool differ = false;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_NEAR(got[i], (x[i] + y[i]) / 2, 1e-6) << name;
+      differ = differ || std::abs(x[i] - y[i]) > 1e-4;
+    }
+    EXPECT_TRUE(differ) << name << ": the slices should give different statistics";
+  }
+
+  Module fit(MLP(true), {"data"}, {"softmax_label"}, kTwo);
+  const auto params = FitOver(fit, start, "device", 8, 32);
+  for (const auto& [name, a] : params.second) {
+    EXPECT_EQ(Host(fit.executors()[0]->aux_dict().at(name)), Host(a)) << name;
+    EXPECT_EQ(Host(fit.executors()[1]->aux_dict().at(name)), Host(a)) << name;
+  }
+}
+
+}  // namespace
+}  // namespace mixnet::mod

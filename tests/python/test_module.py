@@ -201,8 +201,8 @@ def test_errors_and_unsupported():
     mod = mx.mod.Module(mlp_symbol())
     with pytest.raises(ValueError):
         mod.init_params()  # not bound
-    with pytest.raises(NotImplementedError):
-        mx.mod.Module(mlp_symbol(), context=[mx.cpu(0), mx.cpu(1)])
+    with pytest.raises(NotImplementedError):  # several contexts: test_module_multi_context.py
+        mx.mod.Module(mlp_symbol(), group2ctxs={"dev1": [mx.cpu(1)]})
     mod.bind(data_shapes=[("data", (4, 1, 28, 28))], label_shapes=[("softmax_label", (4,))])
     with pytest.raises(NotImplementedError):
         mod.init_params(initializer='["nosuchinit", {}]')

@@ -6,6 +6,12 @@
  *   m.Fit(train_iter, {.eval_data = &val_iter, .optimizer = "sgd",
  *                      .optimizer_params = {{"learning_rate", "0.1"}}, .num_epoch = 5});
  *   m.SaveCheckpoint("lenet", 5);        // lenet-symbol.json + lenet-0005.params
+ *
+ * Over several contexts (MXNet's DataParallelExecutorGroup), one executor per context takes
+ * its slice of each batch along axis 0:
+ *
+ *   mod::Module m(net, {"data"}, {"softmax_label"}, {Context::cpu(0), Context::cpu(1)});
+ *   m.Fit(train_iter, {.kvstore = {.kind = "device"}});  // gradients summed over the contexts
  */
 #pragma once
 
@@ -16,6 +22,8 @@
 #include <span>
 #include <string>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "mixnet/executor/executor.h"
@@ -89,6 +97,20 @@ class Module {
   explicit Module(sym::Symbol symbol, std::vector<std::string> data_names = {"data"},
                   std::vector<std::string> label_names = {"softmax_label"},
                   Context ctx = Context::cpu(), std::vector<std::string> fixed_param_names = {});
+  /*!
+   * \brief Data parallelism over `contexts` (MXNet's `context=[...]`): Bind makes an executor
+   * per context for its slice of the batch (MXNet's _split_input_slice, equal work loads),
+   * Forward copies each slice to its context, GetOutputs concatenates the contexts' outputs,
+   * Update sums the gradients through the kvstore (or updates each context with its own
+   * gradient without one, as MXNet), GetParams averages the contexts' copies.
+   */
+  Module(sym::Symbol symbol, std::vector<std::string> data_names,
+         std::vector<std::string> label_names, std::vector<Context> contexts,
+         std::vector<std::string> fixed_param_names = {});
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  Module(Module&&) = default;
+  Module& operator=(Module&&) = default;
 
   // ---- setup ----
   void Bind(const std::vector<io::DataDesc>& data_shapes,
@@ -123,9 +145,17 @@ class Module {
    * pushpulled first (summed over workers), or, with update_on_kvstore, pushed and the store's
    * updated weights pulled. */
   void Update();
+  /*! \brief The outputs of the last Forward; over several contexts, concatenated along axis 0
+   * on the first context (MXNet's merge_multi_context=True). */
   const std::vector<NDArray>& GetOutputs() const;
-  /*! \brief Gradients of the data inputs (Bind with inputs_need_grad). */
+  /*! \brief The outputs of each context: [output][context] (merge_multi_context=False). */
+  std::vector<std::vector<NDArray>> GetOutputsPerContext() const;
+  /*! \brief Gradients of the data inputs (Bind with inputs_need_grad), merged as GetOutputs. */
   std::vector<NDArray> GetInputGrads() const;
+  /*! \brief Per context: [input][context]. */
+  std::vector<std::vector<NDArray>> GetInputGradsPerContext() const;
+  /*! \brief Updates `metric` with each context's outputs and its slice of `labels` (MXNet's
+   * exec_group.update_metric: one metric update per context). */
   void UpdateMetric(metric::EvalMetric& metric, const std::vector<NDArray>& labels) const;
 
   // ---- high level ----
@@ -152,12 +182,15 @@ class Module {
                      std::vector<std::string> data_names = {"data"},
                      std::vector<std::string> label_names = {"softmax_label"},
                      Context ctx = Context::cpu());
+  static Module Load(const std::string& prefix, int epoch, bool load_optimizer_states,
+                     std::vector<std::string> data_names, std::vector<std::string> label_names,
+                     std::vector<Context> contexts);
   void SaveOptimizerStates(const std::string& path) const;
   void LoadOptimizerStates(const std::string& path);
 
   // ---- state ----
   const sym::Symbol& symbol() const { return symbol_; }
-  bool binded() const { return exec_ != nullptr; }
+  bool binded() const { return !execs_.empty(); }
   bool params_initialized() const { return params_initialized_; }
   bool optimizer_initialized() const { return optimizer_ != nullptr; }
   /*! \brief The store InitOptimizer made or was given (null without one). */
@@ -166,8 +199,13 @@ class Module {
   std::vector<io::DataDesc> data_shapes() const { return data_shapes_; }
   std::vector<io::DataDesc> label_shapes() const { return label_shapes_; }
   std::vector<std::string> output_names() const { return symbol_.ListOutputs(); }
-  /*! \brief The executor of the current batch shapes (none before Bind). */
-  exec::Executor* executor() const { return cur_; }
+  const std::vector<Context>& contexts() const { return contexts_; }
+  /*! \brief The first context's executor of the current batch shapes (none before Bind). */
+  exec::Executor* executor() const { return cur_.empty() ? nullptr : cur_[0]; }
+  /*! \brief Each context's executor of the current batch shapes. */
+  const std::vector<exec::Executor*>& executors() const { return cur_; }
+  /*! \brief Each context's rows [begin, end) of the current batch. */
+  const std::vector<std::pair<int64_t, int64_t>>& slices() const { return slices_; }
 
   /*! \brief Where Fit's progress lines and warnings go (MXNet's `logger`); default stderr. */
   using LogFn = std::function<void(const std::string& line)>;
@@ -180,9 +218,25 @@ class Module {
    * shapes) and returns the names of parameters that `arg`/`aux` do not have. */
   std::vector<std::string> CopyParamsIn(const ParamDict* arg, const ParamDict* aux,
                                         bool allow_extra, const char* what);
+  /*! \brief Copies the executors' parameters into arg_params_/aux_params_ (the average over
+   * the contexts, as MXNet's exec_group.get_params). */
   void SyncParamsFromExecutor() const;
-  /*! \brief Switches to an executor for these shapes (MXNet's reshape in forward). */
+  /*! \brief Switches to executors for these shapes (MXNet's reshape in forward). */
   void Reshape(const std::vector<io::DataDesc>& data, const std::vector<io::DataDesc>& label);
+  /*! \brief Each input's shape in context k's executor (its slice of the batch). */
+  using Slices = std::vector<std::pair<int64_t, int64_t>>;
+  std::unordered_map<std::string, Shape> SlicedShapes(const std::vector<io::DataDesc>& data,
+                                                      const std::vector<io::DataDesc>& label,
+                                                      const Slices& slices, size_t k) const;
+  /*! \brief Rows [begin, end) of `a` for context k when `a` has the batch's rows, else `a`. */
+  NDArray SliceFor(const NDArray& a, size_t k) const;
+  /*! \brief Updates `metric` on the contexts' outputs and label slices, leaving out rows from
+   * `valid_rows` on (pad rows). */
+  void UpdateMetricRows(metric::EvalMetric& metric, const std::vector<NDArray>& labels,
+                        int64_t valid_rows) const;
+  /*! \brief [i][k] of per-context arrays, concatenated over k along axis 0 on contexts_[0]. */
+  std::vector<NDArray> Merge(const std::vector<std::vector<NDArray>>& per_context,
+                             const char* what) const;
   /*! \brief MXNet's _create_kvstore: sets kv_ and update_on_kv_. */
   void SetupKVStore(const KVStoreConfig& config);
   /*! \brief The batch size rescale_grad divides by (times the workers of a dist_sync store). */
@@ -195,16 +249,20 @@ class Module {
   std::vector<std::string> param_names_, aux_names_;
   // Positions in ListArguments of data_shapes_, label_shapes_ and param_names_.
   std::vector<size_t> data_args_, label_args_, param_args_;
-  Context ctx_;
+  std::vector<Context> contexts_;
   std::vector<io::DataDesc> data_shapes_, label_shapes_;
   bool for_training_ = false, inputs_need_grad_ = false;
   GradReq grad_req_ = GradReq::kWrite;
-  std::unique_ptr<exec::Executor> exec_;  // bound for data_shapes given to Bind
-  // Executors for other batch shapes, sharing exec_'s arrays (keyed by the shapes).
-  std::map<std::string, std::unique_ptr<exec::Executor>> reshaped_;
-  exec::Executor* cur_ = nullptr;              // the one the last batch used
-  mutable ParamDict arg_params_, aux_params_;  // the module's own copies (GetParams)
-  mutable bool params_dirty_ = false;          // the executor's arrays are newer
+  // Per context: bound for data_shapes given to Bind.
+  std::vector<std::unique_ptr<exec::Executor>> execs_;
+  // Executors for other batch shapes, sharing execs_'s arrays (keyed by the shapes).
+  std::map<std::string, std::vector<std::unique_ptr<exec::Executor>>> reshaped_;
+  std::vector<exec::Executor*> cur_;                 // the ones the last batch used
+  std::vector<std::pair<int64_t, int64_t>> slices_;  // their rows of the batch
+  int64_t batch_rows_ = 0;                           // the batch size slices_ split
+  mutable std::vector<NDArray> merged_outputs_;      // GetOutputs over several contexts
+  mutable ParamDict arg_params_, aux_params_;        // the module's own copies (GetParams)
+  mutable bool params_dirty_ = false;                // the executor's arrays are newer
   bool params_initialized_ = false;
   std::shared_ptr<::mixnet::optimizer::Optimizer> optimizer_;  // shared with a shared_module
   std::optional<std::string> preload_opt_states_;

@@ -61,6 +61,24 @@ def _log_to(module_ref):
     return log
 
 
+def _contexts(context, work_load_list=None):
+    """`context` as a list of Context (a Context, a list of them, or None for the current
+    context); work_load_list may only give equal loads (MXNet's default)."""
+    contexts = [c if isinstance(c, Context) else Context(c) for c in _as_list(context)]
+    if not contexts:
+        if context is not None:
+            raise ValueError("Module: context is an empty list")
+        contexts = [current_context()]
+    if work_load_list is not None:
+        if len(work_load_list) != len(contexts):
+            raise ValueError("Module: work_load_list has %d entries for %d contexts"
+                             % (len(work_load_list), len(contexts)))
+        if len(set(work_load_list)) > 1:
+            raise NotImplementedError("Module: work_load_list must give every context the "
+                                      "same load")
+    return contexts
+
+
 def _kvstore_arg(kvstore):
     """kvstore as the C++ module takes it: a name, None, or an mx.kv.KVStore's C++ store."""
     if kvstore is None or isinstance(kvstore, string_types):
@@ -78,25 +96,26 @@ class Module:
     data_names : list of str (default ('data',))
     label_names : list of str (default ('softmax_label',); None for no label)
     logger : Logger (default logging): where fit's progress lines go (logger.info)
-    context : Context or a list of one Context (default cpu())
+    context : Context or list of Context (default the current context, cpu()). With several
+        contexts (data parallelism, as MXNet's DataParallelExecutorGroup) each context runs
+        an executor on its slice of every batch along axis 0 (as even as MXNet's
+        _split_input_slice makes them; a batch smaller than the number of contexts raises
+        ValueError); outputs are concatenated along axis 0, gradients are summed through the
+        kvstore ('local' or 'device' creates one), get_params averages the contexts' copies.
+    work_load_list : list of number, optional (equal loads only, MXNet's default)
     fixed_param_names : list of str, optional (parameters not updated during training)
 
     compression_params : dict, optional (gradient compression on the kvstore, as
         kv.set_gradient_compression)
 
-    work_load_list, state_names, group2ctxs: not supported (one device)."""
+    state_names, group2ctxs: not supported."""
 
     def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",),
                  logger=logging, context=None, work_load_list=None, fixed_param_names=None,
                  state_names=None, group2ctxs=None, compression_params=None):
-        contexts = _as_list(context)
-        if len(contexts) > 1:
-            raise NotImplementedError("Module: mixnet binds one context; got "
-                                      f"{len(contexts)} ({contexts})")
         if state_names or group2ctxs:
             raise NotImplementedError("Module: state_names and group2ctxs are not supported")
-        ctx = contexts[0] if contexts else current_context()
-        self._context = ctx if isinstance(ctx, Context) else Context(ctx)
+        self._context = _contexts(context, work_load_list)
         self._symbol = symbol
         self._data_names = _as_list(data_names)
         self._label_names = _as_list(label_names)
@@ -114,8 +133,7 @@ class Module:
 
         kwargs : data_names, label_names, context, logger (as Module's constructor)"""
         mod = Module.__new__(Module)
-        ctx = _as_list(kwargs.get("context"))
-        mod._context = ctx[0] if ctx else current_context()
+        mod._context = _contexts(kwargs.get("context"), kwargs.get("work_load_list"))
         mod._data_names = _as_list(kwargs.get("data_names", ("data",)))
         mod._label_names = _as_list(kwargs.get("label_names", ("softmax_label",)))
         mod._fixed_param_names = _as_list(kwargs.get("fixed_param_names"))
@@ -246,7 +264,9 @@ class Module:
         MXNet.
 
         kvstore : str or KVStore (default 'local'). With one context a non-distributed name
-            needs no store; a distributed name ('dist_sync', ...) or a KVStore object is used:
+            needs no store; with several contexts 'local' or 'device' makes one that sums
+            their gradients (without a store, None, each context steps with its own
+            gradient, as MXNet); a distributed name ('dist_sync', ...) or a KVStore object is used:
             the parameters are initialized on it (every worker starts from rank 0's values)
             and each update pushpulls the gradients, or, with update_on_kvstore
             (MXNET_UPDATE_ON_KVSTORE, default 1), runs the optimizer on the store."""
@@ -292,16 +312,23 @@ class Module:
         self._mod.update()
 
     def get_outputs(self, merge_multi_context=True):
-        """Gets outputs of the previous forward computation (a list of NDArray)."""
-        return self._mod.get_outputs()
+        """Gets outputs of the previous forward computation.
+
+        With several contexts and merge_multi_context (default), each output is the
+        concatenation of the contexts' outputs along axis 0 (a list of NDArray); otherwise a
+        list, per output, of the contexts' arrays: [[out1_dev1, out1_dev2], ...]."""
+        return self._mod.get_outputs(merge_multi_context)
 
     def get_input_grads(self, merge_multi_context=True):
-        """Gets the gradients with respect to the inputs (bind with inputs_need_grad)."""
-        return self._mod.get_input_grads()
+        """Gets the gradients with respect to the inputs (bind with inputs_need_grad), merged
+        over the contexts as get_outputs."""
+        return self._mod.get_input_grads(merge_multi_context)
 
     def update_metric(self, eval_metric, labels, pre_sliced=False):
         """Evaluates and accumulates evaluation metric on outputs of the last forward
-        computation."""
+        computation: one update per context, with its outputs and its slice of labels."""
+        if pre_sliced:
+            raise NotImplementedError("update_metric: pre_sliced labels are not supported")
         try:
             self._mod.update_metric(eval_metric, labels)
         except TypeError:  # a Python metric object: MXNet's update(labels, preds)
