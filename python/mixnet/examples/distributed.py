@@ -12,7 +12,8 @@ The way an MXNet 1.x user writes it: the store's rank and num_workers shard the 
 --batch-size is the global batch: with dist_sync every step sums the gradients of all workers'
 slices, so the run follows the same trajectory as one process on the whole batch; with
 dist_async every worker's push is applied by the servers on its own (the optimizer runs there),
-so each worker normalises by its own slice.
+so each worker normalises by its own slice and the rate is divided by the number of workers
+(num_workers updates, each from a smaller batch, take the place of one synchronous step).
 
 Rank 0 prints the progress; every worker evaluates the test set after each epoch. With
 dist_sync the script ends by checking, through the store, that every worker holds the same
@@ -104,14 +105,16 @@ def main(argv=None):
     net.hybridize()
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     # The store's init + pull gives every context and every worker rank 0's parameters.
-    trainer = gluon.Trainer(net.collect_params(), "sgd",
-                            {"learning_rate": args.lr, "momentum": 0.9}, kvstore=kv)
+    lr = args.lr / workers if dist_async else args.lr
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": lr, "momentum": 0.9},
+                            kvstore=kv)
     steps = len(train_loader)
     if 0 < args.max_batches < steps:
         steps = args.max_batches
     if rank == 0:
         print(f"kvstore {kv.type}: {workers} worker(s) x {len(ctxs)} context(s), global batch "
-              f"{local_batch * workers}, {steps} batches/epoch per worker", flush=True)
+              f"{local_batch * workers}, {steps} batches/epoch per worker, sgd lr {lr:g} "
+              "momentum 0.9", flush=True)
 
     for epoch in range(1, args.epochs + 1):
         tic = time.time()
