@@ -183,6 +183,7 @@ class KVStoreDistSync : public KVStoreLocal {
     }
     const VarHandle read = merged.var();
     std::vector<VarHandle> writes{recv.var()};
+    if (into_out) writes.push_back(stored.var());  // a failed push poisons it, as before
     for (const NDArray& out : outs) {
       out.BumpVersion();  // as the pull's copy did
       writes.push_back(out.var());
@@ -231,6 +232,9 @@ class KVStoreDistSync : public KVStoreLocal {
       stored.BumpVersion();
       Engine::Get()->PushSync(
           [src = recv, dst = stored](RunContext) {
+            // A failed push left its error on the stored value too (an error raised already
+            // no longer stops this op): the stored value keeps its last good sum, as before.
+            if (src.var()->error) return;
             std::memcpy(dst.RawData(), src.RawData(), src.nbytes());
           },
           stored.ctx(), std::span<const VarHandle>(&from, 1), std::span<const VarHandle>(&to, 1),

@@ -251,6 +251,37 @@ def scenario_mismatch():
         raise AssertionError("mismatched keys were not reported")
 
 
+def scenario_badpush():
+    """Rank 1's pushed value fails to compute (an engine error): the push op still runs
+    (kNoSkip) and every worker's pushpull fails, rank 1 with its own error."""
+    kv = mx.kv.create("dist_sync")
+    kv.init(7, mx.nd.zeros((2, 4)))
+    if kv.rank == 1:  # row 7 of 3: found when gather_nd runs
+        v = mx.nd.gather_nd(mx.nd.ones((3, 4)), mx.nd.array([[0, 7]], dtype="int64"))
+    else:
+        v = mx.nd.ones((2, 4))
+    kv.pushpull(7, v, out=v)
+    try:
+        v.wait_to_read()
+    except mx.MXNetError as e:
+        msg = str(e)
+        if kv.rank == 1:
+            assert "gather_nd" in msg, msg
+        else:
+            assert "the pushed value failed to compute on rank 1" in msg, msg
+        print(f"push error: {msg}", flush=True)
+    else:
+        raise AssertionError("the failed push was not reported")
+    out = mx.nd.ones((2, 4))
+    kv.pushpull(7, out, out=out)  # every later collective fails with the same error
+    try:
+        out.wait_to_read()
+    except mx.MXNetError as e:
+        assert "the pushed value failed to compute on rank 1" in str(e), str(e)
+    else:
+        raise AssertionError("a push after the failed one succeeded")
+
+
 def scenario_stall():
     """Rank 1 stops pushing (alive, not dead): rank 0's push fails after the deadline."""
     kv = mx.kv.create("dist_sync")
