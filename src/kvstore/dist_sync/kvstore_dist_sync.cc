@@ -13,7 +13,8 @@
 //   carries the push's priority, and collectives run in push-call order, which is the same on every
 //   worker (NOTE [ dist_sync communication thread ]); the Trainer pushes the last parameter first,
 //   the order backward produces gradients, so communication overlaps the rest of backward.
-// - Pull: copies the stored value; no communication.
+// - Pull: copies the stored value; no communication. A pushpull without an updater writes its
+//   outputs in the push op (NOTE [ dist_sync fused pushpull ]).
 // - 2-bit compression: each worker quantizes its sum with its own residual
 //   (GradientCompression), the packed words are allgathered, and every worker dequantizes and
 //   adds all workers' words in rank order, which is what MXNet's server computes.
