@@ -1,8 +1,9 @@
 // dist_sync communication cost: one program, run under mpirun, in one of three modes:
 //   raw      MPI_Allreduce of float32 buffers (the floor: what MPI alone costs)
-//   comm     the same sums through mixnet's communication thread (mpi_comm.h): control word,
-//            nonblocking collective, polling, completion callback
-//   kvstore  KVStore("dist_sync") pushpull of one key (engine op, thread hand-off, update)
+//   comm     the same sums through mixnet's communication thread (mpi_comm.h): control word
+//            (nonblocking, polled), blocking data collective, completion callback
+//   kvstore  KVStore("dist_sync") pushpull of one key, in place (engine op, thread hand-offs;
+//            the stored value's copy runs after the caller's wait ends)
 //   kvstore local: the same pushpull on a "local" store (the store's cost without MPI)
 //   compress bytes sent for the same gradients with and without 2-bit compression
 // For each size (4 KB .. 64 MB, doubling by 4) it prints one JSON line per size on rank 0:

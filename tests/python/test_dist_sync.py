@@ -73,6 +73,11 @@ def test_2bit_compression_bit_exact():
     run_scenario("compress", 2)
 
 
+def test_failed_push_value_fails_every_worker():
+    # an engine error in one worker's pushed value fails that push on every worker (no hang)
+    run_scenario("badpush", 2)
+
+
 def test_uneven_batch_counts_finish():
     run_scenario("uneven", 2)
 

@@ -29,13 +29,15 @@
  * whose input array carried an engine error: every rank then raises.
  *
  * NOTE [ dist_sync deadline ]
- * Collectives are nonblocking (MPI_I*) and polled with MPI_Test: spinning with yields for a
- * few microseconds, then sleeping with a growing pause (capped at kMaxPauseUs), so a waiting
- * rank does not take a core from the computation. A collective that has not completed within
- * MIXNET_KVSTORE_TIMEOUT seconds (default 120) fails with "dist_sync: allreduce of key K did
- * not complete within T s (a worker may have died or stopped pushing)"; the error reaches the
- * caller at its next sync point, and every later request fails with it (the pending MPI
- * request is abandoned and MPI_Finalize is skipped, so exiting cannot hang).
+ * The control word is nonblocking (MPI_Iallreduce) and polled with MPI_Test: spinning with
+ * yields for a few microseconds, then sleeping with a growing pause (capped at kMaxPauseUs), so
+ * a waiting rank does not take a core from the computation. A collective whose control word has
+ * not completed within MIXNET_KVSTORE_TIMEOUT seconds (default 120) fails with "dist_sync:
+ * allreduce of key K did not complete within T s (a worker may have died or stopped pushing)";
+ * the error reaches the caller at its next sync point, and every later request fails with it
+ * (the pending MPI request is abandoned and MPI_Finalize is skipped, so exiting cannot hang).
+ * The data itself then moves with a blocking collective (NOTE [ dist_sync blocking data phase ]
+ * in mpi_comm.cc): every rank is known to be inside it.
  */
 #pragma once
 

@@ -35,6 +35,21 @@ def scenario_semantics():
     va, vb = mx.nd.ones((4,)) * (r + 1), mx.nd.ones((5, 2)) * 2 * (r + 1)
     kv.pushpull(["a", "b"], [va, vb], out=[va, vb])
     assert (va.asnumpy() == total).all() and (vb.asnumpy() == 2 * total).all()
+    # pushpull into other arrays, several outputs: the pushed value is left alone and the store
+    # keeps the sum for later pulls
+    src, o1, o2 = mx.nd.ones(shape) * (r + 1), mx.nd.zeros(shape), mx.nd.zeros(shape)
+    kv.pushpull(3, src, out=[o1, o2])
+    assert (o1.asnumpy() == total).all() and (o2.asnumpy() == total).all()
+    assert (src.asnumpy() == r + 1).all(), src.asnumpy()
+    kv.pull(3, out=out)
+    assert (out.asnumpy() == total).all(), out.asnumpy()
+    # repeated in-place pushpull without waiting: each round sums the previous round's result
+    g = mx.nd.ones(shape) * (r + 1)
+    for _ in range(3):
+        kv.pushpull(3, g, out=g)
+    assert (g.asnumpy() == total * n ** 2).all(), g.asnumpy()
+    kv.pull(3, out=out)
+    assert (out.asnumpy() == total * n ** 2).all(), out.asnumpy()
     # the devices of a worker are summed first (dist_device_sync is the same store)
     kvd = mx.kv.create("dist_device_sync")
     kvd.init(0, mx.nd.zeros(shape))
@@ -44,6 +59,10 @@ def scenario_semantics():
     kvd.pull(0, out=outs)
     for o in outs:
         assert (o.asnumpy() == 2 * total).all(), o.asnumpy()
+    gs = [mx.nd.ones(shape, ctx=mx.cpu(0)) * (r + 1), mx.nd.ones(shape, ctx=mx.cpu(1)) * (r + 1)]
+    kvd.pushpull(0, gs, out=gs)
+    for gd in gs:
+        assert (gd.asnumpy() == 2 * total).all(), gd.asnumpy()
     # an optimizer on the store: every worker applies the same update to the same sum
     kvo = mx.kv.create("dist_sync")
     kvo.set_optimizer(mx.optimizer.SGD(learning_rate=0.5))
@@ -230,6 +249,37 @@ def scenario_mismatch():
         print(f"mismatch error: {msg}", flush=True)
     else:
         raise AssertionError("mismatched keys were not reported")
+
+
+def scenario_badpush():
+    """Rank 1's pushed value fails to compute (an engine error): the push op still runs
+    (kNoSkip) and every worker's pushpull fails, rank 1 with its own error."""
+    kv = mx.kv.create("dist_sync")
+    kv.init(7, mx.nd.zeros((2, 4)))
+    if kv.rank == 1:  # row 7 of 3: found when gather_nd runs
+        v = mx.nd.gather_nd(mx.nd.ones((3, 4)), mx.nd.array([[0, 7]], dtype="int64"))
+    else:
+        v = mx.nd.ones((2, 4))
+    kv.pushpull(7, v, out=v)
+    try:
+        v.wait_to_read()
+    except mx.MXNetError as e:
+        msg = str(e)
+        if kv.rank == 1:
+            assert "gather_nd" in msg, msg
+        else:
+            assert "the pushed value failed to compute on rank 1" in msg, msg
+        print(f"push error: {msg}", flush=True)
+    else:
+        raise AssertionError("the failed push was not reported")
+    out = mx.nd.ones((2, 4))
+    kv.pushpull(7, out, out=out)  # every later collective fails with the same error
+    try:
+        out.wait_to_read()
+    except mx.MXNetError as e:
+        assert "the pushed value failed to compute on rank 1" in str(e), str(e)
+    else:
+        raise AssertionError("a push after the failed one succeeded")
 
 
 def scenario_stall():
