@@ -3,9 +3,6 @@
 #include "mixnet/gluon/trainer.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -310,15 +307,7 @@ void Trainer::SaveStates(const std::string& path) {
     kv_->SaveOptimizerStates(path);
     return;
   }
-  const std::string bytes = optimizer_->SaveStates();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    MX_CHECK(f.good(), ValueError) << "Trainer.SaveStates: cannot write '" << tmp << "'";
-  }
-  MX_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, ValueError)
-      << "Trainer.SaveStates: cannot rename '" << tmp << "' to '" << path << "'";
+  optimizer_->SaveStatesFile(path, "Trainer.SaveStates");
 }
 
 void Trainer::LoadStates(const std::string& path) {
@@ -327,10 +316,7 @@ void Trainer::LoadStates(const std::string& path) {
     kv_->LoadOptimizerStates(path);
     return;
   }
-  std::ifstream f(path, std::ios::binary);
-  MX_CHECK(f.good(), ValueError) << "Trainer.LoadStates: cannot open '" << path << "'";
-  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  optimizer_->LoadStates(bytes);
+  optimizer_->LoadStatesFile(path, "Trainer.LoadStates");
 }
 
 }  // namespace mixnet::gluon

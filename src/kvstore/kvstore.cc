@@ -1,11 +1,8 @@
 // KVStore: the kind registry, string keys, updates on the store and the calls every kind shares.
 #include "mixnet/kvstore/kvstore.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -242,24 +239,13 @@ void KVStore::ApplyUpdate(int key, const NDArray& recv, NDArray* stored, int pri
 void KVStore::SaveOptimizerStates(const std::string& path) const {
   MX_CHECK(optimizer_ != nullptr, ValueError)
       << "KVStore.save_optimizer_states: no optimizer; call set_optimizer first";
-  const std::string bytes = optimizer_->SaveStates();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    MX_CHECK(f.good(), ValueError) << "KVStore.save_optimizer_states: cannot write '" << tmp << "'";
-  }
-  MX_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, ValueError)
-      << "KVStore.save_optimizer_states: cannot rename '" << tmp << "' to '" << path << "'";
+  optimizer_->SaveStatesFile(path, "KVStore.save_optimizer_states");
 }
 
 void KVStore::LoadOptimizerStates(const std::string& path) {
   MX_CHECK(optimizer_ != nullptr, ValueError)
       << "KVStore.load_optimizer_states: no optimizer; call set_optimizer first";
-  std::ifstream f(path, std::ios::binary);
-  MX_CHECK(f.good(), ValueError) << "KVStore.load_optimizer_states: cannot open '" << path << "'";
-  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  optimizer_->LoadStates(bytes);
+  optimizer_->LoadStatesFile(path, "KVStore.load_optimizer_states");
 }
 
 void KVStore::SetGradientCompression(const op::AttrDict& params) {

@@ -8,8 +8,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -634,15 +632,7 @@ void Module::SaveOptimizerStates(const std::string& path) const {
     kv_->SaveOptimizerStates(path);
     return;
   }
-  const std::string bytes = optimizer_->SaveStates();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    MX_CHECK(f.good(), ValueError) << "Module.SaveOptimizerStates: cannot write '" << tmp << "'";
-  }
-  MX_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, ValueError)
-      << "Module.SaveOptimizerStates: cannot rename '" << tmp << "' to '" << path << "'";
+  optimizer_->SaveStatesFile(path, "Module.SaveOptimizerStates");
 }
 
 void Module::LoadOptimizerStates(const std::string& path) {
@@ -652,10 +642,7 @@ void Module::LoadOptimizerStates(const std::string& path) {
     kv_->LoadOptimizerStates(path);
     return;
   }
-  std::ifstream f(path, std::ios::binary);
-  MX_CHECK(f.good(), ValueError) << "Module.LoadOptimizerStates: cannot open '" << path << "'";
-  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  optimizer_->LoadStates(bytes);
+  optimizer_->LoadStatesFile(path, "Module.LoadOptimizerStates");
 }
 
 // ---------------------------------------------------------------- computation

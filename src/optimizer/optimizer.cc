@@ -7,6 +7,9 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 
 #include "mixnet/base/error.h"
@@ -304,6 +307,24 @@ std::string Optimizer::SaveStates() const {
   arrays.push_back(NDArray::FromVector(scalars, Shape{static_cast<int64_t>(scalars.size())}));
   names.push_back("__scalars__");
   return SaveNDArraysToBytes(arrays, names);
+}
+
+void Optimizer::SaveStatesFile(const std::string& path, std::string_view caller) const {
+  const std::string bytes = SaveStates();
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    MX_CHECK(f.good(), ValueError) << caller << ": cannot write '" << tmp << "'";
+  }
+  MX_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, ValueError)
+      << caller << ": cannot rename '" << tmp << "' to '" << path << "'";
+}
+
+void Optimizer::LoadStatesFile(const std::string& path, std::string_view caller) {
+  std::ifstream f(path, std::ios::binary);
+  MX_CHECK(f.good(), ValueError) << caller << ": cannot open '" << path << "'";
+  LoadStates(std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()));
 }
 
 void Optimizer::LoadStates(std::string_view bytes) {

@@ -93,6 +93,13 @@ class Optimizer {
   std::string SaveStates() const;
   /*! \brief Restores SaveStates bytes (replacing all states and counts). */
   void LoadStates(std::string_view bytes);
+  /*!
+   * \brief SaveStates into file `path`, written to `path`.tmp and renamed into place (the
+   * `.states` files of Module, Trainer and KVStore). ValueError naming `caller` on an I/O error.
+   */
+  void SaveStatesFile(const std::string& path, std::string_view caller) const;
+  /*! \brief LoadStates from file `path`; ValueError naming `caller` if it cannot be opened. */
+  void LoadStatesFile(const std::string& path, std::string_view caller);
 
  protected:
   /*! \brief One parameter of an update group, with its rate and decay for this step. */
