@@ -1,6 +1,7 @@
 #include "mixnet/base/env.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -40,6 +41,18 @@ int64_t GetEnvInt(const char* name, int64_t fallback) {
   auto [ptr, ec] = std::from_chars(v, end, out);
   MX_CHECK(ec == std::errc() && ptr == end, ValueError)
       << "environment variable " << used << "='" << v << "' is not an integer";
+  return out;
+}
+
+double GetEnvDouble(const char* name, double fallback) {
+  std::string used;
+  const char* v = Lookup(name, &used);
+  if (!v || !*v) return fallback;
+  double out = 0;
+  const char* end = v + std::strlen(v);
+  auto [ptr, ec] = std::from_chars(v, end, out);
+  MX_CHECK(ec == std::errc() && ptr == end && std::isfinite(out), ValueError)
+      << "environment variable " << used << "='" << v << "' is not a number";
   return out;
 }
 

@@ -445,5 +445,20 @@ TEST(Env, Parsing) {
   unsetenv("MXNET_BASE_TEST_INT");
 }
 
+TEST(Env, ParsingDouble) {
+  unsetenv("MIXNET_BASE_TEST_DOUBLE");
+  EXPECT_EQ(GetEnvDouble("MIXNET_BASE_TEST_DOUBLE", 2.5), 2.5);
+  setenv("MIXNET_BASE_TEST_DOUBLE", "0.25", 1);
+  EXPECT_EQ(GetEnvDouble("MIXNET_BASE_TEST_DOUBLE", 2.5), 0.25);
+  setenv("MIXNET_BASE_TEST_DOUBLE", "120", 1);
+  EXPECT_EQ(GetEnvDouble("MIXNET_BASE_TEST_DOUBLE", 2.5), 120.0);
+  for (const char* bad : {"abc", "1.5s", "nan", "inf", " 4"}) {
+    setenv("MIXNET_BASE_TEST_DOUBLE", bad, 1);
+    EXPECT_ERROR(GetEnvDouble("MIXNET_BASE_TEST_DOUBLE", 2.5), ValueError,
+                 "MIXNET_BASE_TEST_DOUBLE", bad);
+  }
+  unsetenv("MIXNET_BASE_TEST_DOUBLE");
+}
+
 }  // namespace
 }  // namespace mixnet

@@ -180,6 +180,18 @@ TEST_P(EngineTest, AsyncCompletionWithError) {
   EXPECT_NE(msg.find("'async_fail' failed: no kernel"), std::string::npos) << msg;
 }
 
+TEST_P(EngineTest, AsyncCompletionWithNullErrorFinishes) {
+  // Communication threads hand their outcome on as one exception_ptr: null is success.
+  VarHandle x = e()->NewVariable();
+  int ran = 0;
+  e()->PushAsync([](RunContext, CallbackOnComplete done) { done(std::exception_ptr()); }, kCpu, {},
+                 {x}, FnProperty::kAsync, 0, "async_null");
+  e()->PushSync([&](RunContext) { ++ran; }, kCpu, {x}, {}, FnProperty::kNormal, 0, "after");
+  e()->WaitForVar(x);
+  e()->WaitForAll();
+  EXPECT_EQ(ran, 1);
+}
+
 TEST_P(EngineTest, NoSkipOpsRunDespiteErrors) {
   VarHandle x = e()->NewVariable(), y = e()->NewVariable();
   bool cleanup_ran = false;

@@ -11,9 +11,11 @@ namespace mixnet {
 
 /*!
  * \brief Value of `name` (e.g. "MIXNET_ENGINE_TYPE"), else of its MXNET_ twin, else `fallback`.
- * Raises ValueError naming the variable when an integer variable does not parse.
+ * Raises ValueError naming the variable when a numeric variable does not parse.
  */
 std::string GetEnvString(const char* name, const std::string& fallback);
 int64_t GetEnvInt(const char* name, int64_t fallback);
+/*! \brief As GetEnvInt, for a (finite) floating-point value. */
+double GetEnvDouble(const char* name, double fallback);
 
 }  // namespace mixnet

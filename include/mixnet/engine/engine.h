@@ -158,7 +158,7 @@ class CallbackOnComplete {
  public:
   /*! \brief Marks the op finished. */
   void operator()() const { fn_(engine_, param_, nullptr); }
-  /*! \brief Marks the op failed with `error` (as if it had thrown it). */
+  /*! \brief Marks the op failed with `error` (as if it had thrown it); finished if null. */
   void operator()(std::exception_ptr error) const { fn_(engine_, param_, &error); }
 
  private:

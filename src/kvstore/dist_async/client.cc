@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <future>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -131,16 +130,7 @@ void Client::Request(std::vector<Part> parts, Done done) {
 }
 
 void Client::RequestSync(std::vector<Part> parts) {
-  auto p = std::make_shared<std::promise<void>>();
-  auto f = p->get_future();
-  Request(std::move(parts), [p](std::exception_ptr e) {
-    if (e) {
-      p->set_exception(e);
-    } else {
-      p->set_value();
-    }
-  });
-  f.get();
+  WaitDone([&](Done done) { Request(std::move(parts), std::move(done)); });
 }
 
 void Client::Barrier() {

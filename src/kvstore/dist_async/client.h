@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kvstore/dist_async/van.h"
+#include "kvstore/wait.h"
 
 namespace mixnet::kvstore::dist_async {
 
@@ -29,7 +30,7 @@ namespace mixnet::kvstore::dist_async {
  */
 class Client {
  public:
-  using Done = std::function<void(std::exception_ptr)>;
+  using Done = kvstore::Done;
   /*! \brief One message of a request: to server `server` (or the scheduler when -1). */
   struct Part {
     int server = -1;

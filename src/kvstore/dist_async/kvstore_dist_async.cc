@@ -226,14 +226,9 @@ class KVStoreDistAsync : public KVStoreLocal {
     return p;
   }
 
+  // A null error completes the op (CallbackOnComplete).
   static dist_async::Client::Done Completion(CallbackOnComplete done) {
-    return [done](std::exception_ptr e) {
-      if (e) {
-        done(e);
-      } else {
-        done();
-      }
-    };
+    return [done](std::exception_ptr e) { done(e); };
   }
 
   dist_async::Client& client() const {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kvstore/wait.h"
 #include "mixnet/base/env.h"
 #include "mixnet/base/error.h"
 
@@ -44,28 +45,12 @@ bool RecvFrame(void* s, std::string* out) {
   return more;
 }
 
-double EnvSeconds(const char* name, double fallback) {
-  std::string v = GetEnvString(name, "");
-  if (v.empty()) return fallback;
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  MX_CHECK(end && *end == '\0' && d > 0, ValueError)
-      << "dist_async: " << name << "='" << v << "' is not a positive number of seconds";
-  return d;
-}
-
 int EnvInt(const char* name, int fallback, bool required) {
-  const char* v = std::getenv(name);
-  MX_CHECK(v || !required, ValueError)
+  MX_CHECK(std::getenv(name) || !required, ValueError)
       << "dist_async: " << name << " is not set (start the job with `python -m "
       << "mixnet.tools.launch`, which sets DMLC_ROLE, DMLC_PS_ROOT_URI, DMLC_PS_ROOT_PORT, "
       << "DMLC_NUM_WORKER and DMLC_NUM_SERVER)";
-  if (!v) return fallback;
-  char* end = nullptr;
-  long x = std::strtol(v, &end, 10);
-  MX_CHECK(end && *end == '\0' && *v != '\0', ValueError)
-      << "dist_async: " << name << "='" << v << "' is not an integer";
-  return static_cast<int>(x);
+  return static_cast<int>(GetEnvInt(name, fallback));
 }
 
 }  // namespace
@@ -157,7 +142,7 @@ Config Config::FromEnv() {
   c.server_id = EnvInt("DMLC_SERVER_ID", -1, false);
   c.heartbeat_interval_s = EnvSeconds("MIXNET_KVSTORE_HEARTBEAT_INTERVAL", c.heartbeat_interval_s);
   c.heartbeat_timeout_s = EnvSeconds("MIXNET_KVSTORE_HEARTBEAT_TIMEOUT", c.heartbeat_timeout_s);
-  c.timeout_s = EnvSeconds("MIXNET_KVSTORE_TIMEOUT", c.timeout_s);
+  c.timeout_s = TimeoutSeconds();
   c.bigarray_bound = GetEnvInt("MIXNET_KVSTORE_BIGARRAY_BOUND", c.bigarray_bound);
   MX_CHECK(c.bigarray_bound >= 1, ValueError)
       << "dist_async: MXNET_KVSTORE_BIGARRAY_BOUND must be >= 1, got " << c.bigarray_bound;

@@ -31,7 +31,6 @@
 // error naming the rank; this worker's own error travels on to its stored value as usual.
 #include <algorithm>
 #include <cstring>
-#include <future>
 #include <map>
 #include <set>
 #include <vector>
@@ -47,24 +46,6 @@ namespace {
 
 using dist_sync::CollOp;
 using dist_sync::MpiComm;
-
-// Waits for a request handed to the communication thread; raises its error.
-class Waiter {
- public:
-  MpiComm::Done done() {
-    return [this](std::exception_ptr e) {
-      if (e) {
-        p_.set_exception(e);
-      } else {
-        p_.set_value();
-      }
-    };
-  }
-  void Wait() { p_.get_future().get(); }
-
- private:
-  std::promise<void> p_;
-};
 
 class KVStoreDistSync : public KVStoreLocal {
  public:
@@ -145,9 +126,10 @@ class KVStoreDistSync : public KVStoreLocal {
     NDArray root(value.shape(), Context::cpu(), value.dtype());
     value.CopyTo(root);
     root.WaitToWrite();
-    Waiter w;
-    mpi_.Broadcast(mpi_.NextSeq(), key, root.RawData(), root.Size(), root.dtype(), w.done());
-    w.Wait();
+    WaitDone([&](Done done) {
+      mpi_.Broadcast(mpi_.NextSeq(), key, root.RawData(), root.Size(), root.dtype(),
+                     std::move(done));
+    });
     KVStoreLocal::InitKey(key, value.ctx().is_host() ? root : root.Copy(value.ctx()));
   }
 

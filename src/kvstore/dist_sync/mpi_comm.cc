@@ -7,11 +7,11 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <future>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "kvstore/wait.h"
 #include "mixnet/base/env.h"
 #include "mixnet/base/error.h"
 
@@ -102,13 +102,7 @@ MpiComm& MpiComm::Get() {
 }
 
 MpiComm::MpiComm() {
-  std::string t = GetEnvString("MIXNET_KVSTORE_TIMEOUT", "120");
-  try {
-    timeout_s_ = std::stod(t);
-  } catch (const std::exception&) {
-    MX_CHECK(false, ValueError) << "MIXNET_KVSTORE_TIMEOUT=" << t << " is not a number of seconds";
-  }
-  MX_CHECK(timeout_s_ > 0, ValueError) << "MIXNET_KVSTORE_TIMEOUT must be > 0, got " << t;
+  timeout_s_ = TimeoutSeconds();
   thread_ = std::thread([this] { Loop(); });
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return started_ || init_error_; });
@@ -153,18 +147,10 @@ void MpiComm::Fail(uint64_t seq, int key, CollOp op, std::exception_ptr error, D
 }
 
 void MpiComm::Join(uint64_t seq, JoinFn on_result) {
-  std::promise<void> finished;
-  auto result = finished.get_future();
-  Submit(seq, {CollOp::kJoin, -1, nullptr, nullptr, 0, DType::kFloat32, nullptr,
-               [&finished](std::exception_ptr e) {
-                 if (e) {
-                   finished.set_exception(e);
-                 } else {
-                   finished.set_value();
-                 }
-               },
-               std::move(on_result)});
-  result.get();
+  WaitDone([&](Done done) {
+    Submit(seq, {CollOp::kJoin, -1, nullptr, nullptr, 0, DType::kFloat32, nullptr, std::move(done),
+                 std::move(on_result)});
+  });
 }
 
 MpiComm::Stats MpiComm::stats() const {

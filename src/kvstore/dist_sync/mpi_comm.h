@@ -51,6 +51,7 @@
 #include <thread>
 #include <vector>
 
+#include "kvstore/wait.h"
 #include "mixnet/base/dtype.h"
 
 namespace mixnet::kvstore::dist_sync {
@@ -61,7 +62,7 @@ enum class CollOp : int64_t { kAllreduce = 1, kBroadcast = 2, kAllgather = 3, kJ
 class MpiComm {
  public:
   /*! \brief Called on the comm thread with a request's outcome (null: success). */
-  using Done = std::function<void(std::exception_ptr)>;
+  using Done = kvstore::Done;
   /*!
    * \brief Called on the comm thread, during Join, for each collective a joined rank took part
    * in: `result` is the allreduce sum (count elements) or the allgather output (count elements
