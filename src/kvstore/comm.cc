@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <sstream>
 #include <string>
 
 #include "kvstore/gradient_compression.h"
@@ -14,17 +13,6 @@
 namespace mixnet::kvstore {
 
 namespace {
-
-std::string ShapesOf(const std::vector<NDArray>& values) {
-  std::string s;
-  for (size_t i = 0; i < values.size(); ++i) {
-    std::ostringstream os;
-    os << (i ? ", " : "") << values[i].shape() << ' ' << DTypeName(values[i].dtype()) << " @"
-       << values[i].ctx();
-    s += os.str();
-  }
-  return s;
-}
 
 // NOTE [ Device sum ]: the devices of one process share host memory, so a push of k arrays is
 // one engine op reading all k and writing the key's buffer, summed block by block (the block
@@ -132,13 +120,7 @@ void Comm::SumInto(int key, const std::vector<NDArray>& values, const NDArray& d
 NDArray Comm::Reduce(int key, const std::vector<NDArray>& values, int priority,
                      GradientCompression* gc) {
   MX_CHECK(!values.empty(), ValueError) << "KVStore.push: no value given for key " << key;
-  const NDArray& first = values[0];
-  for (const NDArray& v : values) {
-    MX_CHECK(!v.is_none(), ValueError) << "KVStore.push: key " << key << " got a none array";
-    MX_CHECK(v.shape() == first.shape() && v.dtype() == first.dtype(), ValueError)
-        << "KVStore.push: the values of key " << key << " must have one shape and dtype, got "
-        << ShapesOf(values);
-  }
+  const NDArray& first = values[0];  // the caller checked every value against the key's
   if (!gc) {
     if (values.size() == 1) return first;  // MXNet: one device needs no reduction, nor a copy
     const NDArray& buf = MergeBuffer(key, first);

@@ -18,11 +18,11 @@ class GradientCompression;
 class Comm {
  public:
   /*!
-   * \brief Sum of `values` (same shape and dtype; ValueError naming the key and the shapes
-   * otherwise). One value is returned as it is (no copy); several are summed into a per-key
-   * buffer on values[0]'s context, which is returned. With `gc`, every value (even a single
-   * one) is quantized with its own residual and dequantized before the sum, as MXNet's device
-   * store does.
+   * \brief Sum of `values`, which the caller has checked to have the key's shape and dtype
+   * (ValueError when there is none). One value is returned as it is (no copy); several are summed
+   * into a per-key buffer on values[0]'s context, which is returned. With `gc`, every value (even a
+   * single one) is quantized with its own residual and dequantized before the sum, as MXNet's
+   * device store does.
    */
   NDArray Reduce(int key, const std::vector<NDArray>& values, int priority,
                  GradientCompression* gc = nullptr);
