@@ -28,13 +28,6 @@ void ExpectAll(const NDArray& a, float v) {
     ASSERT_FLOAT_EQ(x, v);
 }
 
-std::vector<Context> Contexts(int n) {
-  std::vector<Context> c;
-  for (int i = 0; i < n; ++i)
-    c.push_back(Context::cpu(i));
-  return c;
-}
-
 class KVStoreLocalTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KVStoreLocalTest, SingleKeyPushPull) {
